@@ -1,0 +1,37 @@
+import type { Adapter } from "../core/adapter.js";
+import { DatabaseError } from "../core/errors.js";
+
+/** Options for {@link adapterFromUrl}. */
+export interface AdapterFromUrlOptions {
+  /** Relative SQLite paths resolve against this folder (the CLI passes the working directory). */
+  readonly baseDir?: string;
+}
+
+/**
+ * Builds the adapter for a database URL: `sqlite:./app.db` (or a path ending in `.db`,
+ * `.sqlite`, `.sqlite3`), `postgres://…`, `mysql://…`, `mongodb://…`. Drivers load only
+ * for the adapter used.
+ */
+export async function adapterFromUrl(url: string, options: AdapterFromUrlOptions = {}): Promise<Adapter<any>> {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === "sqlite" || (scheme === undefined && /\.(db|sqlite3?)$/i.test(url))) {
+    const { SqliteAdapter } = await import("./sqlite/sqlite-adapter.js");
+    const filename = scheme === "sqlite" ? url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "").replace(/^\/\//, "") : url;
+    if (filename === "") throw badUrl(url, "an SQLite URL needs a file path");
+    return new SqliteAdapter({ filename, ...(options.baseDir !== undefined && { baseDir: options.baseDir }) });
+  }
+  throw badUrl(url, scheme ? `lockstep does not know the scheme "${scheme}:"` : "no scheme");
+}
+
+/** Hides the password (and any token-like query values) of a URL before it is printed. */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/\/\/([^:/@]*):([^@/]*)@/, (_m, user: string) => `//${user}:***@`)
+    .replace(/([?&](?:password|pass|pwd|token|secret|sslpassword)=)[^&]*/gi, "$1***");
+}
+
+function badUrl(url: string, why: string): DatabaseError {
+  return new DatabaseError("E_DATABASE_URL", `cannot use database URL ${JSON.stringify(redactUrl(url))}: ${why}`, {
+    hint: "use sqlite:./app.db, postgres://user@host/db, mysql://user@host/db or mongodb://host/db",
+  });
+}

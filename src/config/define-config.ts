@@ -1,0 +1,28 @@
+import type { Adapter } from "../core/adapter.js";
+import type { StepSource } from "../core/registry.js";
+import type { LeaseOptions } from "../core/upgrader.js";
+
+/** What `lockstep.config.ts` (or `.js`, `.mjs`, `.json`) declares. */
+export interface LockstepConfig<TDb = any> {
+  /**
+   * The database: a URL (`sqlite:./app.db`, `postgres://…`, `mysql://…`, `mongodb://…`)
+   * or an adapter instance. `--database URL` overrides it.
+   */
+  readonly database: string | Adapter<TDb>;
+  /**
+   * The steps: definitions (`upgrade({...})`), classes with `@registerUpgrade` methods, or
+   * the path of a folder of step files (each default-exports a step or an array of steps),
+   * relative to the config file.
+   */
+  readonly steps: readonly StepSource<TDb>[] | string;
+  /** The code version. Defaults to the `version` of the nearest package.json above the config. */
+  readonly appVersion?: string;
+  /** Where `lockstep new` writes step files, relative to the config (default: `steps` when it is a folder, else "upgrades"). */
+  readonly stepsDir?: string;
+  readonly lease?: LeaseOptions;
+}
+
+/** Types a config file; returns it unchanged. */
+export function defineConfig<TDb = any>(config: LockstepConfig<TDb>): LockstepConfig<TDb> {
+  return config;
+}

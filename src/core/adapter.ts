@@ -1,0 +1,209 @@
+/**
+ * The contract between lockstep's core and one database. The core knows no driver: it
+ * reads capabilities as data and calls these few operations. Each adapter lives in
+ * `src/adapters/<db>/` and is loaded only when used.
+ */
+
+/** What an adapter can guarantee; the planner and the plan output read these. */
+export interface AdapterCapabilities {
+  /** A step's writes, its ledger entry and the stamp can commit in one transaction. */
+  readonly supportsTransactionalSteps: boolean;
+  /** Schema changes (DDL) take part in that transaction (PostgreSQL, SQLite; not MySQL). */
+  readonly supportsTransactionalDdl: boolean;
+  /** How the lease is held: the database's session lock, a lease row, or a lease document. */
+  readonly leaseMode: "session-lock" | "lease-row" | "lease-document";
+}
+
+/** A short account of the database and what follows for an upgrade, for `status`/`plan`. */
+export interface DatabaseDescription {
+  /** The database URL or path with any credentials redacted. */
+  readonly target: string;
+  /** e.g. "SQLite 3.45.1", "PostgreSQL 15.4", "MongoDB 7.0 (replica set)". */
+  readonly server: string;
+  /** One line per guarantee, e.g. "each step commits atomically with its ledger entry". */
+  readonly guarantees: readonly string[];
+  /** Capabilities measured on the live database (may be narrower than the adapter's). */
+  readonly capabilities: AdapterCapabilities;
+}
+
+/** One row of the ledger: a step applied, baselined or resolved in this database. */
+export interface LedgerEntry {
+  readonly version: string;
+  readonly name: string;
+  /** sha256 of the step as it ran; null for baselined steps. */
+  readonly checksum: string | null;
+  /** applied: ran here; baselined: counted as done by init/--from-version; resolved: marked by an operator. */
+  readonly kind: "applied" | "baselined" | "resolved";
+  readonly appliedAt: string;
+  readonly durationMs: number | null;
+  readonly appVersion: string | null;
+  readonly counts: Readonly<Record<string, number>> | null;
+}
+
+/** A step that started and has not finished: left behind by a crash when steps are not atomic. */
+export interface InProgressMarker {
+  readonly version: string;
+  readonly name: string;
+  readonly startedAt: string;
+  readonly owner: string;
+  readonly host: string;
+  readonly pid: number;
+  /** The batch helper's last checkpoint, when the step is batched (resumable). */
+  readonly checkpoint: unknown;
+}
+
+/** The current holder of the lease. */
+export interface LeaseInfo {
+  readonly owner: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly user: string;
+  readonly acquiredAt: string;
+  readonly expiresAt: string;
+  /** Judged by the database's clock where the database has one. */
+  readonly expired: boolean;
+}
+
+/** Everything lockstep knows about a database, read in one go. */
+export interface DatabaseState {
+  /** The recorded version, canonical semver; null when unstamped. */
+  readonly stamp: string | null;
+  /** lockstep's ledger store exists (false on a database stamped only by the seed's Python code). */
+  readonly hasLedger: boolean;
+  readonly ledger: readonly LedgerEntry[];
+  readonly interrupted: readonly InProgressMarker[];
+  /** The lease as it is now, expired or not; null when nobody holds it. */
+  readonly lease: LeaseInfo | null;
+}
+
+/** What happened, for the append-only history. */
+export type HistoryAction =
+  | "init"
+  | "auto_stamp"
+  | "baseline"
+  | "upgrade_started"
+  | "upgrade_finished"
+  | "step_started"
+  | "step_succeeded"
+  | "step_failed"
+  | "stamp"
+  | "resolve"
+  | "unlock"
+  | "backup";
+
+/** One history entry. Every entry says who, where, when, with which versions and how it ended. */
+export interface HistoryEntry {
+  readonly at: string;
+  readonly action: HistoryAction;
+  /** The version this entry concerns (the step's, or the stamp written). */
+  readonly version: string | null;
+  /** The step's name, for step entries. */
+  readonly step: string | null;
+  readonly outcome: "ok" | "failed" | "started";
+  readonly durationMs: number | null;
+  readonly host: string;
+  readonly user: string;
+  readonly pid: number;
+  readonly appVersion: string | null;
+  readonly lockstepVersion: string;
+  readonly details: Readonly<Record<string, unknown>> | null;
+}
+
+/** Writes to lockstep's own store. Inside {@link Adapter.write} they share the step's transaction. */
+export interface StateWriter {
+  setStamp(version: string): Promise<void>;
+  putLedgerEntry(entry: LedgerEntry): Promise<void>;
+  setMarker(marker: InProgressMarker): Promise<void>;
+  clearMarker(version: string, name: string): Promise<void>;
+  appendHistory(entry: HistoryEntry): Promise<void>;
+}
+
+/** Who is asking for the lease. */
+export interface LeaseRequest {
+  /** Unique per upgrader run. */
+  readonly owner: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly user: string;
+  /** How long the lease lives without renewal. Renewed by the adapter's heartbeat. */
+  readonly ttlMs: number;
+}
+
+/** A lease we hold. */
+export interface LeaseHandle {
+  readonly owner: string;
+  /** Set once the adapter learns that the lease was taken over or its connection died. */
+  readonly lost: boolean;
+  /** Gives the lease back. Never throws. */
+  release(): Promise<void>;
+}
+
+/** The result of one attempt to take the lease. */
+export type LeaseAttempt = { readonly lease: LeaseHandle } | { readonly heldBy: LeaseInfo | null };
+
+/** A count lockstep measures for preconditions and dry runs. */
+export type CountQuery =
+  | { readonly collection: string; readonly filter?: Readonly<Record<string, unknown>> }
+  | { readonly table: string; readonly where?: string };
+
+/** Options of {@link Adapter.write}. */
+export interface WriteOptions {
+  /**
+   * Run inside one transaction (default: whenever the adapter supports transactional steps).
+   * False runs the writes one by one, as for `CREATE INDEX CONCURRENTLY`.
+   */
+  readonly transactional?: boolean;
+  /** Roll the transaction back at the end instead of committing: for dry runs. */
+  readonly rollback?: boolean;
+}
+
+/** How an adapter is opened. */
+export interface OpenOptions {
+  /** May the database (an SQLite file) be created? Only `init` and `upgrade` say yes. */
+  readonly create: boolean;
+}
+
+/**
+ * One database. `TDb` is the handle steps receive (`better-sqlite3`'s Database, a `pg`
+ * client, a MongoDB `Db` bound to the step's session, ...).
+ */
+export interface Adapter<TDb = unknown> {
+  /** "sqlite", "postgres", "mysql", "mongodb". */
+  readonly kind: string;
+  /** The target with credentials redacted: safe to print. */
+  readonly displayName: string;
+  /** What the adapter can do at best; `describe()` says what this database allows. */
+  readonly capabilities: AdapterCapabilities;
+
+  open(options: OpenOptions): Promise<void>;
+  close(): Promise<void>;
+  describe(): Promise<DatabaseDescription>;
+
+  /** A pure read: never creates lockstep's store, never writes. */
+  readState(): Promise<DatabaseState>;
+  /** History, oldest first; `limit` keeps the newest entries. */
+  readHistory(options?: { limit?: number }): Promise<HistoryEntry[]>;
+  /** Creates lockstep's tables/collections when missing. Idempotent and race-safe. */
+  ensureStore(): Promise<void>;
+
+  /** One atomic attempt to take the lease: free, expired, or already ours. Never check-then-insert. */
+  tryAcquireLease(request: LeaseRequest): Promise<LeaseAttempt>;
+  /** Removes the lease; with `owner`, only if that owner still holds it. Returns what was removed. */
+  breakLease(options: { owner?: string }): Promise<LeaseInfo | null>;
+
+  /**
+   * Runs `fn` with a writer for lockstep's store and the handle steps use. With a lease,
+   * the adapter first checks that the lease is still ours and fails with `E_LEASE_LOST`
+   * before any write otherwise.
+   */
+  write<T>(
+    lease: LeaseHandle | null,
+    fn: (writer: StateWriter, db: TDb) => Promise<T>,
+    options?: WriteOptions,
+  ): Promise<T>;
+
+  /** Counts documents or rows, for preconditions and dry runs. */
+  count(query: CountQuery): Promise<number>;
+  /** The plain handle, outside any transaction (preconditions, dry runs). */
+  handle(): TDb;
+}

@@ -1,0 +1,141 @@
+/**
+ * lockstep's errors: one small hierarchy with stable codes, modelled on the MongoDB
+ * driver's `MongoError`. Tests and callers match `code`, never message text. Every
+ * message says what happened and the next command to run.
+ */
+
+/** Every stable error code lockstep raises. */
+export type LockstepErrorCode =
+  | "E_INVALID_VERSION"
+  | "E_DUPLICATE_STEP"
+  | "E_INVALID_STEP"
+  | "E_CONFIG_NOT_FOUND"
+  | "E_CONFIG_INVALID"
+  | "E_DATABASE_URL"
+  | "E_DATABASE_NOT_FOUND"
+  | "E_DATABASE_UNREADABLE"
+  | "E_DATABASE_UNREACHABLE"
+  | "E_DRIVER_MISSING"
+  | "E_UNINITIALISED"
+  | "E_UPGRADE_PENDING"
+  | "E_ALREADY_INITIALISED"
+  | "E_FROM_VERSION_CONFLICT"
+  | "E_AHEAD"
+  | "E_DEV_VERSION"
+  | "E_LOCK_HELD"
+  | "E_LEASE_LOST"
+  | "E_INTERRUPTED"
+  | "E_NOT_INTERRUPTED"
+  | "E_PRECONDITION_FAILED"
+  | "E_STEP_FAILED"
+  | "E_CONFIRMATION_REQUIRED"
+  | "E_ABORTED"
+  | "E_UNSUPPORTED"
+  | "E_STEP_FILE_EXISTS";
+
+/** Base class of every error lockstep throws on purpose. */
+export class LockstepError extends Error {
+  override readonly name: string = "LockstepError";
+  readonly code: LockstepErrorCode;
+  /** The next thing the operator should do, when there is one. */
+  readonly hint: string | undefined;
+
+  constructor(code: LockstepErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(options.hint ? `${message}\n  → ${options.hint}` : message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** A version string that is not semver (optionally with a leading `v`). */
+export class InvalidVersionError extends LockstepError {
+  override readonly name = "InvalidVersionError";
+  constructor(
+    readonly value: string,
+    readonly source: string,
+  ) {
+    super("E_INVALID_VERSION", `invalid version ${JSON.stringify(value)} in ${source}`, {
+      hint: 'use a semantic version such as "1.2.0" (a leading "v" is accepted)',
+    });
+  }
+}
+
+/** Two registered steps with the same identity (version + name), or a malformed step. */
+export class StepDefinitionError extends LockstepError {
+  override readonly name = "StepDefinitionError";
+}
+
+/** The configuration is missing, fails to load, or is not valid. */
+export class ConfigError extends LockstepError {
+  override readonly name = "ConfigError";
+}
+
+/** The database cannot be opened, reached or understood. */
+export class DatabaseError extends LockstepError {
+  override readonly name = "DatabaseError";
+}
+
+/** The database's state forbids the requested action (uninitialised, ahead, interrupted...). */
+export class RefusedError extends LockstepError {
+  override readonly name = "RefusedError";
+}
+
+/** Another upgrader holds the lease, or ours was taken over. */
+export class LeaseError extends LockstepError {
+  override readonly name = "LeaseError";
+  constructor(
+    code: "E_LOCK_HELD" | "E_LEASE_LOST",
+    message: string,
+    readonly holder: LeaseHolderSummary | undefined,
+    options: { cause?: unknown; hint?: string } = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** Who holds a lease, as shown in errors. */
+export interface LeaseHolderSummary {
+  owner: string;
+  host: string;
+  pid: number;
+  expiresAt: string;
+}
+
+/** Preconditions of pending steps failed: nothing was applied. */
+export class PreconditionError extends LockstepError {
+  override readonly name = "PreconditionError";
+  constructor(
+    message: string,
+    readonly failures: readonly PreconditionFailureSummary[],
+    options: { hint?: string } = {},
+  ) {
+    super("E_PRECONDITION_FAILED", message, options);
+  }
+}
+
+/** One failed precondition, as carried by {@link PreconditionError}. */
+export interface PreconditionFailureSummary {
+  step: string;
+  description: string;
+  message: string;
+  count?: number;
+  skippable: boolean;
+}
+
+/** A step threw. Earlier steps stay applied; `results` says which. */
+export class StepFailedError extends LockstepError {
+  override readonly name = "StepFailedError";
+  constructor(
+    message: string,
+    readonly step: string,
+    readonly results: readonly unknown[],
+    options: { cause?: unknown; hint?: string } = {},
+  ) {
+    super("E_STEP_FAILED", message, options);
+  }
+}
+
+/** True when `error` is a lockstep error with the given code. */
+export function isLockstepError(error: unknown, code?: LockstepErrorCode): error is LockstepError {
+  return error instanceof LockstepError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,268 @@
+import type { DatabaseState, InProgressMarker, LeaseInfo, LedgerEntry } from "./adapter.js";
+import { LockstepError, RefusedError } from "./errors.js";
+import { stepId } from "./registry.js";
+import type { Step } from "./step.js";
+import { BASELINE_VERSION, compareVersions, isDevVersion, parseVersion, stepTarget } from "./versions.js";
+
+/** The answer to "can this code run on this database?". */
+export type DatabaseStatus =
+  | "DEV"
+  | "CURRENT"
+  | "AUTO_STAMPED"
+  | "UPGRADE_PENDING"
+  | "UNINITIALISED"
+  | "AHEAD"
+  | "INTERRUPTED"
+  | "UPGRADING";
+
+/** A step applied earlier whose code has changed since. */
+export interface ChecksumMismatch {
+  readonly step: string;
+  readonly recorded: string;
+  readonly current: string;
+}
+
+/** Everything `status()` reports. */
+export interface StatusReport {
+  readonly status: DatabaseStatus;
+  readonly codeVersion: string;
+  readonly stamp: string | null;
+  /** Steps the next `upgrade` would apply, in order. */
+  readonly pending: readonly string[];
+  /** Steps at or below the stamp missing from the ledger: applied only with `--out-of-order`. */
+  readonly outOfOrder: readonly string[];
+  readonly checksumMismatches: readonly ChecksumMismatch[];
+  readonly interrupted: readonly InProgressMarker[];
+  readonly lease: LeaseInfo | null;
+  /** No step applies and the stamp can move without running anything. */
+  readonly autoStampable: boolean;
+  /** One sentence for humans. */
+  readonly message: string;
+  /** The command to run next, when there is one. */
+  readonly next: string | null;
+}
+
+/** Options that shape a plan, as given to `plan()` and `upgrade()`. */
+export interface PlanOptions {
+  /** Stop at this version instead of the code version. */
+  readonly targetVersion?: string;
+  /** The version of an unstamped database that predates lockstep. */
+  readonly fromVersion?: string;
+  /** Also apply steps at or below the stamp that are missing from the ledger. */
+  readonly outOfOrder?: boolean;
+}
+
+/** What an upgrade will do. */
+export interface Plan<TDb = unknown> {
+  /** The version the database is treated as being at. */
+  readonly from: string;
+  /** The stamp written at the end. */
+  readonly target: string;
+  /** Steps to run, in order. */
+  readonly steps: readonly Step<TDb>[];
+  /** Steps recorded as baselined without running (below `--from-version`, or below a seed stamp). */
+  readonly baseline: readonly Step<TDb>[];
+  /** Out-of-order steps that were left out (no `--out-of-order`). */
+  readonly skippedOutOfOrder: readonly Step<TDb>[];
+  readonly checksumMismatches: readonly ChecksumMismatch[];
+  /** The database has no stamp: the plan starts from `--from-version` or stamps only. */
+  readonly unstamped: boolean;
+}
+
+const byId = (ledger: readonly LedgerEntry[]) => new Map(ledger.map((entry) => [stepId(entry.version, entry.name), entry]));
+
+/** Steps at or below the stamp that the ledger does not know (merged late, e.g. a hotfix). */
+function outOfOrderSteps<TDb>(state: DatabaseState, steps: readonly Step<TDb>[]): Step<TDb>[] {
+  if (state.stamp === null || !state.hasLedger) return [];
+  const ledger = byId(state.ledger);
+  return steps.filter((step) => compareVersions(step.version, state.stamp!) <= 0 && !ledger.has(step.id));
+}
+
+/** Applied steps whose code changed after they ran. */
+export function checksumMismatches(state: DatabaseState, steps: readonly Step[]): ChecksumMismatch[] {
+  const ledger = byId(state.ledger);
+  const out: ChecksumMismatch[] = [];
+  for (const step of steps) {
+    const entry = ledger.get(step.id);
+    if (entry?.kind === "applied" && entry.checksum !== null && entry.checksum !== step.checksum) {
+      out.push({ step: step.id, recorded: entry.checksum, current: step.checksum });
+    }
+  }
+  return out;
+}
+
+/** Steps in (from, to] (with the release-candidate policy on `to`) that the ledger does not know. */
+function stepsInRange<TDb>(state: DatabaseState, steps: readonly Step<TDb>[], from: string, to: string): Step<TDb>[] {
+  const ledger = byId(state.ledger);
+  const limit = stepTarget(parseVersion(to, "the target version")).version;
+  return steps.filter(
+    (step) =>
+      compareVersions(step.version, from) > 0 && compareVersions(step.version, limit) <= 0 && !ledger.has(step.id),
+  );
+}
+
+/**
+ * The target of an upgrade: the explicit one, else the code version. A development build
+ * with no explicit target aims at the last registered step, as in the seed.
+ */
+export function resolveTarget(codeVersion: string, steps: readonly Step[], targetVersion?: string): string {
+  if (targetVersion !== undefined) return targetVersion;
+  if (!isDevVersion(parseVersion(codeVersion, "the code version"))) return codeVersion;
+  return steps.at(-1)?.version ?? BASELINE_VERSION;
+}
+
+/**
+ * Works out what an upgrade would do. Pure: reads `state`, throws a {@link RefusedError}
+ * where the seed's never-guess rule or the database's state forbids going on.
+ */
+export function planUpgrade<TDb>(
+  state: DatabaseState,
+  steps: readonly Step<TDb>[],
+  codeVersion: string,
+  options: PlanOptions = {},
+): Plan<TDb> {
+  const target = resolveTarget(codeVersion, steps, options.targetVersion);
+  let from: string;
+  let baseline: Step<TDb>[] = [];
+  if (options.fromVersion !== undefined) {
+    if (state.stamp !== null && compareVersions(state.stamp, options.fromVersion) !== 0) {
+      throw new RefusedError(
+        "E_FROM_VERSION_CONFLICT",
+        `--from-version ${options.fromVersion} contradicts the recorded version ${state.stamp}`,
+        {
+          hint: `--from-version is only for a database with no recorded version; if the record is wrong, fix it with \`lockstep init --version <version> --force\``,
+        },
+      );
+    }
+    from = options.fromVersion;
+  } else if (state.stamp === null) {
+    const needed = stepsInRange(state, steps, BASELINE_VERSION, target);
+    if (needed.length > 0) throw uninitialisedError(needed.length, target);
+    from = BASELINE_VERSION;
+  } else {
+    from = state.stamp;
+  }
+  if (state.stamp === null || !state.hasLedger) {
+    const ledger = byId(state.ledger);
+    baseline = steps.filter((step) => compareVersions(step.version, from) <= 0 && !ledger.has(step.id));
+  }
+  if (compareVersions(from, target) > 0) {
+    throw new RefusedError("E_AHEAD", `the database is at ${from}, ahead of the target ${target}`, {
+      hint: "run the release that last upgraded this database (or a newer one); lockstep never downgrades",
+    });
+  }
+  const late = outOfOrderSteps(state, steps);
+  const inRange = stepsInRange(state, steps, from, target);
+  return {
+    from,
+    target,
+    steps: options.outOfOrder ? [...late, ...inRange] : inRange,
+    baseline,
+    skippedOutOfOrder: options.outOfOrder ? [] : late,
+    checksumMismatches: checksumMismatches(state, steps),
+    unstamped: state.stamp === null,
+  };
+}
+
+/** The refusal for an unstamped database that steps would apply to. */
+export function uninitialisedError(stepCount: number, target: string): LockstepError {
+  return new RefusedError(
+    "E_UNINITIALISED",
+    `the database has no recorded version and ${stepCount} step(s) up to ${target} could apply; lockstep never guesses which`,
+    {
+      hint: "new deployment: `lockstep init`  ·  existing database from before lockstep: `lockstep upgrade --from-version <the release it runs now>`",
+    },
+  );
+}
+
+/**
+ * The start-up status of `codeVersion` on a database in `state`. Pure: the start-up guard
+ * turns an auto-stampable report into an actual stamp.
+ */
+export function assessStatus(
+  state: DatabaseState,
+  steps: readonly Step[],
+  codeVersion: string,
+  now: { leaseHeldByOther: boolean },
+): StatusReport {
+  const code = parseVersion(codeVersion, "the code version");
+  const base = {
+    codeVersion,
+    stamp: state.stamp,
+    outOfOrder: outOfOrderSteps(state, steps).map((step) => step.id),
+    checksumMismatches: checksumMismatches(state, steps),
+    interrupted: state.interrupted,
+    lease: state.lease,
+  };
+  const report = (
+    status: DatabaseStatus,
+    message: string,
+    next: string | null,
+    pending: readonly string[] = [],
+    autoStampable = false,
+  ): StatusReport => ({ ...base, status, message, next, pending, autoStampable });
+
+  if (now.leaseHeldByOther && state.lease) {
+    const l = state.lease;
+    return report(
+      "UPGRADING",
+      `an upgrade is running: lease held by ${l.owner} (pid ${l.pid} on ${l.host}) until ${l.expiresAt}`,
+      "wait for it to finish; if that process is gone, `lockstep unlock` once the lease has expired",
+    );
+  }
+  const marker = state.interrupted[0];
+  if (marker) {
+    return report(
+      "INTERRUPTED",
+      `step ${stepId(marker.version, marker.name)} started at ${marker.startedAt} (pid ${marker.pid} on ${marker.host}) and never finished`,
+      `check the data, then \`lockstep resolve ${stepId(marker.version, marker.name)} --applied\` or \`--rolled-back\` (idempotent and batched steps are retried by \`lockstep upgrade\`)`,
+    );
+  }
+  if (isDevVersion(code)) {
+    return report("DEV", `code version ${codeVersion} is a development build: no check, no stamp`, null);
+  }
+  if (state.stamp === null) {
+    const needed = stepsInRange(state, steps, BASELINE_VERSION, codeVersion);
+    if (needed.length > 0) {
+      return report(
+        "UNINITIALISED",
+        `the database has no recorded version and ${needed.length} step(s) up to ${codeVersion} could apply`,
+        "new deployment: `lockstep init`; existing database from before lockstep: `lockstep upgrade --from-version <version>`",
+        needed.map((step) => step.id),
+      );
+    }
+    return report(
+      "UPGRADE_PENDING",
+      `the database has no recorded version and no step applies up to ${codeVersion}: it can be stamped ${codeVersion} safely`,
+      "`lockstep upgrade` (or the start-up check) stamps it",
+      [],
+      true,
+    );
+  }
+  if (compareVersions(state.stamp, codeVersion) > 0) {
+    return report(
+      "AHEAD",
+      `the database is at ${state.stamp}, newer than this code (${codeVersion}): an older release may be running`,
+      `run release ${state.stamp} or newer`,
+    );
+  }
+  const pending = stepsInRange(state, steps, state.stamp, codeVersion).map((step) => step.id);
+  if (pending.length > 0) {
+    return report(
+      "UPGRADE_PENDING",
+      `${pending.length} step(s) pending from ${state.stamp} to ${codeVersion}`,
+      "`lockstep plan`, then `lockstep upgrade` (take a backup first)",
+      pending,
+    );
+  }
+  if (compareVersions(state.stamp, codeVersion) < 0) {
+    return report(
+      "UPGRADE_PENDING",
+      `no step applies from ${state.stamp} to ${codeVersion}: the stamp can move to ${codeVersion} safely`,
+      "`lockstep upgrade` (or the start-up check) stamps it",
+      [],
+      true,
+    );
+  }
+  return report("CURRENT", `the database is at ${state.stamp}, in step with the code`, null);
+}

@@ -1,0 +1,75 @@
+import type { CountQuery } from "./adapter.js";
+
+/** Counts a step reports about its work, e.g. `{ items: 2000, stubs: 14 }`. */
+export type StepCounts = Record<string, number>;
+
+/** What a step's `run` (and `prepare`) receives. */
+export interface StepContext<TDb = unknown> {
+  /** The database handle; inside a transaction it is bound to it (SQL client, session-bound Db). */
+  readonly db: TDb;
+  /** True in a dry run: read, count and report, but do not write. */
+  readonly dryRun: boolean;
+  /** This step's version and name. */
+  readonly version: string;
+  readonly name: string;
+  /** The adapter kind: "sqlite", "postgres", "mysql", "mongodb". */
+  readonly databaseKind: string;
+  /** Writes a line to lockstep's output (and the step's events). */
+  log(message: string): void;
+  /** Reports progress: `done` of `total` units of work. */
+  progress(done: number, total?: number): void;
+}
+
+/** What a precondition check receives. */
+export interface ConditionContext<TDb = unknown> {
+  readonly db: TDb;
+  readonly databaseKind: string;
+  count(query: CountQuery): Promise<number>;
+}
+
+/** A failed precondition: why, and how many records are in the way. */
+export interface ConditionFailure {
+  readonly message: string;
+  readonly count?: number;
+}
+
+/** A precondition a step needs before anything is applied. */
+export interface Condition<TDb = unknown> {
+  readonly description: string;
+  /** `--force` skips it; the step must then cope with the records it names. */
+  readonly skippable: boolean;
+  /** Resolves to null when the condition holds. */
+  check(ctx: ConditionContext<TDb>): Promise<ConditionFailure | null>;
+}
+
+/** How an application declares one upgrade step. */
+export interface StepDefinition<TDb = unknown> {
+  /** The first release that needs this step, e.g. "0.5.0" (a leading "v" is accepted). */
+  readonly version: string;
+  /** Unique within the version; identity is version + name. */
+  readonly name: string;
+  readonly description?: string;
+  /** Does the work. May return counts. Must not write when `ctx.dryRun`. */
+  run(ctx: StepContext<TDb>): Promise<StepCounts | undefined | void> | StepCounts | undefined | void;
+  /** Index or collection creation that cannot run inside a transaction; runs before `run`. */
+  prepare?(ctx: StepContext<TDb>): Promise<void> | void;
+  /** Checked, for every pending step, before anything is applied. */
+  readonly conditions?: readonly Condition<TDb>[];
+  /** Safe to run again after a crash: an interrupted idempotent step is retried, not refused. */
+  readonly idempotent?: boolean;
+  /** Default true. False runs the step outside a transaction (e.g. `CREATE INDEX CONCURRENTLY`). */
+  readonly transaction?: boolean;
+  /** Records the step will touch; a dry run counts them on the database. */
+  readonly affects?: readonly CountQuery[];
+  /** Overrides the computed checksum (e.g. after a cosmetic edit of a released step). */
+  readonly checksum?: string;
+}
+
+/** A registered step: its definition, normalised. */
+export interface Step<TDb = unknown> extends StepDefinition<TDb> {
+  readonly version: string;
+  readonly id: string;
+  readonly checksum: string;
+  /** Position in registration order, used within one version. */
+  readonly order: number;
+}

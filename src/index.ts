@@ -1,0 +1,38 @@
+/**
+ * lockstep: keep an application's database in step with its release version.
+ * @packageDocumentation
+ */
+export type * from "./core/adapter.js";
+export { type CheckDatabaseOptions, checkDatabase } from "./core/check-database.js";
+export { type ConditionOptions, condition, noDocumentsIn, noRowsWhere } from "./core/conditions.js";
+export * from "./core/errors.js";
+export type { UpgraderEvents } from "./core/events.js";
+export type { ChecksumMismatch, DatabaseStatus, PlanOptions, StatusReport } from "./core/planner.js";
+export {
+  type RegisterUpgradeOptions,
+  registerUpgrade,
+  type StepSource,
+  StepRegistry,
+  stepId,
+  upgrade,
+} from "./core/registry.js";
+export type { StepResult } from "./core/results.js";
+export type * from "./core/step.js";
+export {
+  type CheckPolicy,
+  type CheckResult,
+  DEFAULT_LEASE_OPTIONS,
+  type LeaseOptions,
+  type MeasuredCount,
+  type PlannedStep,
+  type PlanReport,
+  type PreconditionReport,
+  type UpgradeOptions,
+  Upgrader,
+  type UpgraderOptions,
+  type UpgradeResult,
+} from "./core/upgrader.js";
+export { BASELINE_VERSION, isDevVersion, normaliseVersion, parseVersion, stepTarget } from "./core/versions.js";
+export { type AdapterFromUrlOptions, adapterFromUrl, redactUrl } from "./adapters/from-url.js";
+export { defineConfig, type LockstepConfig } from "./config/define-config.js";
+export { LOCKSTEP_VERSION } from "./version.js";
