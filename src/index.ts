@@ -2,6 +2,9 @@
  * lockstep: keep an application's database in step with its release version.
  * @packageDocumentation
  */
+
+export { type AdapterFromUrlOptions, adapterFromUrl, redactUrl } from "./adapters/from-url.js";
+export { defineConfig, type LockstepConfig } from "./config/define-config.js";
 export type * from "./core/adapter.js";
 export { type CheckDatabaseOptions, checkDatabase } from "./core/check-database.js";
 export { type ConditionOptions, condition, noDocumentsIn, noRowsWhere } from "./core/conditions.js";
@@ -11,8 +14,8 @@ export type { ChecksumMismatch, DatabaseStatus, PlanOptions, StatusReport } from
 export {
   type RegisterUpgradeOptions,
   registerUpgrade,
-  type StepSource,
   StepRegistry,
+  type StepSource,
   stepId,
   upgrade,
 } from "./core/registry.js";
@@ -28,11 +31,15 @@ export {
   type PlanReport,
   type PreconditionReport,
   type UpgradeOptions,
+  type UpgradeResult,
   Upgrader,
   type UpgraderOptions,
-  type UpgradeResult,
 } from "./core/upgrader.js";
-export { BASELINE_VERSION, isDevVersion, normaliseVersion, parseVersion, stepTarget } from "./core/versions.js";
-export { type AdapterFromUrlOptions, adapterFromUrl, redactUrl } from "./adapters/from-url.js";
-export { defineConfig, type LockstepConfig } from "./config/define-config.js";
+export {
+  BASELINE_VERSION,
+  isDevVersion,
+  normaliseVersion,
+  parseVersion,
+  stepTarget,
+} from "./core/versions.js";
 export { LOCKSTEP_VERSION } from "./version.js";

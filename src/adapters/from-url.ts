@@ -12,13 +12,37 @@ export interface AdapterFromUrlOptions {
  * `.sqlite`, `.sqlite3`), `postgres://…`, `mysql://…`, `mongodb://…`. Drivers load only
  * for the adapter used.
  */
-export async function adapterFromUrl(url: string, options: AdapterFromUrlOptions = {}): Promise<Adapter<any>> {
+export async function adapterFromUrl(
+  url: string,
+  options: AdapterFromUrlOptions = {},
+): Promise<Adapter<any>> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === "sqlite" || (scheme === undefined && /\.(db|sqlite3?)$/i.test(url))) {
     const { SqliteAdapter } = await import("./sqlite/sqlite-adapter.js");
-    const filename = scheme === "sqlite" ? url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "").replace(/^\/\//, "") : url;
+    const filename =
+      scheme === "sqlite"
+        ? url
+            .slice("sqlite:".length)
+            .replace(/^\/\/(?=\/)/, "")
+            .replace(/^\/\//, "")
+        : url;
     if (filename === "") throw badUrl(url, "an SQLite URL needs a file path");
-    return new SqliteAdapter({ filename, ...(options.baseDir !== undefined && { baseDir: options.baseDir }) });
+    return new SqliteAdapter({
+      filename,
+      ...(options.baseDir !== undefined && { baseDir: options.baseDir }),
+    });
+  }
+  if (scheme === "postgres" || scheme === "postgresql") {
+    const { PostgresAdapter } = await import("./postgres/postgres-adapter.js");
+    return PostgresAdapter.fromUrl(url);
+  }
+  if (scheme === "mysql" || scheme === "mariadb") {
+    const { MysqlAdapter } = await import("./mysql/mysql-adapter.js");
+    return MysqlAdapter.fromUrl(url);
+  }
+  if (scheme === "mongodb" || scheme === "mongodb+srv") {
+    const { MongoAdapter } = await import("./mongodb/mongodb-adapter.js");
+    return MongoAdapter.fromUrl(url);
   }
   throw badUrl(url, scheme ? `lockstep does not know the scheme "${scheme}:"` : "no scheme");
 }
@@ -31,7 +55,11 @@ export function redactUrl(url: string): string {
 }
 
 function badUrl(url: string, why: string): DatabaseError {
-  return new DatabaseError("E_DATABASE_URL", `cannot use database URL ${JSON.stringify(redactUrl(url))}: ${why}`, {
-    hint: "use sqlite:./app.db, postgres://user@host/db, mysql://user@host/db or mongodb://host/db",
-  });
+  return new DatabaseError(
+    "E_DATABASE_URL",
+    `cannot use database URL ${JSON.stringify(redactUrl(url))}: ${why}`,
+    {
+      hint: "use sqlite:./app.db, postgres://user@host/db, mysql://user@host/db or mongodb://host/db",
+    },
+  );
 }

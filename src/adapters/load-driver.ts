@@ -10,10 +10,14 @@ export async function loadDriver<T>(packageName: string, databaseName: string): 
     return (module.default ?? module) as T;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") {
-      throw new DatabaseError("E_DRIVER_MISSING", `the ${databaseName} driver "${packageName}" is not installed`, {
-        cause: error,
-        hint: `npm install ${packageName}`,
-      });
+      throw new DatabaseError(
+        "E_DRIVER_MISSING",
+        `the ${databaseName} driver "${packageName}" is not installed`,
+        {
+          cause: error,
+          hint: `npm install ${packageName}`,
+        },
+      );
     }
     throw error;
   }

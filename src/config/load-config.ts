@@ -57,9 +57,13 @@ export function findConfig(cwd: string, configPath?: string): string {
     const path = join(cwd, name);
     if (existsSync(path)) return path;
   }
-  throw new ConfigError("E_CONFIG_NOT_FOUND", `no lockstep config in ${cwd} (looked for ${CONFIG_FILE_NAMES.join(", ")})`, {
-    hint: "create lockstep.config.ts with defineConfig({ database, steps }), or pass --config <path>",
-  });
+  throw new ConfigError(
+    "E_CONFIG_NOT_FOUND",
+    `no lockstep config in ${cwd} (looked for ${CONFIG_FILE_NAMES.join(", ")})`,
+    {
+      hint: "create lockstep.config.ts with defineConfig({ database, steps }), or pass --config <path>",
+    },
+  );
 }
 
 /** Imports a module, TypeScript included (through tsx), without a build step. */
@@ -154,10 +158,14 @@ async function loadStepsDir(dir: string): Promise<StepSource<any>[]> {
     try {
       module = await importModule(join(dir, file));
     } catch (error) {
-      throw new ConfigError("E_CONFIG_INVALID", `cannot load step file ${join(dir, file)}: ${(error as Error).message}`, {
-        cause: error,
-        hint: "fix the error in that step file",
-      });
+      throw new ConfigError(
+        "E_CONFIG_INVALID",
+        `cannot load step file ${join(dir, file)}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: "fix the error in that step file",
+        },
+      );
     }
     const exported = module.default;
     if (exported === undefined) {
@@ -191,7 +199,11 @@ function resolveAppVersion(
     }
     if (dirname(dir) === dir) break;
   }
-  throw new ConfigError("E_CONFIG_INVALID", `no package.json above ${configPath} and no appVersion in the config`, {
-    hint: "set appVersion in the config, or pass --app-version",
-  });
+  throw new ConfigError(
+    "E_CONFIG_INVALID",
+    `no package.json above ${configPath} and no appVersion in the config`,
+    {
+      hint: "set appVersion in the config, or pass --app-version",
+    },
+  );
 }

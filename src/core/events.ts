@@ -8,12 +8,17 @@ export interface UpgraderEvents {
   "lease:acquired": { readonly owner: string; readonly waited: boolean };
   /** A lease whose holder process is gone (same host) was broken. */
   "lease:broken": { readonly holder: LeaseInfo; readonly reason: string };
-  "step:started": { readonly step: string; readonly index: number; readonly total: number; readonly dryRun: boolean };
+  "step:started": {
+    readonly step: string;
+    readonly index: number;
+    readonly total: number;
+    readonly dryRun: boolean;
+  };
   "step:progress": { readonly step: string; readonly done: number; readonly total: number | undefined };
   "step:log": { readonly step: string; readonly message: string };
   "step:finished": StepResult;
-  "stamped": { readonly version: string; readonly action: string };
-  "warning": { readonly message: string };
+  stamped: { readonly version: string; readonly action: string };
+  warning: { readonly message: string };
 }
 
 type Listener<T> = (payload: T) => void;
@@ -25,7 +30,10 @@ export class TypedEmitter<Events extends object> {
   /** Adds a listener; returns a function that removes it. */
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
     let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
     set.add(listener as Listener<never>);
     return () => set.delete(listener as Listener<never>);
   }

@@ -1,5 +1,5 @@
 import type { DatabaseState, InProgressMarker, LeaseInfo, LedgerEntry } from "./adapter.js";
-import { LockstepError, RefusedError } from "./errors.js";
+import { type LockstepError, RefusedError } from "./errors.js";
 import { stepId } from "./registry.js";
 import type { Step } from "./step.js";
 import { BASELINE_VERSION, compareVersions, isDevVersion, parseVersion, stepTarget } from "./versions.js";
@@ -69,7 +69,8 @@ export interface Plan<TDb = unknown> {
   readonly unstamped: boolean;
 }
 
-const byId = (ledger: readonly LedgerEntry[]) => new Map(ledger.map((entry) => [stepId(entry.version, entry.name), entry]));
+const byId = (ledger: readonly LedgerEntry[]) =>
+  new Map(ledger.map((entry) => [stepId(entry.version, entry.name), entry]));
 
 /** Steps at or below the stamp that the ledger does not know (merged late, e.g. a hotfix). */
 function outOfOrderSteps<TDb>(state: DatabaseState, steps: readonly Step<TDb>[]): Step<TDb>[] {
@@ -92,12 +93,19 @@ export function checksumMismatches(state: DatabaseState, steps: readonly Step[])
 }
 
 /** Steps in (from, to] (with the release-candidate policy on `to`) that the ledger does not know. */
-function stepsInRange<TDb>(state: DatabaseState, steps: readonly Step<TDb>[], from: string, to: string): Step<TDb>[] {
+function stepsInRange<TDb>(
+  state: DatabaseState,
+  steps: readonly Step<TDb>[],
+  from: string,
+  to: string,
+): Step<TDb>[] {
   const ledger = byId(state.ledger);
   const limit = stepTarget(parseVersion(to, "the target version")).version;
   return steps.filter(
     (step) =>
-      compareVersions(step.version, from) > 0 && compareVersions(step.version, limit) <= 0 && !ledger.has(step.id),
+      compareVersions(step.version, from) > 0 &&
+      compareVersions(step.version, limit) <= 0 &&
+      !ledger.has(step.id),
   );
 }
 

@@ -105,7 +105,8 @@ export class StepRegistry<TDb = unknown> {
         });
       }
       seen.add(id);
-      const checksum = definition.checksum ?? checksumOf(version, definition.name, definition.run, definition.prepare);
+      const checksum =
+        definition.checksum ?? checksumOf(version, definition.name, definition.run, definition.prepare);
       return { ...definition, version, id, checksum, order } satisfies Step<TDb>;
     });
     this.steps = steps.sort((a, b) => compareVersions(a.version, b.version) || a.order - b.order);
@@ -118,7 +119,11 @@ export class StepRegistry<TDb = unknown> {
 }
 
 /** sha256 over the step's identity and the source of its functions. */
-function checksumOf(version: string, name: string, ...fns: (((...args: never[]) => unknown) | undefined)[]): string {
+function checksumOf(
+  version: string,
+  name: string,
+  ...fns: (((...args: never[]) => unknown) | undefined)[]
+): string {
   const hash = createHash("sha256").update(`${version}\n${name}\n`);
   for (const fn of fns) if (fn) hash.update(fn.toString());
   return hash.digest("hex");

@@ -14,7 +14,7 @@ import type {
 import { LeaseError, LockstepError, PreconditionError, RefusedError, StepFailedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { assessStatus, type Plan, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
-import { type StepSource, StepRegistry, stepId } from "./registry.js";
+import { StepRegistry, type StepSource, stepId } from "./registry.js";
 import type { StepResult } from "./results.js";
 import type { Step, StepContext, StepCounts } from "./step.js";
 import { compareVersions, isDevVersion, normaliseVersion, parseVersion } from "./versions.js";
@@ -177,7 +177,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   }
 
   #assess(state: DatabaseState): StatusReport {
-    return assessStatus(state, this.steps, this.codeVersion, { leaseHeldByOther: this.#heldByOther(state.lease) });
+    return assessStatus(state, this.steps, this.codeVersion, {
+      leaseHeldByOther: this.#heldByOther(state.lease),
+    });
   }
 
   #heldByOther(lease: LeaseInfo | null): boolean {
@@ -253,7 +255,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       const preconditions = await this.#checkPreconditions(plan.steps, options.force ?? false);
       this.#throwOnFailedPreconditions(preconditions);
       for (const id of plan.skippedOutOfOrder) {
-        this.emit("warning", { message: `step ${id} is below the stamp and was never applied: rerun with --out-of-order` });
+        this.emit("warning", {
+          message: `step ${id} is below the stamp and was never applied: rerun with --out-of-order`,
+        });
       }
 
       let stamp = state.stamp;
@@ -297,7 +301,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       if (moved) {
         await this.adapter.write(lease, async (writer) => {
           await writer.setStamp(plan.target);
-          await writer.appendHistory(this.#entry("stamp", { version: plan.target, details: { from: stamp } }));
+          await writer.appendHistory(
+            this.#entry("stamp", { version: plan.target, details: { from: stamp } }),
+          );
         });
         this.emit("stamped", { version: plan.target, action: "upgrade" });
       }
@@ -325,7 +331,11 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     }
   }
 
-  async #dryRun(database: DatabaseDescription, planOptions: PlanOptions, force: boolean): Promise<UpgradeResult> {
+  async #dryRun(
+    database: DatabaseDescription,
+    planOptions: PlanOptions,
+    force: boolean,
+  ): Promise<UpgradeResult> {
     const state = await this.adapter.readState();
     const plan = planUpgrade(state, this.steps, this.codeVersion, planOptions);
     this.#refuseInterrupted(state, plan);
@@ -451,7 +461,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   async #writeBaseline(lease: LeaseHandle, plan: Plan<TDb>, stamp: string | null): Promise<string> {
     const at = new Date().toISOString();
     await this.adapter.write(lease, async (writer) => {
-      for (const step of plan.baseline) await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
+      for (const step of plan.baseline)
+        await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
       if (stamp === null) await writer.setStamp(plan.from);
       await writer.appendHistory(
         this.#entry("baseline", { version: plan.from, details: { steps: plan.baseline.map((s) => s.id) } }),
@@ -468,14 +479,16 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     database: DatabaseDescription,
   ): Promise<StepResult> {
     const atomic = this.#isAtomic(step, database);
+    const marked = !atomic || !database.capabilities.supportsTransactionalDdl;
     const started = Date.now();
     await this.adapter.write(lease, async (writer) => {
       await writer.appendHistory(
         this.#entry("step_started", { version: step.version, step: step.name, outcome: "started" }),
       );
-      // Without a transaction a crash would leave partial writes and no trace; the marker
-      // makes the next run report INTERRUPTED naming this step.
-      if (!atomic) {
+      // Without a transaction (or where DDL commits implicitly, as on MySQL) a crash could
+      // leave partial writes and no trace; the marker makes the next run report INTERRUPTED
+      // naming this step. It is cleared in the step's own transaction.
+      if (marked) {
         await writer.setMarker({
           version: step.version,
           name: step.name,
@@ -504,7 +517,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
             this.#ledgerEntry(step, "applied", new Date().toISOString(), durationMs, counts),
           );
           if (nextStamp !== stamp && nextStamp !== null) await writer.setStamp(nextStamp);
-          if (!atomic) await writer.clearMarker(step.version, step.name);
+          if (marked) await writer.clearMarker(step.version, step.name);
           await writer.appendHistory(
             this.#entry("step_succeeded", {
               version: step.version,
@@ -622,7 +635,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           const reason = `holder process ${holder.pid} on ${holder.host} is no longer running`;
           await this.adapter.ensureStore();
           await this.adapter.write(null, (writer) =>
-            writer.appendHistory(this.#entry("unlock", { details: { holder: broken, reason, automatic: true } })),
+            writer.appendHistory(
+              this.#entry("unlock", { details: { holder: broken, reason, automatic: true } }),
+            ),
           );
           this.emit("lease:broken", { holder: broken, reason });
         }
@@ -635,7 +650,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           holder
             ? `another upgrader holds the lease on ${this.adapter.displayName}: ${holder.owner} (pid ${holder.pid} on ${holder.host}, user ${holder.user}) until ${holder.expiresAt}`
             : `another upgrader holds the lock on ${this.adapter.displayName}`,
-          holder ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt } : undefined,
+          holder
+            ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt }
+            : undefined,
           {
             hint: wait
               ? "wait for it to finish and run again (or raise the wait with --lock-timeout); if that process is gone, `lockstep unlock` once the lease has expired"
@@ -654,7 +671,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
    * every registered step up to it is recorded as baselined. Refuses a stamped database
    * unless `force`.
    */
-  async init(options: { version?: string; force?: boolean } = {}): Promise<{ version: string; previous: string | null }> {
+  async init(
+    options: { version?: string; force?: boolean } = {},
+  ): Promise<{ version: string; previous: string | null }> {
     const version =
       options.version !== undefined ? normaliseVersion(options.version, "--version") : this.codeVersion;
     if (options.version === undefined && isDevVersion(parseVersion(version, "the code version"))) {
@@ -720,7 +739,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     const broken = await this.adapter.breakLease({ owner: lease.owner });
     if (broken) {
       await this.adapter.write(null, (writer) =>
-        writer.appendHistory(this.#entry("unlock", { details: { holder: broken, force: options.force ?? false } })),
+        writer.appendHistory(
+          this.#entry("unlock", { details: { holder: broken, force: options.force ?? false } }),
+        ),
       );
     }
     return broken;
@@ -757,13 +778,19 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
             counts: null,
           });
           if (state.stamp === null || compareVersions(marker.version, state.stamp) > 0) {
-            const target = compareVersions(marker.version, this.codeVersion) > 0 ? this.codeVersion : marker.version;
-            if (state.stamp === null || compareVersions(target, state.stamp) > 0) await writer.setStamp(target);
+            const target =
+              compareVersions(marker.version, this.codeVersion) > 0 ? this.codeVersion : marker.version;
+            if (state.stamp === null || compareVersions(target, state.stamp) > 0)
+              await writer.setStamp(target);
           }
         }
         await writer.clearMarker(marker.version, marker.name);
         await writer.appendHistory(
-          this.#entry("resolve", { version: marker.version, step: marker.name, details: { outcome, marker } }),
+          this.#entry("resolve", {
+            version: marker.version,
+            step: marker.name,
+            details: { outcome, marker },
+          }),
         );
       });
     } finally {
@@ -848,7 +875,11 @@ export function refusalFor(report: StatusReport): LockstepError {
           : report.status === "UPGRADING"
             ? "E_LOCK_HELD"
             : "E_UPGRADE_PENDING";
-  return new RefusedError(code, `refusing to start: ${report.message}`, report.next ? { hint: report.next } : {});
+  return new RefusedError(
+    code,
+    `refusing to start: ${report.message}`,
+    report.next ? { hint: report.next } : {},
+  );
 }
 
 function pendingResult(step: Step<unknown>): StepResult {

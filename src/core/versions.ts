@@ -31,7 +31,10 @@ export function normaliseVersion(value: unknown, source: string): string {
  * As in the seed, such code is `DEV`: the start-up check never writes for it.
  */
 export function isDevVersion(version: SemVer): boolean {
-  return version.build.length > 0 || version.prerelease.some((part) => typeof part === "string" && /^dev/i.test(part));
+  return (
+    version.build.length > 0 ||
+    version.prerelease.some((part) => typeof part === "string" && /^dev/i.test(part))
+  );
 }
 
 /**

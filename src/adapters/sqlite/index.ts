@@ -1,1 +1,6 @@
-export { DEFAULT_SQLITE_TABLES, SqliteAdapter, type SqliteAdapterOptions, type SqliteTableNames } from "./sqlite-adapter.js";
+export {
+  DEFAULT_SQLITE_TABLES,
+  SqliteAdapter,
+  type SqliteAdapterOptions,
+  type SqliteTableNames,
+} from "./sqlite-adapter.js";

@@ -93,7 +93,10 @@ export class SqliteAdapter implements Adapter<Db> {
     }
     const Database = await loadDriver<typeof BetterSqlite3>("better-sqlite3", "SQLite");
     try {
-      const db = new Database(this.filename, { timeout: this.#busyTimeoutMs, fileMustExist: !options.create });
+      const db = new Database(this.filename, {
+        timeout: this.#busyTimeoutMs,
+        fileMustExist: !options.create,
+      });
       // Reads the header: a file that is not an SQLite database fails here, not mid-upgrade.
       db.pragma("schema_version");
       this.#db = db;
@@ -129,7 +132,10 @@ export class SqliteAdapter implements Adapter<Db> {
   }
 
   #tableExists(name: string): boolean {
-    return this.#conn.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(name) !== undefined;
+    return (
+      this.#conn.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(name) !==
+      undefined
+    );
   }
 
   async ensureStore(): Promise<void> {
@@ -159,26 +165,36 @@ export class SqliteAdapter implements Adapter<Db> {
     const t = this.tables;
     const db = this.#conn;
     // One read transaction, so the parts agree with each other.
-    return db.transaction((): DatabaseState => {
-      const hasLedger = this.#tableExists(t.ledger);
-      const stampRow = this.#tableExists(t.state)
-        ? (db.prepare(`select version from ${q(t.state)} where id = 'stamp'`).get() as { version: string } | undefined)
-        : undefined;
-      const ledger = hasLedger
-        ? (db.prepare(`select * from ${q(t.ledger)} order by applied_at, version, name`).all() as LedgerRow[]).map(
-            fromLedgerRow,
-          )
-        : [];
-      const interrupted = this.#tableExists(t.markers)
-        ? (db.prepare(`select * from ${q(t.markers)} order by started_at`).all() as MarkerRow[]).map(fromMarkerRow)
-        : [];
-      return { stamp: stampRow?.version ?? null, hasLedger, ledger, interrupted, lease: this.#readLease() };
-    }).deferred();
+    return db
+      .transaction((): DatabaseState => {
+        const hasLedger = this.#tableExists(t.ledger);
+        const stampRow = this.#tableExists(t.state)
+          ? (db.prepare(`select version from ${q(t.state)} where id = 'stamp'`).get() as
+              | { version: string }
+              | undefined)
+          : undefined;
+        const ledger = hasLedger
+          ? (
+              db
+                .prepare(`select * from ${q(t.ledger)} order by applied_at, version, name`)
+                .all() as LedgerRow[]
+            ).map(fromLedgerRow)
+          : [];
+        const interrupted = this.#tableExists(t.markers)
+          ? (db.prepare(`select * from ${q(t.markers)} order by started_at`).all() as MarkerRow[]).map(
+              fromMarkerRow,
+            )
+          : [];
+        return { stamp: stampRow?.version ?? null, hasLedger, ledger, interrupted, lease: this.#readLease() };
+      })
+      .deferred();
   }
 
   #readLease(): LeaseInfo | null {
     if (!this.#tableExists(this.tables.lease)) return null;
-    const row = this.#conn.prepare(`select * from ${q(this.tables.lease)} where id = 1`).get() as LeaseRow | undefined;
+    const row = this.#conn.prepare(`select * from ${q(this.tables.lease)} where id = 1`).get() as
+      | LeaseRow
+      | undefined;
     return row ? fromLeaseRow(row, Date.now()) : null;
   }
 
@@ -278,14 +294,18 @@ export class SqliteAdapter implements Adapter<Db> {
 
   /** Fails with E_LEASE_LOST unless `lease` still holds the lease row; renews it otherwise. */
   #assertLease(lease: LeaseHandle): void {
-    const row = this.#conn.prepare(`select * from ${q(this.tables.lease)} where id = 1`).get() as LeaseRow | undefined;
+    const row = this.#conn.prepare(`select * from ${q(this.tables.lease)} where id = 1`).get() as
+      | LeaseRow
+      | undefined;
     if (!row || row.owner !== lease.owner) {
       (lease as SqliteLease).markLost();
       const holder = row ? fromLeaseRow(row, Date.now()) : null;
       throw new LeaseError(
         "E_LEASE_LOST",
         `the lease on ${this.displayName} was taken over${holder ? ` by ${holder.owner} (pid ${holder.pid} on ${holder.host})` : ""}; stopping before the next write`,
-        holder ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt } : undefined,
+        holder
+          ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt }
+          : undefined,
         { hint: "run `lockstep status` to see where the database stands, then `lockstep upgrade` again" },
       );
     }
@@ -320,7 +340,15 @@ export class SqliteAdapter implements Adapter<Db> {
         db.prepare(
           `insert or replace into ${q(t.markers)} (version, name, started_at, owner, host, pid, checkpoint)
            values (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(m.version, m.name, m.startedAt, m.owner, m.host, m.pid, m.checkpoint == null ? null : JSON.stringify(m.checkpoint));
+        ).run(
+          m.version,
+          m.name,
+          m.startedAt,
+          m.owner,
+          m.host,
+          m.pid,
+          m.checkpoint == null ? null : JSON.stringify(m.checkpoint),
+        );
       },
       clearMarker: async (version, name) => {
         db.prepare(`delete from ${q(t.markers)} where version = ? and name = ?`).run(version, name);
@@ -350,7 +378,9 @@ export class SqliteAdapter implements Adapter<Db> {
   async count(query: CountQuery): Promise<number> {
     if ("table" in query) {
       const where = query.where ? ` where ${query.where}` : "";
-      const row = this.#conn.prepare(`select count(*) as n from ${q(query.table)}${where}`).get() as { n: number };
+      const row = this.#conn.prepare(`select count(*) as n from ${q(query.table)}${where}`).get() as {
+        n: number;
+      };
       return row.n;
     }
     if (query.filter && Object.keys(query.filter).length > 0) {
