@@ -253,7 +253,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       const plan = planUpgrade(state, this.steps, this.codeVersion, planOptions);
       this.#refuseInterrupted(state, plan);
       const preconditions = await this.#checkPreconditions(plan.steps, options.force ?? false);
-      this.#throwOnFailedPreconditions(preconditions);
+      throwOnFailedPreconditions(preconditions);
       for (const id of plan.skippedOutOfOrder) {
         this.emit("warning", {
           message: `step ${id} is below the stamp and was never applied: rerun with --out-of-order`,
@@ -340,7 +340,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     const plan = planUpgrade(state, this.steps, this.codeVersion, planOptions);
     this.#refuseInterrupted(state, plan);
     const preconditions = await this.#checkPreconditions(plan.steps, force);
-    this.#throwOnFailedPreconditions(preconditions);
+    throwOnFailedPreconditions(preconditions);
     const results: StepResult[] = [];
     const measured: Record<string, MeasuredCount[]> = {};
     for (const [index, step] of plan.steps.entries()) {
@@ -434,28 +434,6 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       }
     }
     return reports;
-  }
-
-  #throwOnFailedPreconditions(reports: readonly PreconditionReport[]): void {
-    const failed = reports.filter((report) => report.status === "failed");
-    if (failed.length === 0) return;
-    const lines = failed.map((f) => `  - ${f.description} (step ${f.step}): ${f.message}`).join("\n");
-    const allSkippable = failed.every((f) => f.skippable);
-    throw new PreconditionError(
-      `${failed.length} precondition(s) failed; nothing was applied:\n${lines}`,
-      failed.map((f) => ({
-        step: f.step,
-        description: f.description,
-        message: f.message ?? "",
-        skippable: f.skippable,
-        ...(f.count !== undefined && { count: f.count }),
-      })),
-      {
-        hint: allSkippable
-          ? "fix the data, or rerun with --force to skip these skippable conditions"
-          : "fix the data first: at least one condition cannot be skipped",
-      },
-    );
   }
 
   async #writeBaseline(lease: LeaseHandle, plan: Plan<TDb>, stamp: string | null): Promise<string> {
@@ -861,6 +839,29 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       await lease.release();
     }
   }
+}
+
+/** Throws a {@link PreconditionError} listing every failed precondition, if any failed. */
+export function throwOnFailedPreconditions(reports: readonly PreconditionReport[]): void {
+  const failed = reports.filter((report) => report.status === "failed");
+  if (failed.length === 0) return;
+  const lines = failed.map((f) => `  - ${f.description} (step ${f.step}): ${f.message}`).join("\n");
+  const allSkippable = failed.every((f) => f.skippable);
+  throw new PreconditionError(
+    `${failed.length} precondition(s) failed; nothing was applied:\n${lines}`,
+    failed.map((f) => ({
+      step: f.step,
+      description: f.description,
+      message: f.message ?? "",
+      skippable: f.skippable,
+      ...(f.count !== undefined && { count: f.count }),
+    })),
+    {
+      hint: allSkippable
+        ? "fix the data, or rerun with --force to skip these skippable conditions"
+        : "fix the data first: at least one condition cannot be skipped",
+    },
+  );
 }
 
 /** The error a refusing start-up check throws for a status. */

@@ -1,0 +1,13 @@
+import { upgrade } from "lockstep";
+import { storeFor } from "../stores/store.js";
+
+/** Release 0.3.0 looks items up by refcode: a unique index makes that fast and keeps refcodes unique. */
+export default upgrade({
+  version: "0.3.0",
+  name: "index-items-by-refcode",
+  description: "unique index on items.refcode",
+  idempotent: true,
+  async run(ctx) {
+    await (await storeFor(ctx.databaseKind)).indexRefcode(ctx);
+  },
+});

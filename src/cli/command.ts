@@ -1,0 +1,72 @@
+import { Command, Option } from "commander";
+import type { Upgrader } from "../core/upgrader.js";
+import { type GlobalOptions, openUpgrader } from "./context.js";
+import { Output, type Streams } from "./output.js";
+
+/** What a command's body receives. */
+export interface CommandRun<O> {
+  readonly options: O & GlobalOptions;
+  readonly output: Output;
+  readonly streams: Streams;
+  /** Loads the config and opens the upgrader (closed for you afterwards). */
+  open(extra?: { lockTimeoutMs?: number }): Promise<Upgrader<any>>;
+}
+
+/** Where a command leaves its exit code. */
+export interface ExitHolder {
+  code: number;
+}
+
+/**
+ * Declares a command with the options every command takes (`--config`, `--database`,
+ * `--json`, `--app-version`) and turns its result or error into an exit code.
+ */
+export function defineCommand<O>(
+  name: string,
+  description: string,
+  streams: Streams,
+  exit: ExitHolder,
+  body: (run: CommandRun<O>, ...args: string[]) => Promise<number>,
+): Command {
+  const command = new Command(name).description(description);
+  command
+    .addOption(
+      new Option("-c, --config <path>", "config file (default: lockstep.config.{ts,mts,js,mjs,json} here)"),
+    )
+    .addOption(
+      new Option(
+        "-d, --database <url>",
+        "database URL, overriding the config's (sqlite:./app.db, postgres://…)",
+      ),
+    )
+    .addOption(
+      new Option("--app-version <version>", "the code version (default: the config's, else package.json)"),
+    )
+    .addOption(new Option("--json", "print the result as JSON on stdout (events as JSON lines on stderr)"));
+  command.action(async (...args: unknown[]) => {
+    const cmd = args.at(-1) as Command;
+    const options = cmd.opts() as O & GlobalOptions;
+    const positional = args.slice(0, -2).map(String);
+    const output = new Output(streams, options.json === true);
+    let upgrader: Upgrader<any> | undefined;
+    try {
+      exit.code = await body(
+        {
+          options,
+          output,
+          streams,
+          open: async (extra) => {
+            upgrader = (await openUpgrader(options, streams, output, extra)).upgrader;
+            return upgrader;
+          },
+        },
+        ...positional,
+      );
+    } catch (error) {
+      exit.code = output.error(error);
+    } finally {
+      await upgrader?.close().catch(() => undefined);
+    }
+  });
+  return command;
+}

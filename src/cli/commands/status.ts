@@ -1,0 +1,66 @@
+import type { Command } from "commander";
+import type { StatusReport } from "../../core/planner.js";
+import { defineCommand, type ExitHolder } from "../command.js";
+import { EXIT, type Output, type Streams } from "../output.js";
+
+/** Exit code of a status: 0 current, 2 pending work, 3 refused. */
+export function statusExitCode(report: StatusReport): number {
+  switch (report.status) {
+    case "CURRENT":
+    case "DEV":
+    case "AUTO_STAMPED":
+      return report.outOfOrder.length > 0 ? EXIT.pending : EXIT.ok;
+    case "UPGRADE_PENDING":
+      return EXIT.pending;
+    default:
+      return EXIT.refused;
+  }
+}
+
+/** `lockstep status`: can this code run on this database? */
+export function statusCommand(streams: Streams, exit: ExitHolder): Command {
+  return defineCommand(
+    "status",
+    "show whether this code can run on the database (read-only)",
+    streams,
+    exit,
+    async (run) => {
+      const upgrader = await run.open();
+      const report = await upgrader.status();
+      const database = await upgrader.describe();
+      run.output.result({ ...report, database });
+      printStatus(run.output, report, database.server, database.target);
+      return statusExitCode(report);
+    },
+  ).addHelpText(
+    "after",
+    "\nExit codes: 0 current (or dev build), 2 upgrade pending, 3 refused (uninitialised, ahead, interrupted, upgrading), 1 error.",
+  );
+}
+
+/** Prints a status report for humans. */
+export function printStatus(out: Output, report: StatusReport, server: string, target: string): void {
+  const { c } = out;
+  const colour =
+    report.status === "CURRENT" || report.status === "AUTO_STAMPED" || report.status === "DEV"
+      ? c.green
+      : report.status === "UPGRADE_PENDING"
+        ? c.yellow
+        : c.red;
+  out.line(`${c.bold("database")}  ${target} (${server})`);
+  out.line(`${c.bold("code")}      ${report.codeVersion}`);
+  out.line(`${c.bold("stamp")}     ${report.stamp ?? "(none)"}`);
+  out.line(`${c.bold("status")}    ${colour(report.status)}: ${report.message}`);
+  if (report.pending.length > 0) out.line(`${c.bold("pending")}   ${report.pending.join(", ")}`);
+  for (const id of report.outOfOrder) {
+    out.line(
+      `${c.yellow("out of order")} ${id}: below the stamp and never applied (\`lockstep upgrade --out-of-order\`)`,
+    );
+  }
+  for (const m of report.checksumMismatches) {
+    out.line(
+      `${c.yellow("edited")} ${m.step}: changed since it was applied (recorded ${m.recorded.slice(0, 12)}, now ${m.current.slice(0, 12)})`,
+    );
+  }
+  if (report.next) out.line(`${c.bold("next")}      ${report.next}`);
+}

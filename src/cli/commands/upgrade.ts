@@ -1,0 +1,126 @@
+import { createInterface } from "node:readline/promises";
+import { type Command, Option } from "commander";
+import { LockstepError } from "../../core/errors.js";
+import { throwOnFailedPreconditions, type UpgradeResult } from "../../core/upgrader.js";
+import { defineCommand, type ExitHolder } from "../command.js";
+import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
+import { attachProgress } from "../progress.js";
+import { type PlanCliOptions, planHasWork, planOptions, printPlan, withPlanOptions } from "./plan.js";
+
+interface UpgradeCliOptions extends PlanCliOptions {
+  readonly dryRun?: boolean;
+  readonly yes?: boolean;
+  readonly wait: boolean;
+  readonly lockTimeout?: string;
+}
+
+/** `lockstep upgrade`: apply the pending steps, under the lease. */
+export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
+  return withPlanOptions(
+    defineCommand<UpgradeCliOptions>(
+      "upgrade",
+      "apply the pending steps in order, under the lease",
+      streams,
+      exit,
+      async (run) => {
+        const { options, output } = run;
+        const lockTimeoutMs =
+          options.lockTimeout !== undefined ? parseSeconds(options.lockTimeout) : undefined;
+        const upgrader = await run.open(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {});
+        // The plan is printed before anything is written.
+        const plan = await upgrader.plan(planOptions(options));
+        printPlan(output, plan);
+        // Refuse before asking anything (the seed asked first, then failed).
+        throwOnFailedPreconditions(plan.preconditions);
+        if (!planHasWork(plan)) {
+          output.result({ outcome: "current", from: plan.stamp, to: plan.target, results: [], plan });
+          return EXIT.ok;
+        }
+        if (!options.dryRun && options.yes !== true) await confirm(run.streams, output);
+        const detach = attachProgress(upgrader, output);
+        let result: UpgradeResult;
+        try {
+          result = await upgrader.upgrade({
+            ...planOptions(options),
+            ...(options.dryRun === true && { dryRun: true }),
+            wait: options.wait,
+          });
+        } finally {
+          detach();
+        }
+        printResult(output, result);
+        output.result({ ...result, plan });
+        return EXIT.ok;
+      },
+    ),
+  )
+    .addOption(
+      new Option("--dry-run", "plan, check preconditions, call each step in dry-run mode; write nothing"),
+    )
+    .addOption(new Option("-y, --yes", "do not ask for confirmation (required without a TTY)"))
+    .addOption(new Option("--no-wait", "fail at once with E_LOCK_HELD if another upgrader holds the lease"))
+    .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
+    .addHelpText(
+      "after",
+      "\nTake a backup first. Exit codes: 0 upgraded or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed), 1 error (a step failed: earlier steps stay applied).",
+    );
+}
+
+async function confirm(streams: Streams, output: Output): Promise<void> {
+  if (streams.stdin.isTTY !== true || output.json) {
+    throw new LockstepError("E_CONFIRMATION_REQUIRED", "no terminal to confirm the upgrade on", {
+      hint: "rerun with --yes once you have read the plan (and taken a backup)",
+    });
+  }
+  output.line(
+    output.c.yellow(
+      "This modifies the database in place. Take a backup first, and stop servers running older code.",
+    ),
+  );
+  const rl = createInterface({ input: streams.stdin, output: streams.stdout });
+  try {
+    const answer = await rl.question("Proceed with the upgrade? [y/N] ");
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      throw new LockstepError("E_ABORTED", "upgrade cancelled; nothing was written");
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+function printResult(out: Output, result: UpgradeResult): void {
+  const { c } = out;
+  for (const r of result.results) {
+    const counts = r.counts
+      ? ` ${Object.entries(r.counts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`
+      : "";
+    const status =
+      r.status === "applied" ? c.green(r.status) : r.status === "dry-run" ? c.cyan(r.status) : r.status;
+    out.line(`  ${status} ${r.step} in ${formatDuration(r.durationMs)}${counts}`);
+    for (const m of result.measured[r.step] ?? [])
+      out.line(`    would touch ${m.count} record(s): ${m.query}`);
+  }
+  if (result.outcome === "dry-run")
+    out.line(c.cyan(`Dry run: nothing was written. The upgrade would end at ${result.to}.`));
+  else if (result.outcome === "current") {
+    out.line(
+      `Database is already up to date (version ${result.to})${result.waitedForLease ? "; another upgrader finished it while we waited" : ""}.`,
+    );
+  } else out.line(c.green(`Database upgraded ${result.from ?? "(unstamped)"} -> ${result.to}.`));
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new LockstepError(
+      "E_CONFIG_INVALID",
+      `--lock-timeout ${JSON.stringify(value)} is not a number of seconds`,
+      {
+        hint: "e.g. --lock-timeout 120",
+      },
+    );
+  }
+  return n * 1000;
+}

@@ -1,0 +1,111 @@
+import { createColors } from "picocolors";
+import { isLockstepError, type LockstepError, type LockstepErrorCode } from "../core/errors.js";
+
+/** Exit codes, as documented in the README. */
+export const EXIT = { ok: 0, error: 1, pending: 2, refused: 3 } as const;
+
+/** Codes that mean "the database's state forbids this now", exit 3. */
+const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
+  "E_LOCK_HELD",
+  "E_LEASE_LOST",
+  "E_INTERRUPTED",
+  "E_AHEAD",
+  "E_UNINITIALISED",
+  "E_UPGRADE_PENDING",
+  "E_ALREADY_INITIALISED",
+  "E_FROM_VERSION_CONFLICT",
+  "E_PRECONDITION_FAILED",
+  "E_DEV_VERSION",
+]);
+
+/** Where the CLI writes: streams are passed in, so nothing below main.ts touches `process`. */
+export interface Streams {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** Printing for one command: human text (coloured only on a TTY) or JSON. */
+export class Output {
+  readonly json: boolean;
+  readonly c: ReturnType<typeof createColors>;
+
+  constructor(
+    readonly streams: Streams,
+    json: boolean,
+  ) {
+    this.json = json;
+    const tty = streams.stdout.isTTY === true && !("NO_COLOR" in streams.env);
+    this.c = createColors(tty);
+  }
+
+  /** A line for humans on stdout (suppressed with --json). */
+  line(text = ""): void {
+    if (!this.json) this.streams.stdout.write(`${text}\n`);
+  }
+
+  /** A line for humans on stderr (also with --json, where stdout is reserved for the result). */
+  note(text: string): void {
+    if (!this.json) this.streams.stderr.write(`${text}\n`);
+  }
+
+  /** The result object with --json. */
+  result(value: unknown): void {
+    if (this.json) this.streams.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** One JSON event line on stderr (progress, warnings) with --json. */
+  event(value: unknown): void {
+    if (this.json) this.streams.stderr.write(`${JSON.stringify(value)}\n`);
+  }
+
+  warn(text: string): void {
+    if (this.json) this.event({ event: "warning", message: text });
+    else this.streams.stderr.write(`${this.c.yellow("warning:")} ${text}\n`);
+  }
+
+  /** Prints an error and returns its exit code. */
+  error(error: unknown): number {
+    const code = isLockstepError(error) ? error.code : "E_UNEXPECTED";
+    const exit = isLockstepError(error) && REFUSALS.has(error.code) ? EXIT.refused : EXIT.error;
+    if (this.json) {
+      const e = error as Partial<LockstepError> & { results?: unknown };
+      this.streams.stdout.write(
+        `${JSON.stringify(
+          {
+            error: {
+              code,
+              message: isLockstepError(error)
+                ? firstLine(error.message)
+                : String((error as Error)?.message ?? error),
+              hint: e.hint ?? null,
+              ...(e.results !== undefined && { results: e.results }),
+            },
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    } else if (isLockstepError(error)) {
+      this.streams.stderr.write(`${this.c.red(`error ${error.code}:`)} ${error.message}\n`);
+    } else {
+      const err = error as Error;
+      this.streams.stderr.write(`${this.c.red("unexpected error:")} ${err?.stack ?? String(error)}\n`);
+    }
+    return exit;
+  }
+}
+
+function firstLine(message: string): string {
+  return message.split("\n  → ")[0] ?? message;
+}
+
+/** Milliseconds for humans. */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return "-";
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}

@@ -1,0 +1,91 @@
+import cliProgress from "cli-progress";
+import type { Upgrader } from "../core/upgrader.js";
+import type { Output } from "./output.js";
+
+/** How often a plain progress line is printed without a TTY (ms). */
+export const DEFAULT_PLAIN_PROGRESS_INTERVAL_MS = 3000;
+
+/**
+ * Shows step progress: a bar (done/total, rate, ETA) on a TTY, one plain line every few
+ * seconds otherwise, JSON event lines with --json.
+ */
+export function attachProgress(
+  upgrader: Upgrader<any>,
+  out: Output,
+  intervalMs = DEFAULT_PLAIN_PROGRESS_INTERVAL_MS,
+): () => void {
+  const tty = out.streams.stderr.isTTY === true && !out.json;
+  let bar: cliProgress.SingleBar | undefined;
+  let started = 0;
+  let lastLine = 0;
+  const stopBar = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const offs = [
+    upgrader.on("step:started", (e) => {
+      started = Date.now();
+      lastLine = started;
+      out.event({ event: "step:started", ...e });
+      out.note(`${out.c.bold(`[${e.index + 1}/${e.total}]`)} ${e.step}${e.dryRun ? " (dry run)" : ""}`);
+    }),
+    upgrader.on("step:progress", (e) => {
+      out.event({ event: "step:progress", ...e, rate: rate(e.done, started) });
+      if (tty) {
+        if (!bar && e.total !== undefined) {
+          bar = new cliProgress.SingleBar(
+            {
+              stream: out.streams.stderr,
+              format: "  {bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}",
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(e.total, 0, { rate: 0 });
+        }
+        bar?.update(e.done, { rate: rate(e.done, started) });
+        return;
+      }
+      const now = Date.now();
+      if (now - lastLine >= intervalMs || (e.total !== undefined && e.done >= e.total)) {
+        lastLine = now;
+        out.note(`  ${e.step}: ${plainProgress(e.done, e.total, started, now)}`);
+      }
+    }),
+    upgrader.on("step:log", (e) => {
+      out.event({ event: "step:log", ...e });
+      if (!tty || !bar) out.note(`  ${e.message}`);
+    }),
+    upgrader.on("step:finished", (e) => {
+      stopBar();
+      out.event({ event: "step:finished", ...e });
+    }),
+    upgrader.on("lease:waiting", (e) => {
+      out.event({ event: "lease:waiting", ...e });
+      if (e.waitedMs === 0 || Math.floor(e.waitedMs / 5000) !== Math.floor((e.waitedMs - 300) / 5000)) {
+        out.note(
+          `waiting for the lease${e.holder ? ` held by ${e.holder.owner} (pid ${e.holder.pid} on ${e.holder.host})` : ""}…`,
+        );
+      }
+    }),
+  ];
+  return () => {
+    stopBar();
+    for (const off of offs) off();
+  };
+}
+
+function rate(done: number, started: number): number {
+  const seconds = (Date.now() - started) / 1000;
+  return seconds > 0 ? Math.round(done / seconds) : 0;
+}
+
+/** "1200/3000 (40%), 850/s, ETA 2 s" */
+export function plainProgress(done: number, total: number | undefined, started: number, now: number): string {
+  const seconds = Math.max((now - started) / 1000, 0.001);
+  const perSecond = done / seconds;
+  if (total === undefined) return `${done} done, ${Math.round(perSecond)}/s`;
+  const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
+  const eta = perSecond > 0 ? Math.ceil((total - done) / perSecond) : null;
+  return `${done}/${total} (${pct}%), ${Math.round(perSecond)}/s, ETA ${eta === null ? "?" : `${eta} s`}`;
+}
