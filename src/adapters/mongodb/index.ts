@@ -1,0 +1,12 @@
+export {
+  DEFAULT_MONGO_APP,
+  DEFAULT_MONGO_COLLECTIONS,
+  DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+  databaseFromUrl,
+  MongoAdapter,
+  type MongoAdapterOptions,
+  type MongoCollectionNames,
+  type MongoServerInfo,
+  type MongoTopology,
+} from "./mongodb-adapter.js";
+export { bindCollection, bindSession } from "./session-bound.js";
