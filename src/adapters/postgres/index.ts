@@ -1,0 +1,8 @@
+export {
+  DEFAULT_POSTGRES_TABLES,
+  type PgClient,
+  PostgresAdapter,
+  type PostgresAdapterOptions,
+  type PostgresLeaseMode,
+  type PostgresTableNames,
+} from "./postgres-adapter.js";
