@@ -69,10 +69,16 @@ export function findConfig(cwd: string, configPath?: string): string {
 /** Imports a module, TypeScript included (through tsx), without a build step. */
 export async function importModule(path: string): Promise<Record<string, unknown>> {
   const ext = extname(path);
-  if (ext === ".ts" || ext === ".mts" || ext === ".cts" || ext === ".tsx") {
-    return (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
-  }
-  return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const module = (
+    ext === ".ts" || ext === ".mts" || ext === ".cts" || ext === ".tsx"
+      ? await tsImport(pathToFileURL(path).href, import.meta.url)
+      : await import(pathToFileURL(path).href)
+  ) as Record<string, unknown>;
+  // A TypeScript file in a CommonJS package compiles to `exports.default = …`, which an
+  // ESM import sees as `default.default`.
+  const inner = module.default as Record<string, unknown> | undefined;
+  if (inner && typeof inner === "object" && inner.__esModule === true && "default" in inner) return inner;
+  return module;
 }
 
 /** Loads and validates the config, builds its adapter and reads the app version. */
