@@ -495,7 +495,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
             this.#ledgerEntry(step, "applied", new Date().toISOString(), durationMs, counts),
           );
           if (nextStamp !== stamp && nextStamp !== null) await writer.setStamp(nextStamp);
-          if (marked) await writer.clearMarker(step.version, step.name);
+          // Cleared even when this run set no marker: an idempotent step retried after a
+          // crash (or a non-atomic run of it) left one, and it is done now.
+          await writer.clearMarker(step.version, step.name);
           await writer.appendHistory(
             this.#entry("step_succeeded", {
               version: step.version,
