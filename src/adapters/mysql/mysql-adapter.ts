@@ -178,8 +178,12 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     });
   }
 
+  /**
+   * Closes every connection. A lock still held goes with its connection; its lease-info
+   * row stays behind, stale, and is ignored once the lock is free.
+   */
   async close(): Promise<void> {
-    for (const lease of [...this.#leases]) await lease.release();
+    for (const lease of [...this.#leases]) await lease.abandon();
     const spare = this.#spare;
     const main = this.#main;
     const pool = this.#pool;
@@ -615,6 +619,14 @@ class MysqlLease implements LeaseHandle {
     } catch {
       // Closing the connection below frees the lock anyway.
     }
+    await this.conn.end().catch(() => this.conn.destroy());
+  }
+
+  /** Stops the heartbeat and closes the connection, which frees the lock. */
+  async abandon(): Promise<void> {
+    this.#released = true;
+    clearInterval(this.#timer);
+    this.adapter.forget(this);
     await this.conn.end().catch(() => this.conn.destroy());
   }
 }

@@ -108,7 +108,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
   #pool: pg.Pool | undefined;
   /** An idle lease connection kept between two attempts, so a waiter does not reconnect each poll. */
   #spare: pg.Client | undefined;
-  readonly #leases = new Set<LeaseHandle>();
+  readonly #leases = new Set<PostgresSessionLease | PostgresLeaseRow>();
 
   /**
    * `postgres://user:password@host:5432/db?schema=app&lease=table`: `schema` and `lease`
@@ -226,8 +226,12 @@ export class PostgresAdapter implements Adapter<PgClient> {
     );
   }
 
+  /**
+   * Closes every connection. A lease still held is abandoned, not released: its heartbeat
+   * stops, a session lock goes with its connection, a lease row stays until it expires.
+   */
   async close(): Promise<void> {
-    for (const lease of [...this.#leases]) await lease.release();
+    for (const lease of [...this.#leases]) await lease.abandon();
     const spare = this.#spare;
     const main = this.#main;
     const pool = this.#pool;
@@ -508,7 +512,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
     await client.query("select pg_advisory_unlock($1::bigint)", [this.#leaseKey.toString()]);
   }
 
-  forget(lease: LeaseHandle): void {
+  forget(lease: PostgresSessionLease | PostgresLeaseRow): void {
     this.#leases.delete(lease);
   }
 
@@ -758,6 +762,14 @@ class PostgresSessionLease implements LeaseHandle {
     }
     await this.client.end().catch(() => undefined);
   }
+
+  /** Stops the heartbeat and closes the connection, which frees the lock. */
+  async abandon(): Promise<void> {
+    this.#released = true;
+    clearInterval(this.#timer);
+    this.adapter.forget(this);
+    await this.client.end().catch(() => undefined);
+  }
 }
 
 /** Our lease row, renewed by a heartbeat at a third of its lifetime. */
@@ -804,6 +816,12 @@ class PostgresLeaseRow implements LeaseHandle {
     } catch {
       // Expiry frees it anyway.
     }
+  }
+
+  /** Stops the heartbeat; the row stays until it expires. */
+  async abandon(): Promise<void> {
+    clearInterval(this.#timer);
+    this.adapter.forget(this);
   }
 }
 

@@ -1,0 +1,83 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { adapterFromUrl, redactUrl } from "../../src/adapters/from-url.js";
+import type { AdapterFixture } from "./fixtures.js";
+
+/** The server the PostgreSQL suite uses (trust auth on the test machine). */
+export const POSTGRES_TEST_URL =
+  process.env.LOCKSTEP_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** The lease mode the suite runs with: `session` (default) or `table` (LOCKSTEP_TEST_POSTGRES_LEASE=table). */
+export const POSTGRES_TEST_LEASE = process.env.LOCKSTEP_TEST_POSTGRES_LEASE === "table" ? "table" : "session";
+
+/**
+ * `base` pointing at `schema`: lockstep's tables go there (`schema=`), and the connection's
+ * search_path too (`options=-c search_path=…`), so unqualified user tables such as `marks`
+ * resolve inside the test's schema as they would in an app that lives in it.
+ */
+export function postgresUrlFor(base: string, schema: string, lease: "session" | "table" = "session"): string {
+  const params = [
+    `schema=${schema}`,
+    `options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    ...(lease === "table" ? ["lease=table"] : []),
+  ];
+  return `${base}${base.includes("?") ? "&" : "?"}${params.join("&")}`;
+}
+
+/** Runs `fn` on a short-lived connection to the test server. */
+export async function withPostgres<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_TEST_URL, connectionTimeoutMillis: 3000 });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const q = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+
+/** PostgreSQL: a fresh schema `lockstep_t_<random>` per test, holding lockstep's tables and `marks`. */
+const postgresFixture: AdapterFixture = {
+  name: "postgres",
+  atomicSteps: true,
+  async unavailable() {
+    try {
+      await withPostgres((c) => c.query("select 1"));
+      return null;
+    } catch (error) {
+      return `no PostgreSQL server at ${redactUrl(POSTGRES_TEST_URL)} (${(error as Error).message || (error as { code?: string }).code}); set LOCKSTEP_TEST_POSTGRES_URL`;
+    }
+  },
+  async create() {
+    const schema = `lockstep_t_${randomBytes(6).toString("hex")}`;
+    await withPostgres(async (c) => {
+      await c.query(`create schema ${q(schema)}`);
+      await c.query(`create table ${q(schema)}.marks (id bigserial primary key, mark text not null)`);
+    });
+    const url = postgresUrlFor(POSTGRES_TEST_URL, schema, POSTGRES_TEST_LEASE);
+    return {
+      url,
+      adapter: () => adapterFromUrl(url),
+      async mark(db, mark) {
+        // The step's client: inside the step's transaction.
+        await (db as pg.ClientBase).query(`insert into ${q(schema)}.marks (mark) values ($1)`, [mark]);
+      },
+      async marks() {
+        return withPostgres(async (c) => {
+          const { rows } = await c.query<{ mark: string }>(`select mark from ${q(schema)}.marks order by id`);
+          return rows.map((r) => r.mark);
+        });
+      },
+      async cleanup() {
+        await withPostgres(async (c) => {
+          await c.query("set lock_timeout = '10s'");
+          await c.query(`drop schema if exists ${q(schema)} cascade`);
+        });
+      },
+    };
+  },
+};
+
+export default postgresFixture;
