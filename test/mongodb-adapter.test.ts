@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Db, MongoClient } from "mongodb";
+import { type Collection, type Db, MongoClient } from "mongodb";
 import {
   databaseFromUrl,
   MongoAdapter,
   type MongoAdapterOptions,
 } from "../src/adapters/mongodb/mongodb-adapter.js";
+import { bindSession } from "../src/adapters/mongodb/session-bound.js";
 import type { Adapter, LeaseHandle, LeaseRequest } from "../src/core/adapter.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { upgrade } from "../src/core/registry.js";
@@ -67,6 +68,16 @@ describe(`mongodb adapter (${MONGODB_TEST_URL})`, { skip }, () => {
   before(async () => {
     console.log(`MongoDB suite against ${fixture.server() ?? "?"}`);
   });
+
+  /** Time passes for the lease: its current document (MongoDB) or generations (FerretDB) expire. */
+  async function expireLease(): Promise<void> {
+    await db
+      .collection("lockstep_lease")
+      .updateMany(
+        { $or: [{ _id: "lockstep_upgrade_lease" as any }, { lease: "lockstep_upgrade_lease" }] },
+        { $set: { expiresAt: new Date(0) } },
+      );
+  }
 
   // A fresh database per test.
   const fresh = async (): Promise<void> => {
@@ -226,31 +237,39 @@ describe(`mongodb adapter (${MONGODB_TEST_URL})`, { skip }, () => {
 
     test("an expired lease is taken over (expiry judged by the server's clock)", async () => {
       const a = await adapter();
-      const hello = await db.admin().command({ hello: 1 });
-      const serverNow = (hello.localTime as Date).getTime();
-      await db.collection("lockstep_lease").replaceOne(
-        { _id: "lockstep_upgrade_lease" as any },
-        {
-          owner: "dead-owner",
-          host: "elsewhere",
-          pid: 1,
-          user: "ghost",
-          acquiredAt: new Date(serverNow - 60_000),
-          expiresAt: new Date(serverNow - 1_000),
-        },
-        { upsert: true },
-      );
+      const dead = await adapter();
+      const held = await dead.tryAcquireLease(request("dead-owner"));
+      assert.ok("lease" in held);
+      leases.push(held.lease);
+      await expireLease();
       assert.equal((await a.readState()).lease?.expired, true);
+      const serverNow = ((await db.admin().command({ hello: 1 })).localTime as Date).getTime();
       const taken = await a.tryAcquireLease(request("owner-c"));
       assert.ok("lease" in taken);
       leases.push(taken.lease);
-      const doc = await db.collection("lockstep_lease").findOne({ _id: "lockstep_upgrade_lease" as any });
-      assert.equal(doc?.owner, "owner-c");
-      assert.ok(
-        (doc?.expiresAt as Date | undefined)!.getTime() > serverNow + 20_000,
-        "expiry = server now + ttl",
-      );
+      const lease = (await a.readState()).lease;
+      assert.equal(lease?.owner, "owner-c");
+      assert.ok(Date.parse(lease!.expiresAt) > serverNow + 20_000, "expiry = server now + ttl");
       await taken.lease.release();
+    });
+
+    test("racing upgraders on an expired lease: exactly one wins each round", async () => {
+      const racers = await Promise.all(Array.from({ length: 8 }, () => adapter()));
+      await racers[0]!.ensureStore();
+      for (let round = 0; round < 15; round++) {
+        const holder = await racers[0]!.tryAcquireLease(request(`holder-${round}`));
+        assert.ok("lease" in holder);
+        leases.push(holder.lease);
+        await expireLease();
+        const attempts = await Promise.all(
+          racers.map((r, i) => r.tryAcquireLease(request(`racer-${round}-${i}`))),
+        );
+        const winners = attempts.flatMap((x) => ("lease" in x ? [x.lease] : []));
+        assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
+        leases.push(...winners);
+        for (const w of winners) await w.release();
+        await holder.lease.release();
+      }
     });
 
     test("the heartbeat renews it at a third of its lifetime", async () => {
@@ -274,9 +293,7 @@ describe(`mongodb adapter (${MONGODB_TEST_URL})`, { skip }, () => {
       assert.ok("lease" in mine);
       leases.push(mine.lease);
       // The holder stalls (SIGSTOP, a GC pause) long enough for its lease to expire...
-      await db
-        .collection("lockstep_lease")
-        .updateOne({ _id: "lockstep_upgrade_lease" as any }, { $set: { expiresAt: new Date(0) } });
+      await expireLease();
       // ...and another upgrader takes it over.
       const theirs = await b.tryAcquireLease(request("owner-e"));
       assert.ok("lease" in theirs);
@@ -360,6 +377,54 @@ describe(`mongodb adapter (${MONGODB_TEST_URL})`, { skip }, () => {
         [["2.0.0", "half-done"]],
       );
       await upgrader.close();
+    });
+
+    test("the session-bound db carries the session on every operation (checked on the wire)", async () => {
+      const url = database.url;
+      const watched = await new MongoClient(url, { monitorCommands: true }).connect();
+      const seen: { command: string; lsid: string | undefined }[] = [];
+      watched.on("commandStarted", (event) => {
+        const lsid = (event.command as { lsid?: { id?: { toString(encoding: string): string } } }).lsid;
+        seen.push({ command: event.commandName, lsid: lsid?.id?.toString("hex") });
+      });
+      const session = watched.startSession();
+      try {
+        const bound = bindSession(watched.db(databaseFromUrl(url)!), session);
+        const c = bound.collection("bound");
+        await c.insertOne({ n: 1 });
+        await c.insertMany([{ n: 2 }, { n: 3 }]);
+        await c.updateOne({ n: 1 }, { $set: { a: 1 } });
+        await c.updateMany({}, { $set: { b: 1 } });
+        await c.replaceOne({ n: 2 }, { n: 2, replaced: true });
+        await c.find({}).toArray();
+        await c.find().toArray();
+        await c.findOne({ n: 1 });
+        await c.findOneAndUpdate({ n: 1 }, { $set: { c: 1 } });
+        await c.findOneAndReplace({ n: 3 }, { n: 3 });
+        await c.aggregate([{ $match: {} }]).toArray();
+        await c.countDocuments({ n: 1 });
+        await c.countDocuments();
+        await c.distinct("n");
+        await c.bulkWrite([{ insertOne: { document: { n: 4 } } }, { deleteOne: { filter: { n: 4 } } }]);
+        await c.findOneAndDelete({ n: 3 });
+        await c.deleteOne({ n: 2 });
+        await c.deleteMany({});
+        await bound.command({ ping: 1 });
+        await (await bound.collections())
+          .find((x: Collection) => x.collectionName === "bound")
+          ?.countDocuments();
+        const mine = session.id?.id.toString("hex");
+        assert.ok(mine);
+        const operations = seen.filter((e) => !["endSessions", "hello", "isMaster"].includes(e.command));
+        assert.ok(operations.length >= 20, `saw ${operations.length} commands`);
+        for (const e of operations) assert.equal(e.lsid, mine, `${e.command} ran outside the session`);
+        // The plain collection, for contrast, runs under the driver's implicit session.
+        await watched.db(databaseFromUrl(url)!).collection("bound").countDocuments();
+        assert.notEqual(seen.at(-1)?.lsid, mine);
+      } finally {
+        await session.endSession();
+        await watched.close();
+      }
     });
 
     test("with transactions, the step's db is session-bound: its writes roll back with the step", async (t) => {
@@ -482,6 +547,28 @@ describe(`mongodb adapter (${MONGODB_TEST_URL})`, { skip }, () => {
       );
       assert.equal((await a.serverInfo()).clock, "server");
       assert.ok((await a.describe()).guarantees.some((g) => g.includes("judged by the server's clock")));
+    });
+
+    test("conditional writes are not atomic: the lease is a chain of generation documents", async (t) => {
+      const a = await onFerretDb(t);
+      if (!a) return;
+      assert.equal((await a.serverInfo()).atomicConditionalWrites, false);
+      assert.ok((await a.describe()).guarantees.some((g) => g.includes("next generation")));
+      const first = await a.tryAcquireLease(request("gen-1"));
+      assert.ok("lease" in first);
+      leases.push(first.lease);
+      await first.lease.release();
+      const second = await a.tryAcquireLease(request("gen-2"));
+      assert.ok("lease" in second);
+      leases.push(second.lease);
+      const docs = await db.collection("lockstep_lease").find({}).sort({ gen: 1 }).toArray();
+      // Superseded generations are deleted: generation 2 (the release) went when 3 was taken.
+      assert.deepEqual(
+        docs.map((d) => [d._id, d.gen, d.owner]),
+        [["lockstep_upgrade_lease#3", 3, "gen-2"]],
+      );
+      await second.lease.release();
+      assert.equal((await a.readState()).lease, null);
     });
 
     test("a taken lease still answers with E11000 on the upsert's insert", async (t) => {

@@ -104,6 +104,11 @@ export interface MongoServerInfo {
   readonly supportsTransactions: boolean;
   /** Why transactions are unavailable (the server's answer), when they are. */
   readonly transactionsRefused: string | null;
+  /**
+   * A conditional update (`findOneAndUpdate` with a filter) is atomic. False on FerretDB
+   * 1.24, which filters and then writes back by `_id`: the lease then uses generation documents.
+   */
+  readonly atomicConditionalWrites: boolean;
   /** Where lease expiry is judged: the server's `hello.localTime`, or (never seen) this machine. */
   readonly clock: "server" | "client";
 }
@@ -264,6 +269,7 @@ export class MongoAdapter implements Adapter<Db> {
       ferretdb,
       supportsTransactions: refused === null,
       transactionsRefused: refused,
+      atomicConditionalWrites: !ferretdb,
       clock: hello.localTime instanceof Date ? "server" : "client",
     };
   }
@@ -303,7 +309,7 @@ export class MongoAdapter implements Adapter<Db> {
           "an in-progress marker makes a crashed step show as INTERRUPTED; idempotent steps are retried",
         ];
     guarantees.push(
-      `one upgrader at a time: a lease document taken atomically, expiry judged by the ${info.clock === "server" ? "server's" : "this machine's"} clock`,
+      `one upgrader at a time: ${info.atomicConditionalWrites ? "a lease document taken by one atomic findOneAndUpdate" : "a chain of lease documents, taken over by inserting the next generation (unique _id)"}, expiry judged by the ${info.clock === "server" ? "server's" : "this machine's"} clock`,
     );
     return {
       target: this.displayName,
@@ -376,12 +382,28 @@ export class MongoAdapter implements Adapter<Db> {
     return hello.localTime instanceof Date ? hello.localTime : new Date();
   }
 
+  /** FerretDB's lease is a chain of generation documents (see {@link MongoServerInfo.atomicConditionalWrites}). */
+  async #generations(): Promise<boolean> {
+    return !(await this.serverInfo()).atomicConditionalWrites;
+  }
+
+  /** The newest generation document of the lease (FerretDB mode). */
+  #latestGeneration(): Promise<GenerationDoc | null> {
+    return this.#collection("lease")
+      .find<GenerationDoc>({ lease: this.leaseId })
+      .sort({ gen: -1 })
+      .limit(1)
+      .next();
+  }
+
   async #readLease(): Promise<LeaseInfo | null> {
     const [doc, now] = await Promise.all([
-      this.#collection("lease").findOne<LeaseDoc>({ _id: this.leaseId }),
+      (await this.#generations())
+        ? this.#latestGeneration()
+        : this.#collection("lease").findOne<LeaseDoc>({ _id: this.leaseId }),
       this.#serverNow(),
     ]);
-    return doc ? fromLeaseDoc(doc, now) : null;
+    return doc && doc.owner !== null ? fromLeaseDoc(doc as LeaseDoc, now) : null;
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
@@ -393,6 +415,7 @@ export class MongoAdapter implements Adapter<Db> {
 
   async tryAcquireLease(request: LeaseRequest): Promise<LeaseAttempt> {
     await this.ensureStore();
+    if (await this.#generations()) return this.#acquireGeneration(request);
     // Server time read first: MongoDB refuses `$expr` (hence `$$NOW`) in an upsert's filter,
     // and FerretDB 1.24 refuses update pipelines altogether. Reading the time before the
     // update makes expiry slightly stricter (never a takeover before the server says so).
@@ -412,30 +435,118 @@ export class MongoAdapter implements Adapter<Db> {
         },
         { upsert: true, returnDocument: "after" },
       );
-      if (taken && taken.owner === request.owner) return { lease: new MongoLease(this, request) };
+      if (taken && taken.owner === request.owner) return { lease: new MongoLease(this, request, null) };
     } catch (error) {
       // The document exists and is neither expired nor ours: the upsert's insert collides.
-      if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
+      if (!isDuplicateKey(error)) throw error;
     }
     return { heldBy: await this.#readLease().catch(() => null) };
   }
 
+  /**
+   * FerretDB 1.24 evaluates an update's filter, then writes the document back by `_id`: two
+   * `findOneAndUpdate`s on one expired lease both "win" (measured: 8 racers, up to 8 winners).
+   * Only an insert's unique `_id` is atomic there, so the lease is a chain of generation
+   * documents `{ _id: "<leaseId>#<n>", gen: n }`: the newest one is the lease, and taking it
+   * over (or releasing or breaking it) is inserting generation n+1, which exactly one racer
+   * can do. The read of generation n only chooses n+1; the insert decides.
+   */
+  async #acquireGeneration(request: LeaseRequest): Promise<LeaseAttempt> {
+    const [latest, now] = await Promise.all([this.#latestGeneration(), this.#serverNow()]);
+    if (latest && latest.owner !== null && latest.owner !== request.owner && latest.expiresAt >= now) {
+      return { heldBy: fromLeaseDoc(latest as LeaseDoc, now) };
+    }
+    if (latest && latest.owner === request.owner) {
+      // Already ours: renewed in place (only the holder writes its own generation).
+      await this.#collection("lease").updateOne(
+        { _id: latest._id },
+        { $set: { expiresAt: new Date(now.getTime() + request.ttlMs) } },
+      );
+      return { lease: new MongoLease(this, request, latest.gen) };
+    }
+    const gen = (latest?.gen ?? 0) + 1;
+    const inserted = await this.#insertGeneration(gen, {
+      owner: request.owner,
+      host: request.host,
+      pid: request.pid,
+      user: request.user,
+      acquiredAt: now,
+      expiresAt: new Date(now.getTime() + request.ttlMs),
+    });
+    // A racer that read a generation long gone can insert a number already deleted below the
+    // newest one: that link is not the lease.
+    if (!inserted || (await this.#latestGeneration())?.gen !== gen) {
+      return { heldBy: await this.#readLease().catch(() => null) };
+    }
+    return { lease: new MongoLease(this, request, gen) };
+  }
+
+  /** Inserts lease generation `gen`; false when another process inserted it first. */
+  async #insertGeneration(
+    gen: number,
+    fields: Omit<GenerationDoc, "_id" | "lease" | "gen">,
+  ): Promise<boolean> {
+    try {
+      await this.#collection("lease").insertOne({
+        _id: `${this.leaseId}#${gen}`,
+        lease: this.leaseId,
+        gen,
+        ...fields,
+      });
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+    // Older generations are superseded for good: only the newest one is ever read.
+    await this.#collection("lease")
+      .deleteMany({ lease: this.leaseId, gen: { $lt: gen } })
+      .catch(() => undefined);
+    return true;
+  }
+
+  /** A generation that ends the chain's current holder: released or broken. */
+  #tombstone(now: Date): Omit<GenerationDoc, "_id" | "lease" | "gen"> {
+    return { owner: null, host: "", pid: 0, user: "", acquiredAt: now, expiresAt: now };
+  }
+
   /** Renews our lease by the server's clock; false when another owner has it now. */
-  async renewLease(owner: string, ttlMs: number): Promise<boolean> {
+  async renewLease(owner: string, ttlMs: number, generation: number | null): Promise<boolean> {
     const now = await this.#serverNow();
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    if (generation !== null) {
+      // Only the holder writes its own generation document; takeovers insert new ones.
+      const latest = await this.#latestGeneration();
+      if (latest?.gen !== generation || latest.owner !== owner) return false;
+      await this.#collection("lease").updateOne({ _id: latest._id }, { $set: { expiresAt } });
+      return true;
+    }
     const result = await this.#collection("lease").updateOne(
       { _id: this.leaseId, owner },
-      { $set: { expiresAt: new Date(now.getTime() + ttlMs) } },
+      { $set: { expiresAt } },
     );
     return result.matchedCount === 1;
   }
 
-  /** Removes the lease document if `owner` holds it. */
-  async releaseLease(owner: string): Promise<void> {
+  /** Gives the lease back if `owner` holds it. */
+  async releaseLease(owner: string, generation: number | null): Promise<void> {
+    if (generation !== null) {
+      const latest = await this.#latestGeneration();
+      if (latest?.gen === generation && latest.owner === owner) {
+        await this.#insertGeneration(generation + 1, this.#tombstone(await this.#serverNow()));
+      }
+      return;
+    }
     await this.#collection("lease").deleteOne({ _id: this.leaseId, owner });
   }
 
   async breakLease(options: { owner?: string }): Promise<LeaseInfo | null> {
+    if (await this.#generations()) {
+      const [latest, now] = await Promise.all([this.#latestGeneration(), this.#serverNow()]);
+      if (!latest || latest.owner === null) return null;
+      if (options.owner !== undefined && latest.owner !== options.owner) return null;
+      const broken = await this.#insertGeneration(latest.gen + 1, this.#tombstone(now));
+      return broken ? fromLeaseDoc(latest as LeaseDoc, now) : null;
+    }
     const filter: Mongo.Filter<any> = { _id: this.leaseId };
     if (options.owner !== undefined) filter.owner = options.owner;
     const [removed, now] = await Promise.all([
@@ -483,14 +594,7 @@ export class MongoAdapter implements Adapter<Db> {
    * instead of slipping in between the check and the commit.
    */
   async #assertLease(lease: LeaseHandle, session: Session): Promise<void> {
-    const result = lease.lost
-      ? { matchedCount: 0 }
-      : await this.#collection("lease").updateOne(
-          { _id: this.leaseId, owner: lease.owner },
-          { $currentDate: { checkedAt: true } },
-          session ? { session } : {},
-        );
-    if (result.matchedCount === 1) return;
+    if (!lease.lost && (await this.#stillOurs(lease, session))) return;
     if (lease instanceof MongoLease) lease.markLost();
     const holder = await this.#readLease().catch(() => null);
     throw new LeaseError(
@@ -501,6 +605,20 @@ export class MongoAdapter implements Adapter<Db> {
         : undefined,
       { hint: "run `lockstep status` to see where the database stands, then `lockstep upgrade` again" },
     );
+  }
+
+  async #stillOurs(lease: LeaseHandle, session: Session): Promise<boolean> {
+    if (await this.#generations()) {
+      const latest = await this.#latestGeneration();
+      const generation = lease instanceof MongoLease ? lease.generation : latest?.gen;
+      return latest !== null && latest.gen === generation && latest.owner === lease.owner;
+    }
+    const result = await this.#collection("lease").updateOne(
+      { _id: this.leaseId, owner: lease.owner },
+      { $currentDate: { checkedAt: true } },
+      session ? { session } : {},
+    );
+    return result.matchedCount === 1;
   }
 
   /** @internal The writer's access to lockstep's collections. */
@@ -633,6 +751,8 @@ function seedAction(action: HistoryAction | null): string {
 /** Our lease document, renewed by a heartbeat at a third of its lifetime. */
 class MongoLease implements LeaseHandle {
   readonly owner: string;
+  /** Our generation document on FerretDB; null on MongoDB (one lease document). */
+  readonly generation: number | null;
   #lost = false;
   #beating = false;
   readonly #timer: NodeJS.Timeout;
@@ -640,15 +760,17 @@ class MongoLease implements LeaseHandle {
   constructor(
     private readonly adapter: MongoAdapter,
     request: LeaseRequest,
+    generation: number | null,
   ) {
     this.owner = request.owner;
+    this.generation = generation;
     this.#timer = setInterval(
       () => {
         // A beat still waiting (e.g. behind our own transaction's lock on the lease) is not doubled.
         if (this.#beating || this.#lost) return;
         this.#beating = true;
         adapter
-          .renewLease(this.owner, request.ttlMs)
+          .renewLease(this.owner, request.ttlMs, this.generation)
           .then(
             (renewed) => {
               if (!renewed) this.markLost();
@@ -676,7 +798,7 @@ class MongoLease implements LeaseHandle {
   async release(): Promise<void> {
     clearInterval(this.#timer);
     try {
-      await this.adapter.releaseLease(this.owner);
+      await this.adapter.releaseLease(this.owner, this.generation);
     } catch {
       // Expiry frees it anyway.
     }
@@ -786,6 +908,19 @@ const fromLeaseDoc = (d: LeaseDoc, now: Date): LeaseInfo => ({
   expired: new Date(d.expiresAt).getTime() < now.getTime(),
 });
 
+/** One link of FerretDB's lease chain; `owner` null once released or broken. */
+interface GenerationDoc {
+  _id: string;
+  lease: string;
+  gen: number;
+  owner: string | null;
+  host: string;
+  pid: number;
+  user: string;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
 interface HistoryDoc {
   _id: unknown;
   at: Date;
@@ -815,6 +950,10 @@ const fromHistoryDoc = (d: HistoryDoc): HistoryEntry => ({
   lockstepVersion: d.lockstepVersion,
   details: d.details ?? null,
 });
+
+function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: unknown }).code === DUPLICATE_KEY;
+}
 
 function isoOf(value: Date | string): string {
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
