@@ -6,6 +6,13 @@
 export { type AdapterFromUrlOptions, adapterFromUrl, redactUrl } from "./adapters/from-url.js";
 export { defineConfig, type LockstepConfig } from "./config/define-config.js";
 export type * from "./core/adapter.js";
+export {
+  type BatchCheckpoint,
+  type BatchOptions,
+  type BatchResult,
+  type BatchTransform,
+  DEFAULT_BATCH_PAGE_SIZE,
+} from "./core/batch.js";
 export { type CheckDatabaseOptions, checkDatabase } from "./core/check-database.js";
 export { type ConditionOptions, condition, noDocumentsIn, noRowsWhere } from "./core/conditions.js";
 export * from "./core/errors.js";

@@ -124,6 +124,8 @@ describe("@registerUpgrade (TC39 decorators)", () => {
     databaseKind: "test",
     log: noop,
     progress: noop,
+    batch: () => Promise.reject(new Error("not batched")),
+    pages: () => (async function* () {})(),
   });
 
   it("collects the decorated methods of a class and of an instance alike", () => {

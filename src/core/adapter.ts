@@ -146,6 +146,41 @@ export type CountQuery =
   | { readonly collection: string; readonly filter?: Readonly<Record<string, unknown>> }
   | { readonly table: string; readonly where?: string };
 
+/**
+ * What the batch helper walks: a table (SQL) or collection (MongoDB), in key order.
+ * Keyset pagination: each page starts after the last key of the previous one, never OFFSET/skip.
+ */
+export interface BatchSource {
+  /** The SQL table (or, on MongoDB, the collection). */
+  readonly table?: string;
+  /** The MongoDB collection (or, on SQL, the table). */
+  readonly collection?: string;
+  /** A unique, ordered key. Default: "id" on SQL databases, "_id" on MongoDB. */
+  readonly key?: string;
+  /** SQL: only rows matching this condition. */
+  readonly where?: string;
+  /** MongoDB: only documents matching this filter. */
+  readonly filter?: Readonly<Record<string, unknown>>;
+  /** Only these columns/fields (the key is always read). Default: all. */
+  readonly fields?: readonly string[];
+}
+
+/**
+ * One change the batch helper writes: set these columns/fields on the row whose key is
+ * `key`. On SQL databases a plain object or array value is stored as JSON.
+ */
+export interface BatchChange {
+  readonly key: unknown;
+  readonly set: Readonly<Record<string, unknown>>;
+}
+
+/** One page read by {@link Adapter.readPage}. */
+export interface BatchPage {
+  readonly rows: readonly Record<string, unknown>[];
+  /** The key of the last row, where the next page starts (null for an empty page). */
+  readonly lastKey: unknown;
+}
+
 /** Options of {@link Adapter.write}. */
 export interface WriteOptions {
   /**
@@ -206,4 +241,13 @@ export interface Adapter<TDb = unknown> {
   count(query: CountQuery): Promise<number>;
   /** The plain handle, outside any transaction (preconditions, dry runs). */
   handle(): TDb;
+
+  /**
+   * Reads up to `limit` rows of `source` with a key greater than `after` (all from the start
+   * when `after` is null), in key order. Uses its own connection where it can, so the next
+   * page can be read while the current one is written.
+   */
+  readPage?(source: BatchSource, after: unknown, limit: number): Promise<BatchPage>;
+  /** Writes one page of changes with one bulk statement (or bulkWrite), through `db`. */
+  writePage?(db: TDb, source: BatchSource, changes: readonly BatchChange[]): Promise<number>;
 }

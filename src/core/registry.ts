@@ -23,7 +23,8 @@ export interface RegisterUpgradeOptions<TDb = unknown>
   readonly name?: string;
 }
 
-const DECORATED_STEPS = Symbol("lockstep.steps");
+// Symbol.for: a class decorated through one copy of lockstep is still seen by another.
+const DECORATED_STEPS = Symbol.for("lockstep.steps");
 
 type Decorated = { [DECORATED_STEPS]?: StepDefinition<any>[] };
 

@@ -1,4 +1,5 @@
-import type { CountQuery } from "./adapter.js";
+import type { BatchSource, CountQuery } from "./adapter.js";
+import type { BatchOptions, BatchResult, BatchTransform } from "./batch.js";
 
 /** Counts a step reports about its work, e.g. `{ items: 2000, stubs: 14 }`. */
 export type StepCounts = Record<string, number>;
@@ -18,6 +19,14 @@ export interface StepContext<TDb = unknown> {
   log(message: string): void;
   /** Reports progress: `done` of `total` units of work. */
   progress(done: number, total?: number): void;
+  /**
+   * Walks `source` in key order, page by page: `transform` turns each page into changes,
+   * written with one bulk write per page together with a checkpoint. After a crash the next
+   * `upgrade` resumes after the last checkpoint. Only in steps declared `batched: true`.
+   */
+  batch(source: BatchSource, transform: BatchTransform, options?: BatchOptions): Promise<BatchResult>;
+  /** Reads `source` page by page in key order, without writing (e.g. to build a lookup map). */
+  pages(source: BatchSource, options?: BatchOptions): AsyncIterable<readonly Record<string, unknown>[]>;
 }
 
 /** What a precondition check receives. */
@@ -57,6 +66,12 @@ export interface StepDefinition<TDb = unknown> {
   readonly conditions?: readonly Condition<TDb>[];
   /** Safe to run again after a crash: an interrupted idempotent step is retried, not refused. */
   readonly idempotent?: boolean;
+  /**
+   * The step walks its data with `ctx.batch`: each page commits with its checkpoint instead of
+   * the whole step in one transaction (no 60 s transaction limits, no lost hours), and an
+   * interrupted run resumes after its last checkpoint instead of being refused.
+   */
+  readonly batched?: boolean;
   /** Default true. False runs the step outside a transaction (e.g. `CREATE INDEX CONCURRENTLY`). */
   readonly transaction?: boolean;
   /** Records the step will touch; a dry run counts them on the database. */

@@ -6,12 +6,21 @@ import type {
   DatabaseState,
   HistoryAction,
   HistoryEntry,
+  InProgressMarker,
   LeaseHandle,
   LeaseInfo,
   LedgerEntry,
   StateWriter,
 } from "./adapter.js";
-import { LeaseError, LockstepError, PreconditionError, RefusedError, StepFailedError } from "./errors.js";
+import { type BatchCheckpoint, type BatchDeps, readPages, runBatch } from "./batch.js";
+import {
+  LeaseError,
+  LockstepError,
+  PreconditionError,
+  RefusedError,
+  StepDefinitionError,
+  StepFailedError,
+} from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { assessStatus, type Plan, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
 import { StepRegistry, type StepSource, stepId } from "./registry.js";
@@ -107,6 +116,8 @@ export interface PlannedStep {
   /** Commits atomically with its ledger entry and stamp. */
   readonly atomic: boolean;
   readonly idempotent: boolean;
+  /** Walks its data page by page, each page committed with a checkpoint: resumable. */
+  readonly batched: boolean;
 }
 
 /** Start-up policies of {@link Upgrader.check}. */
@@ -213,8 +224,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       version: step.version,
       name: step.name,
       description: step.description ?? null,
-      atomic: this.#isAtomic(step, database),
+      atomic: this.#isAtomic(step, database) && step.batched !== true,
       idempotent: step.idempotent ?? false,
+      batched: step.batched ?? false,
     };
   }
 
@@ -268,7 +280,10 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       for (const [index, step] of plan.steps.entries()) {
         this.emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: false });
         try {
-          const result = await this.#runStep(step, lease, plan, stamp, database);
+          const interrupted = state.interrupted.find(
+            (m) => m.version === step.version && m.name === step.name,
+          );
+          const result = await this.#runStep(step, lease, plan, stamp, database, interrupted);
           stamp = this.#stampAfter(stamp, step.version, plan.target);
           results.push(result);
           this.emit("step:finished", result);
@@ -392,7 +407,11 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     for (const marker of state.interrupted) {
       const step = this.registry.find(marker.version, marker.name);
       const id = stepId(marker.version, marker.name);
-      const retryable = step !== undefined && step.idempotent === true && plan.steps.includes(step);
+      // Idempotent steps can run again; batched ones resume after their last checkpoint.
+      const retryable =
+        step !== undefined &&
+        (step.idempotent === true || step.batched === true) &&
+        plan.steps.includes(step);
       if (!retryable) {
         throw new RefusedError(
           "E_INTERRUPTED",
@@ -402,7 +421,11 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           },
         );
       }
-      this.emit("warning", { message: `retrying interrupted idempotent step ${id}` });
+      this.emit("warning", {
+        message: step.batched
+          ? `resuming interrupted batched step ${id} after its last checkpoint`
+          : `retrying interrupted idempotent step ${id}`,
+      });
     }
   }
 
@@ -455,28 +478,35 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     plan: Plan<TDb>,
     stamp: string | null,
     database: DatabaseDescription,
+    interrupted: InProgressMarker | undefined,
   ): Promise<StepResult> {
     const atomic = this.#isAtomic(step, database);
-    const marked = !atomic || !database.capabilities.supportsTransactionalDdl;
+    const batched = step.batched === true;
+    const marked = batched || !atomic || !database.capabilities.supportsTransactionalDdl;
+    const resumeFrom = batched ? ((interrupted?.checkpoint ?? null) as BatchCheckpoint | null) : null;
     const started = Date.now();
+    const marker: InProgressMarker = {
+      version: step.version,
+      name: step.name,
+      startedAt: new Date(started).toISOString(),
+      owner: this.#actor.owner,
+      host: this.#actor.host,
+      pid: this.#actor.pid,
+      checkpoint: null,
+    };
     await this.adapter.write(lease, async (writer) => {
       await writer.appendHistory(
-        this.#entry("step_started", { version: step.version, step: step.name, outcome: "started" }),
+        this.#entry("step_started", {
+          version: step.version,
+          step: step.name,
+          outcome: "started",
+          details: resumeFrom ? { resumedFrom: resumeFrom } : null,
+        }),
       );
       // Without a transaction (or where DDL commits implicitly, as on MySQL) a crash could
       // leave partial writes and no trace; the marker makes the next run report INTERRUPTED
-      // naming this step. It is cleared in the step's own transaction.
-      if (marked) {
-        await writer.setMarker({
-          version: step.version,
-          name: step.name,
-          startedAt: new Date(started).toISOString(),
-          owner: this.#actor.owner,
-          host: this.#actor.host,
-          pid: this.#actor.pid,
-          checkpoint: null,
-        });
-      }
+      // naming this step. A batched step's marker carries its checkpoint, kept on resume.
+      if (marked && resumeFrom === null) await writer.setMarker(marker);
     });
     try {
       if (step.prepare) {
@@ -486,30 +516,51 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
         });
       }
       const nextStamp = this.#stampAfter(stamp, step.version, plan.target);
-      const counts = await this.adapter.write(
-        lease,
-        async (writer, db) => {
-          const counts = normaliseCounts(await step.run(this.#context(step, db, false)));
-          const durationMs = Date.now() - started;
-          await writer.putLedgerEntry(
-            this.#ledgerEntry(step, "applied", new Date().toISOString(), durationMs, counts),
-          );
-          if (nextStamp !== stamp && nextStamp !== null) await writer.setStamp(nextStamp);
-          // Cleared even when this run set no marker: an idempotent step retried after a
-          // crash (or a non-atomic run of it) left one, and it is done now.
-          await writer.clearMarker(step.version, step.name);
-          await writer.appendHistory(
-            this.#entry("step_succeeded", {
-              version: step.version,
-              step: step.name,
-              durationMs,
-              details: counts ? { counts } : null,
-            }),
-          );
-          return counts;
-        },
-        { transactional: atomic },
-      );
+      const finish = async (writer: StateWriter, counts: StepCounts | null) => {
+        const durationMs = Date.now() - started;
+        await writer.putLedgerEntry(
+          this.#ledgerEntry(step, "applied", new Date().toISOString(), durationMs, counts),
+        );
+        if (nextStamp !== stamp && nextStamp !== null) await writer.setStamp(nextStamp);
+        // Cleared even when this run set no marker: an idempotent step retried after a
+        // crash (or a non-atomic run of it) left one, and it is done now.
+        await writer.clearMarker(step.version, step.name);
+        await writer.appendHistory(
+          this.#entry("step_succeeded", {
+            version: step.version,
+            step: step.name,
+            durationMs,
+            details: counts ? { counts } : null,
+          }),
+        );
+        return counts;
+      };
+      let counts: StepCounts | null;
+      if (batched) {
+        // Pages commit one by one with their checkpoint; the ledger entry comes after the last.
+        const batch: BatchDeps = {
+          adapter: this.adapter,
+          lease,
+          dryRun: false,
+          transactional: database.capabilities.supportsTransactionalSteps,
+          resumeFrom,
+          saveCheckpoint: (writer, checkpoint) => writer.setMarker({ ...marker, checkpoint }),
+          progress: (done, total) => this.emit("step:progress", { step: step.id, done, total }),
+        };
+        const ran = await this.adapter.write(
+          lease,
+          async (_w, db) => normaliseCounts(await step.run(this.#context(step, db, false, batch))),
+          { transactional: false },
+        );
+        counts = await this.adapter.write(lease, (writer) => finish(writer, ran), { transactional: true });
+      } else {
+        counts = await this.adapter.write(
+          lease,
+          async (writer, db) =>
+            finish(writer, normaliseCounts(await step.run(this.#context(step, db, false)))),
+          { transactional: atomic },
+        );
+      }
       return {
         step: step.id,
         version: step.version,
@@ -528,7 +579,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
                 step: step.name,
                 outcome: "failed",
                 durationMs: Date.now() - started,
-                details: { error: error instanceof Error ? error.message : String(error), atomic },
+                details: { error: error instanceof Error ? error.message : String(error), atomic, batched },
               }),
             ),
           )
@@ -538,7 +589,18 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     }
   }
 
-  #context(step: Step<TDb>, db: TDb, dryRun: boolean): StepContext<TDb> {
+  #context(step: Step<TDb>, db: TDb, dryRun: boolean, batch?: BatchDeps): StepContext<TDb> {
+    const progress = (done: number, total?: number) =>
+      this.emit("step:progress", { step: step.id, done, total });
+    const deps: BatchDeps = batch ?? {
+      adapter: this.adapter,
+      lease: null,
+      dryRun,
+      transactional: false,
+      resumeFrom: null,
+      saveCheckpoint: async () => undefined,
+      progress,
+    };
     return {
       db,
       dryRun,
@@ -546,7 +608,20 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       name: step.name,
       databaseKind: this.adapter.kind,
       log: (message) => this.emit("step:log", { step: step.id, message }),
-      progress: (done, total) => this.emit("step:progress", { step: step.id, done, total }),
+      progress,
+      batch: (source, transform, options) => {
+        if (step.batched !== true) {
+          throw new StepDefinitionError(
+            "E_INVALID_STEP",
+            `step ${step.id} calls ctx.batch but is not declared batched`,
+            {
+              hint: "add batched: true to the step: its pages then commit one by one with a checkpoint",
+            },
+          );
+        }
+        return runBatch(deps, source, transform, options);
+      },
+      pages: (source, options) => readPages(this.adapter, source, options),
     };
   }
 

@@ -1,23 +1,34 @@
-import type { StepContext } from "lockstep";
-import type { ItemV1, RewriteCounts } from "../model.js";
+import type { BatchChange, BatchSource, CountQuery, StepContext } from "lockstep";
+import type { ItemV1, RelationshipV1, RelationshipV2 } from "../model.js";
+
+/** An item as the 0.2.0 step sees it, whatever the database. */
+export interface StoredItem {
+  readonly itemId: string;
+  readonly refcode: string | null;
+  readonly relationships: readonly (RelationshipV1 | RelationshipV2)[];
+}
 
 /**
  * What the datalab example needs from one database. The steps are the same on every
- * database; only this layer knows SQL from MongoDB.
+ * database; only this layer knows SQL rows from MongoDB documents.
  */
 export interface DatalabStore {
   /** Drops the example's data, for a fresh demo. Uses its own connection. */
   reset(url: string): Promise<void>;
   /** Writes items as release 0.1.0 stored them. Uses its own connection. */
   seed(url: string, items: readonly ItemV1[]): Promise<void>;
+  /** Every item, as stored now, in insertion order (for tests). Uses its own connection. */
+  items(url: string): Promise<ItemV1[]>;
+  /** The items, for the batch helper (`fields` narrows what is read). */
+  itemsSource(fields?: readonly string[]): BatchSource;
   /** Items without a refcode (the 0.2.0 precondition). */
-  countWithoutRefcode(db: unknown): Promise<number>;
-  /** The 0.2.0 step: relationships keyed by refcode, dangling ones stubbed, items without refcode left untouched. */
-  relationshipsToRefcode(ctx: StepContext<any>): Promise<RewriteCounts & { untouchedIds?: never }>;
+  readonly withoutRefcode: CountQuery;
+  /** A row or document as the step sees it. */
+  decode(row: Readonly<Record<string, unknown>>): StoredItem;
+  /** The change that stores `relationships` on `row`. */
+  encode(row: Readonly<Record<string, unknown>>, relationships: readonly RelationshipV2[]): BatchChange;
   /** The 0.3.0 step: a unique index on refcode. */
   indexRefcode(ctx: StepContext<any>): Promise<void>;
-  /** Every item, as stored now (for tests). Uses its own connection. */
-  items(url: string): Promise<ItemV1[]>;
 }
 
 /** The store for a database kind ("sqlite", "postgres", "mysql", "mongodb"). */
@@ -38,3 +49,19 @@ export function kindOfUrl(url: string): string {
   if (scheme === "mongodb+srv") return "mongodb";
   return scheme;
 }
+
+/** SQL databases keep an item as (id, item_id, refcode, data JSON): the codec for that row. */
+export const sqlItemCodec = {
+  decode(row: Readonly<Record<string, unknown>>): StoredItem {
+    const data = (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as Partial<ItemV1>;
+    return {
+      itemId: row.item_id as string,
+      refcode: (row.refcode as string | null) ?? null,
+      relationships: data.relationships ?? [],
+    };
+  },
+  encode(row: Readonly<Record<string, unknown>>, relationships: readonly RelationshipV2[]): BatchChange {
+    const data = (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as Record<string, unknown>;
+    return { key: row.id, set: { data: { ...data, relationships } } };
+  },
+};

@@ -1,22 +1,28 @@
 import { condition, upgrade } from "lockstep";
+import { newCounts, rewriteRelationships } from "../model.js";
 import { storeFor } from "../stores/store.js";
 
 /**
  * Release 0.2.0 keys item relationships by the immutable refcode instead of the editable
  * item_id (datalab #1184, #323). A relationship whose target no longer exists keeps a stub
  * (refcode null, the old id under legacy_item_id, flagged dangling) instead of vanishing.
+ * Items without a refcode (only possible with --force) are left untouched and listed.
+ *
+ * Batched: lockstep walks the items page by page with one bulk write and a checkpoint per
+ * page, so a crash half-way resumes where it stopped.
  */
 export default upgrade({
   version: "0.2.0",
   name: "relationships-to-refcode",
   description: "key item relationships by refcode instead of item_id; dangling ones keep a stub",
+  batched: true,
   idempotent: true,
   affects: [{ collection: "items" }],
   conditions: [
     condition(
       "every item has a refcode",
       async (ctx) => {
-        const n = await (await storeFor(ctx.databaseKind)).countWithoutRefcode(ctx.db);
+        const n = await ctx.count((await storeFor(ctx.databaseKind)).withoutRefcode);
         return n === 0
           ? null
           : {
@@ -28,6 +34,32 @@ export default upgrade({
     ),
   ],
   async run(ctx) {
-    return (await storeFor(ctx.databaseKind)).relationshipsToRefcode(ctx);
+    const store = await storeFor(ctx.databaseKind);
+    const refcodeOf = new Map<string, string | null>();
+    for await (const rows of ctx.pages(store.itemsSource(["item_id", "refcode"]))) {
+      for (const row of rows) refcodeOf.set(row.item_id as string, (row.refcode as string | null) ?? null);
+    }
+    const counts = newCounts();
+    const untouched: string[] = [];
+    const result = await ctx.batch(store.itemsSource(), (rows) =>
+      rows.flatMap((row) => {
+        const item = store.decode(row);
+        if (item.refcode === null) {
+          untouched.push(item.itemId);
+          return [];
+        }
+        counts.items++;
+        return [store.encode(row, rewriteRelationships(item.relationships, refcodeOf, counts))];
+      }),
+    );
+    counts.untouched = untouched.length;
+    if (result.resumedFrom)
+      ctx.log(`resumed after ${result.resumedFrom.read} items read by an interrupted run`);
+    if (untouched.length > 0) {
+      ctx.log(
+        `left untouched (no refcode): ${untouched.slice(0, 20).join(", ")}${untouched.length > 20 ? ` and ${untouched.length - 20} more` : ""}`,
+      );
+    }
+    return { ...counts, pages: result.pages - (result.resumedFrom?.pages ?? 0) };
   },
 });

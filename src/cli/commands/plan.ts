@@ -81,7 +81,11 @@ export function printPlan(out: Output, plan: PlanReport): void {
     out.line(`  baseline (recorded as applied, not run): ${plan.baseline.join(", ")}`);
   plan.steps.forEach((step, i) => {
     const flags = [
-      step.atomic ? "atomic" : c.yellow("not atomic: a crash leaves it INTERRUPTED"),
+      step.batched
+        ? "batched: each page commits with a checkpoint; resumes after a crash"
+        : step.atomic
+          ? "atomic"
+          : c.yellow("not atomic: a crash leaves it INTERRUPTED"),
       step.idempotent ? "idempotent" : "",
     ]
       .filter(Boolean)

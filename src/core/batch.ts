@@ -1,0 +1,152 @@
+import type {
+  Adapter,
+  BatchChange,
+  BatchPage,
+  BatchSource,
+  CountQuery,
+  LeaseHandle,
+  StateWriter,
+} from "./adapter.js";
+import { LockstepError } from "./errors.js";
+
+/** Rows per page when a step does not say. */
+export const DEFAULT_BATCH_PAGE_SIZE = 1000;
+
+/** Options of `ctx.batch` and `ctx.pages`. */
+export interface BatchOptions {
+  /** Rows per page (default {@link DEFAULT_BATCH_PAGE_SIZE}). */
+  readonly pageSize?: number;
+  /** At most this many pages per second, to spare a live database. Default: no limit. */
+  readonly pagesPerSecond?: number;
+}
+
+/** Where a batched step got to: saved after every page, in the page's transaction where there is one. */
+export interface BatchCheckpoint {
+  /** The key of the last row of the last finished page; null before the first. */
+  readonly lastKey: unknown;
+  readonly read: number;
+  readonly written: number;
+  readonly pages: number;
+}
+
+/** What `ctx.batch` did. */
+export interface BatchResult extends BatchCheckpoint {
+  /** The checkpoint this run resumed from, when an earlier run was interrupted. */
+  readonly resumedFrom: BatchCheckpoint | null;
+}
+
+/** Turns one page of rows into the changes to write. */
+export type BatchTransform = (
+  rows: readonly Record<string, unknown>[],
+) => readonly BatchChange[] | Promise<readonly BatchChange[]>;
+
+/** What the batch runner needs from the upgrader. */
+export interface BatchDeps {
+  readonly adapter: Adapter<any>;
+  readonly lease: LeaseHandle | null;
+  readonly dryRun: boolean;
+  /** Page writes and their checkpoint commit together. */
+  readonly transactional: boolean;
+  /** The checkpoint of an interrupted earlier run of this step, if any. */
+  readonly resumeFrom: BatchCheckpoint | null;
+  /** Records the checkpoint (inside the page's transaction, through `writer`). */
+  saveCheckpoint(writer: StateWriter, checkpoint: BatchCheckpoint): Promise<void>;
+  progress(done: number, total: number | undefined): void;
+}
+
+type Pager = Required<Pick<Adapter<any>, "readPage" | "writePage">> & Adapter<any>;
+
+function pager(adapter: Adapter<any>): Pager {
+  if (!adapter.readPage || !adapter.writePage) {
+    throw new LockstepError("E_UNSUPPORTED", `the ${adapter.kind} adapter has no batch helper`);
+  }
+  return adapter as Pager;
+}
+
+/** The count query matching a batch source, for the progress total. */
+export function sourceCountQuery(source: BatchSource): CountQuery {
+  const name = source.table ?? source.collection ?? "";
+  if (source.where !== undefined) return { table: name, where: source.where };
+  if (source.collection !== undefined)
+    return { collection: name, ...(source.filter && { filter: source.filter }) };
+  return { table: name };
+}
+
+/**
+ * Walks `source` page by page in key order: reads a page (the next one is read while this
+ * one is written), transforms it, writes the changes with one bulk write and saves the
+ * checkpoint with them. A rerun after a crash starts after the last checkpoint.
+ */
+export async function runBatch(
+  deps: BatchDeps,
+  source: BatchSource,
+  transform: BatchTransform,
+  options: BatchOptions = {},
+): Promise<BatchResult> {
+  const adapter = pager(deps.adapter);
+  const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
+  const minPageMs = options.pagesPerSecond ? 1000 / options.pagesPerSecond : 0;
+  const resumedFrom = deps.resumeFrom;
+  let checkpoint: BatchCheckpoint = resumedFrom ?? { lastKey: null, read: 0, written: 0, pages: 0 };
+  if (!deps.dryRun && resumedFrom === null) {
+    // Saved before the first page: from now on a crash leaves a resumable step, not a mystery.
+    await adapter.write(deps.lease, (writer) => deps.saveCheckpoint(writer, checkpoint), {
+      transactional: false,
+    });
+  }
+  const total = await adapter.count(sourceCountQuery(source)).catch(() => undefined);
+  deps.progress(checkpoint.read, total);
+
+  let next: Promise<BatchPage> = adapter.readPage(source, checkpoint.lastKey, pageSize);
+  for (;;) {
+    const started = Date.now();
+    const page = await next;
+    if (page.rows.length === 0) break;
+    const last = page.rows.length < pageSize;
+    next = last
+      ? Promise.resolve({ rows: [], lastKey: page.lastKey })
+      : adapter.readPage(source, page.lastKey, pageSize);
+    // If writing this page fails, the read already under way must not become an unhandled rejection.
+    next.catch(() => undefined);
+    const changes = await transform(page.rows);
+    const reached: BatchCheckpoint = {
+      lastKey: page.lastKey,
+      read: checkpoint.read + page.rows.length,
+      written: checkpoint.written + changes.length,
+      pages: checkpoint.pages + 1,
+    };
+    if (!deps.dryRun) {
+      await adapter.write(
+        deps.lease,
+        async (writer, db) => {
+          if (changes.length > 0) await adapter.writePage(db, source, changes);
+          await deps.saveCheckpoint(writer, reached);
+        },
+        { transactional: deps.transactional },
+      );
+    }
+    checkpoint = reached;
+    deps.progress(checkpoint.read, total);
+    if (last) break;
+    const spare = minPageMs - (Date.now() - started);
+    if (spare > 0) await new Promise((resolve) => setTimeout(resolve, spare));
+  }
+  return { ...checkpoint, resumedFrom };
+}
+
+/** Reads `source` page by page in key order, for steps that only need to look (e.g. build a lookup map). */
+export async function* readPages(
+  adapter: Adapter<any>,
+  source: BatchSource,
+  options: BatchOptions = {},
+): AsyncGenerator<readonly Record<string, unknown>[]> {
+  const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
+  const reader = pager(adapter);
+  let after: unknown = null;
+  for (;;) {
+    const page = await reader.readPage(source, after, pageSize);
+    if (page.rows.length > 0) yield page.rows;
+    if (page.rows.length < pageSize) return;
+    after = page.lastKey;
+  }
+}
