@@ -194,7 +194,14 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   }
 
   #heldByOther(lease: LeaseInfo | null): boolean {
-    return lease !== null && !lease.expired && lease.owner !== this.#actor.owner;
+    // A lease whose holder ran here and is gone (killed) is not an upgrade in progress: the
+    // next upgrader breaks it at once (see #acquireLease).
+    return (
+      lease !== null &&
+      !lease.expired &&
+      lease.owner !== this.#actor.owner &&
+      this.#actor.isLocalProcessAlive(lease.owner, lease.pid) !== false
+    );
   }
 
   /** What an upgrade would do, with preconditions evaluated. Writes nothing. */

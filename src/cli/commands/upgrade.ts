@@ -37,7 +37,8 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
           return EXIT.ok;
         }
         if (!options.dryRun && options.yes !== true) await confirm(run.streams, output);
-        const detach = attachProgress(upgrader, output);
+        const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
+      const detach = attachProgress(upgrader, output, Number.isFinite(interval) && interval > 0 ? interval : undefined);
         let result: UpgradeResult;
         try {
           result = await upgrader.upgrade({
