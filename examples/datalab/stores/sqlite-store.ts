@@ -49,6 +49,13 @@ export const sqliteStore: DatalabStore = {
     }
   },
 
+  async refcodesOf(db, itemIds) {
+    const rows = (db as Database.Database)
+      .prepare("select item_id, refcode from items where item_id in (select value from json_each(?))")
+      .all(JSON.stringify(itemIds)) as { item_id: string; refcode: string | null }[];
+    return new Map(rows.map((r) => [r.item_id, r.refcode]));
+  },
+
   itemsSource: (fields) => ({ table: "items", key: "id", ...(fields && { fields }) }),
   withoutRefcode: { table: "items", where: "refcode is null" },
   ...sqlItemCodec,

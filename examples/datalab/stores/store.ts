@@ -21,6 +21,11 @@ export interface DatalabStore {
   items(url: string): Promise<ItemV1[]>;
   /** The items, for the batch helper (`fields` narrows what is read). */
   itemsSource(fields?: readonly string[]): BatchSource;
+  /**
+   * The refcode of each of these item_ids (null: the item has none; absent: it no longer
+   * exists). One query per page keeps memory flat however many items there are.
+   */
+  refcodesOf(db: unknown, itemIds: readonly string[]): Promise<Map<string, string | null>>;
   /** Items without a refcode (the 0.2.0 precondition). */
   readonly withoutRefcode: CountQuery;
   /** A row or document as the step sees it. */

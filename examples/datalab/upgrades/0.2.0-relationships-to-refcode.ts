@@ -35,23 +35,24 @@ export default upgrade({
   ],
   async run(ctx) {
     const store = await storeFor(ctx.databaseKind);
-    const refcodeOf = new Map<string, string | null>();
-    for await (const rows of ctx.pages(store.itemsSource(["item_id", "refcode"]))) {
-      for (const row of rows) refcodeOf.set(row.item_id as string, (row.refcode as string | null) ?? null);
-    }
     const counts = newCounts();
     const untouched: string[] = [];
-    const result = await ctx.batch(store.itemsSource(), (rows) =>
-      rows.flatMap((row) => {
-        const item = store.decode(row);
+    const result = await ctx.batch(store.itemsSource(), async (rows) => {
+      const items = rows.map((row) => ({ row, item: store.decode(row) }));
+      // One lookup per page for the targets this page refers to: memory stays flat in N.
+      const targets = new Set<string>();
+      for (const { item } of items)
+        for (const rel of item.relationships) if ("item_id" in rel) targets.add(rel.item_id);
+      const refcodeOf = await store.refcodesOf(ctx.db, [...targets]);
+      return items.flatMap(({ row, item }) => {
         if (item.refcode === null) {
           untouched.push(item.itemId);
           return [];
         }
         counts.items++;
         return [store.encode(row, rewriteRelationships(item.relationships, refcodeOf, counts))];
-      }),
-    );
+      });
+    });
     counts.untouched = untouched.length;
     if (result.resumedFrom)
       ctx.log(`resumed after ${result.resumedFrom.read} items read by an interrupted run`);
