@@ -56,8 +56,9 @@ const mysqlFixture: AdapterFixture = {
       url,
       adapter: () => adapterFromUrl(url),
       async mark(db, mark) {
-        // The step's connection: inside the step's transaction.
-        await (db as mysql.Connection).query(`insert into ${q(database)}.marks (mark) values (?)`, [mark]);
+        // Only the step's connection (inside the step's transaction) decides where: its
+        // current database, which may not be this one.
+        await (db as mysql.Connection).query("insert into marks (mark) values (?)", [mark]);
       },
       async marks() {
         return withMysql(async (c) => {

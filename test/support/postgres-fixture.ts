@@ -61,8 +61,9 @@ const postgresFixture: AdapterFixture = {
       url,
       adapter: () => adapterFromUrl(url),
       async mark(db, mark) {
-        // The step's client: inside the step's transaction.
-        await (db as pg.ClientBase).query(`insert into ${q(schema)}.marks (mark) values ($1)`, [mark]);
+        // Only the step's client (inside the step's transaction) decides where: its search_path
+        // names the schema of the database it was opened on, which may not be this one.
+        await (db as pg.ClientBase).query("insert into marks (mark) values ($1)", [mark]);
       },
       async marks() {
         return withPostgres(async (c) => {
