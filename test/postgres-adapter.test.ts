@@ -1,0 +1,365 @@
+/**
+ * The PostgreSQL adapter's own cases, against the real server (LOCKSTEP_TEST_POSTGRES_URL):
+ * the session advisory lock, the lease-row mode judged by the server's clock, the
+ * non-transactional path, credentials never printed, and reads that create nothing.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { describe, it } from "node:test";
+import { inspect } from "node:util";
+import { PostgresAdapter } from "../src/adapters/postgres/index.js";
+import type { Adapter, HistoryEntry, LeaseHandle, LeaseRequest } from "../src/core/adapter.js";
+import { isLockstepError, type LockstepErrorCode } from "../src/core/errors.js";
+import type { TestDatabase } from "./support/fixtures.js";
+import { describeFixture } from "./support/harness.js";
+import postgresFixture, {
+  POSTGRES_TEST_URL,
+  postgresUrlFor,
+  withPostgres,
+} from "./support/postgres-fixture.js";
+
+const request = (owner: string, ttlMs = 60_000): LeaseRequest => ({
+  owner,
+  host: "test-host",
+  pid: 4242,
+  user: "ops",
+  ttlMs,
+});
+
+const entry: HistoryEntry = {
+  at: new Date().toISOString(),
+  action: "stamp",
+  version: "1.0.0",
+  step: null,
+  outcome: "ok",
+  durationMs: null,
+  host: "test-host",
+  user: "ops",
+  pid: 4242,
+  appVersion: "1.0.0",
+  lockstepVersion: "0.0.0",
+  details: null,
+};
+
+async function rejectsWith(promise: Promise<unknown>, code: LockstepErrorCode): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isLockstepError(error, code), `expected ${code}, got ${inspect(error)}`);
+    return error;
+  }
+  assert.fail(`expected ${code}, but it resolved`);
+}
+
+function takeLease(attempt: Awaited<ReturnType<Adapter["tryAcquireLease"]>>): LeaseHandle {
+  assert.ok("lease" in attempt, `expected the lease, got ${JSON.stringify(attempt)}`);
+  return attempt.lease;
+}
+
+/** One isolated schema and the adapters opened on it, all closed at the end. */
+class Place {
+  readonly #adapters: Adapter<any>[] = [];
+  private constructor(
+    readonly db: TestDatabase,
+    readonly schema: string,
+  ) {}
+
+  static async create(): Promise<Place> {
+    const db = await postgresFixture.create();
+    const schema = /[?&]schema=([^&]+)/.exec(db.url)?.[1];
+    assert.ok(schema);
+    return new Place(db, schema);
+  }
+
+  /** An opened adapter on this schema with the given lease mode. */
+  async adapter(lease: "session" | "table" = "session"): Promise<PostgresAdapter> {
+    const adapter = PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, this.schema, lease));
+    await adapter.open({ create: true });
+    this.#adapters.push(adapter);
+    return adapter;
+  }
+
+  async dispose(): Promise<void> {
+    for (const adapter of this.#adapters) await adapter.close().catch(() => undefined);
+    await this.db.cleanup();
+  }
+}
+
+const test = (name: string, fn: (p: Place) => Promise<void>) =>
+  it(name, async () => {
+    const place = await Place.create();
+    try {
+      await fn(place);
+    } finally {
+      await place.dispose();
+    }
+  });
+
+await describeFixture(postgresFixture, describe, () => {
+  describe("session advisory lock", () => {
+    test("is exclusive across two adapters, and the loser learns who holds it", async (p) => {
+      const a = await p.adapter();
+      const b = await p.adapter();
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      const second = await b.tryAcquireLease(request("host-b/2"));
+      assert.ok("heldBy" in second, "a second session does not get the lock");
+      assert.equal(second.heldBy?.owner, "host-a/1");
+      assert.equal(second.heldBy?.pid, 4242);
+      assert.equal(second.heldBy?.expired, false);
+      assert.equal((await b.readState()).lease?.owner, "host-a/1");
+      // Polling again reuses one idle connection and still fails.
+      assert.ok("heldBy" in (await b.tryAcquireLease(request("host-b/2"))));
+      await lease.release();
+      assert.equal((await b.readState()).lease, null);
+      const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
+      assert.equal((await a.readState()).lease?.owner, "host-b/2");
+      await taken.release();
+    });
+
+    test("a holder whose connection is terminated has lost the lease and writes nothing", async (p) => {
+      const a = await p.adapter();
+      const b = await p.adapter();
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      const broken = await b.breakLease({ owner: "host-a/1" });
+      assert.equal(broken?.owner, "host-a/1");
+      assert.equal((await b.readState()).lease, null);
+      let ran = false;
+      await rejectsWith(
+        a.write(lease, async (writer) => {
+          ran = true;
+          await writer.setStamp("9.9.9");
+        }),
+        "E_LEASE_LOST",
+      );
+      assert.equal(ran, false, "stopped before the step's writes");
+      assert.equal(lease.lost, true);
+      assert.equal((await b.readState()).stamp, null);
+      await lease.release();
+    });
+
+    test("breakLease with another owner's name breaks nothing", async (p) => {
+      const a = await p.adapter();
+      const b = await p.adapter();
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      assert.equal(await b.breakLease({ owner: "someone-else" }), null);
+      assert.equal((await b.readState()).lease?.owner, "host-a/1");
+      await a.write(lease, (writer) => writer.setStamp("1.0.0"));
+      await lease.release();
+    });
+
+    test("closing the holder frees the lock", async (p) => {
+      const a = await p.adapter();
+      const b = await p.adapter();
+      takeLease(await a.tryAcquireLease(request("host-a/1")));
+      await a.close();
+      const lease = takeLease(await b.tryAcquireLease(request("host-b/2")));
+      await lease.release();
+    });
+  });
+
+  describe("lease row (lease=table)", () => {
+    test("expiry is judged by the server's clock; a lost lease stops write() before any write", async (p) => {
+      const a = await p.adapter("table");
+      const b = await p.adapter("table");
+      assert.equal(a.capabilities.leaseMode, "lease-row");
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      const refused = await b.tryAcquireLease(request("host-b/2"));
+      assert.ok("heldBy" in refused);
+      assert.equal(refused.heldBy?.owner, "host-a/1");
+      assert.equal(refused.heldBy?.expired, false);
+      // Only the server's clock counts: move the expiry just behind it.
+      await withPostgres((c) =>
+        c.query(
+          `update "${p.schema}".lockstep_lease set expires_at = clock_timestamp() - interval '1 second'`,
+        ),
+      );
+      assert.equal((await b.readState()).lease?.expired, true);
+      const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
+      let ran = false;
+      const error = await rejectsWith(
+        a.write(lease, async (writer) => {
+          ran = true;
+          await writer.setStamp("9.9.9");
+        }),
+        "E_LEASE_LOST",
+      );
+      assert.match(error.message, /host-b\/2/);
+      assert.equal(ran, false, "stopped before the step's writes");
+      assert.equal(lease.lost, true);
+      assert.equal((await b.readState()).stamp, null);
+      await b.write(taken, (writer) => writer.setStamp("1.0.0"));
+      assert.equal((await a.readState()).stamp, "1.0.0");
+      await lease.release();
+      assert.equal((await a.readState()).lease?.owner, "host-b/2", "releasing a lost lease frees nothing");
+      await taken.release();
+      assert.equal((await a.readState()).lease, null);
+    });
+
+    test("the heartbeat renews the row; an abandoned row expires and can be broken", async (p) => {
+      const a = await p.adapter("table");
+      const b = await p.adapter("table");
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1", 300)));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      assert.equal((await b.readState()).lease?.expired, false, "renewed past its first expiry");
+      assert.equal(lease.lost, false);
+      await a.close();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal((await b.readState()).lease?.expired, true);
+      assert.equal((await b.breakLease({ owner: "host-a/1" }))?.owner, "host-a/1");
+      assert.equal((await b.readState()).lease, null);
+    });
+
+    test("a holder's open step keeps the row: another attempt is refused quickly, not blocked", async (p) => {
+      const a = await p.adapter("table");
+      const b = await p.adapter("table");
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      let attemptMs = -1;
+      let attempt: Awaited<ReturnType<Adapter["tryAcquireLease"]>> | undefined;
+      await a.write(lease, async (writer) => {
+        await writer.setStamp("1.0.0");
+        const started = Date.now();
+        attempt = await b.tryAcquireLease(request("host-b/2"));
+        attemptMs = Date.now() - started;
+      });
+      assert.ok(attempt && "heldBy" in attempt);
+      assert.ok(attemptMs < 5_000, `one attempt took ${attemptMs} ms`);
+      assert.equal((await b.readState()).stamp, "1.0.0");
+      await lease.release();
+    });
+  });
+
+  describe("transactions", () => {
+    test("a step's writes, ledger and stamp commit together or not at all", async (p) => {
+      const a = await p.adapter();
+      await a.ensureStore();
+      await assert.rejects(
+        a.write(null, async (writer, db) => {
+          await writer.setStamp("1.0.0");
+          await db.query("insert into marks (mark) values ('x')");
+          throw new Error("boom");
+        }),
+        /boom/,
+      );
+      assert.equal((await a.readState()).stamp, null);
+      assert.deepEqual(await p.db.marks(), []);
+      await a.write(null, (writer) => writer.setStamp("2.0.0"), { rollback: true });
+      assert.equal((await a.readState()).stamp, null, "a dry run's transaction is rolled back");
+    });
+
+    test("transactional: false runs without BEGIN (CREATE INDEX CONCURRENTLY)", async (p) => {
+      const a = await p.adapter();
+      await a.ensureStore();
+      const concurrently = "create index concurrently marks_mark on marks (mark)";
+      await assert.rejects(
+        a.write(null, async (_w, db) => db.query(concurrently)),
+        /cannot run inside a transaction block/,
+      );
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      await a.write(
+        lease,
+        async (writer, db) => {
+          await db.query(concurrently);
+          await writer.appendHistory(entry);
+        },
+        { transactional: false },
+      );
+      const { rows } = await withPostgres((c) =>
+        c.query("select 1 from pg_indexes where schemaname = $1 and indexname = 'marks_mark'", [p.schema]),
+      );
+      assert.equal(rows.length, 1);
+      assert.equal((await a.readHistory()).length, 1);
+      await lease.release();
+    });
+  });
+
+  describe("store", () => {
+    test("readState on a missing schema is empty and creates nothing", async () => {
+      const schema = `lockstep_absent_${randomBytes(4).toString("hex")}`;
+      const adapter = PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, schema));
+      await adapter.open({ create: false });
+      try {
+        assert.deepEqual(await adapter.readState(), {
+          stamp: null,
+          hasLedger: false,
+          ledger: [],
+          interrupted: [],
+          lease: null,
+        });
+        assert.deepEqual(await adapter.readHistory(), []);
+        assert.equal(await adapter.breakLease({}), null);
+      } finally {
+        await adapter.close();
+      }
+      const { rows } = await withPostgres((c) =>
+        c.query("select 1 from pg_namespace where nspname = $1", [schema]),
+      );
+      assert.equal(rows.length, 0, "the schema was not created");
+    });
+
+    test("ensureStore is idempotent and safe to race", async () => {
+      const schema = `lockstep_race_${randomBytes(4).toString("hex")}`;
+      const adapters = Array.from({ length: 6 }, () =>
+        PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, schema)),
+      );
+      try {
+        await Promise.all(adapters.map((a) => a.open({ create: true })));
+        await Promise.all(adapters.map((a) => a.ensureStore()));
+        await adapters[0]?.ensureStore();
+        const state = await adapters[1]?.readState();
+        assert.equal(state?.hasLedger, true);
+      } finally {
+        for (const a of adapters) await a.close();
+        await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
+      }
+    });
+
+    test("count reads user tables, schema-qualified or through search_path", async (p) => {
+      const a = await p.adapter();
+      await withPostgres((c) => c.query(`insert into "${p.schema}".marks (mark) values ('a'), ('b')`));
+      assert.equal(await a.count({ table: "marks" }), 2);
+      assert.equal(await a.count({ table: `${p.schema}.marks`, where: "mark = 'a'" }), 1);
+      assert.equal(await a.count({ collection: "marks" }), 2);
+      await rejectsWith(a.count({ collection: "marks", filter: { mark: "a" } }), "E_UNSUPPORTED");
+    });
+
+    test("describe names the server and what is atomic", async (p) => {
+      const d = await (await p.adapter("table")).describe();
+      assert.match(d.server, /^PostgreSQL \d+/);
+      assert.equal(d.capabilities.supportsTransactionalDdl, true);
+      assert.ok(d.guarantees.some((g) => /atomically/.test(g)));
+      assert.ok(d.guarantees.some((g) => /server's clock/.test(g)));
+    });
+  });
+
+  describe("URLs and errors", () => {
+    it("schema= and lease= are lockstep's; a bad lease mode is E_DATABASE_URL", () => {
+      const adapter = PostgresAdapter.fromUrl("postgresql://u@h/db?schema=app&lease=table&sslmode=disable");
+      assert.equal(adapter.schema, "app");
+      assert.equal(adapter.leaseMode, "table");
+      assert.equal(adapter.capabilities.leaseMode, "lease-row");
+      assert.equal(PostgresAdapter.fromUrl("postgres://u@h/db").schema, "public");
+      assert.throws(
+        () => PostgresAdapter.fromUrl("postgres://u@h/db?lease=bogus"),
+        (e) => isLockstepError(e, "E_DATABASE_URL"),
+      );
+    });
+
+    test("credentials never appear: displayName, unreachable server, missing database", async () => {
+      const secret = "s3cr3t-Pa55";
+      const unreachable = PostgresAdapter.fromUrl(`postgres://postgres:${secret}@127.0.0.1:1/test?schema=x`);
+      assert.ok(!unreachable.displayName.includes(secret));
+      assert.match(unreachable.displayName, /postgres:\*\*\*@127\.0\.0\.1:1/);
+      const error = await rejectsWith(unreachable.open({ create: false }), "E_DATABASE_UNREACHABLE");
+      assert.match(error.message, /127\.0\.0\.1:1/, "the hint names the target");
+      assert.ok(!inspect(error, { depth: 10 }).includes(secret), inspect(error));
+      assert.ok(!JSON.stringify({ message: error.message, stack: error.stack }).includes(secret));
+
+      const base = new URL(POSTGRES_TEST_URL);
+      base.password = secret;
+      base.pathname = `/lockstep_missing_${randomBytes(4).toString("hex")}`;
+      const missing = PostgresAdapter.fromUrl(base.toString());
+      const notFound = await rejectsWith(missing.open({ create: false }), "E_DATABASE_NOT_FOUND");
+      assert.ok(!inspect(notFound, { depth: 10 }).includes(secret), inspect(notFound));
+    });
+  });
+});
