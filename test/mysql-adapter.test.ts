@@ -1,0 +1,339 @@
+/**
+ * The MySQL/MariaDB adapter's own cases, against the real server (LOCKSTEP_TEST_MYSQL_URL):
+ * GET_LOCK's result checked, the lease-info row naming the holder, a lost lock stopping
+ * writes, DDL that is not transactional, credentials never printed, reads that create nothing.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { describe, it } from "node:test";
+import { inspect } from "node:util";
+import type mysql from "mysql2/promise";
+import { MysqlAdapter } from "../src/adapters/mysql/index.js";
+import type { Adapter, HistoryEntry, LeaseHandle, LeaseRequest } from "../src/core/adapter.js";
+import { isLockstepError, type LockstepErrorCode } from "../src/core/errors.js";
+import type { TestDatabase } from "./support/fixtures.js";
+import { describeFixture } from "./support/harness.js";
+import mysqlFixture, { MYSQL_TEST_URL, mysqlUrlFor, withMysql } from "./support/mysql-fixture.js";
+
+const request = (owner: string, ttlMs = 60_000): LeaseRequest => ({
+  owner,
+  host: "test-host",
+  pid: 4242,
+  user: "ops",
+  ttlMs,
+});
+
+const entry: HistoryEntry = {
+  at: new Date().toISOString(),
+  action: "stamp",
+  version: "1.0.0",
+  step: null,
+  outcome: "ok",
+  durationMs: null,
+  host: "test-host",
+  user: "ops",
+  pid: 4242,
+  appVersion: "1.0.0",
+  lockstepVersion: "0.0.0",
+  details: null,
+};
+
+async function rejectsWith(promise: Promise<unknown>, code: LockstepErrorCode): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(isLockstepError(error, code), `expected ${code}, got ${inspect(error)}`);
+    return error;
+  }
+  assert.fail(`expected ${code}, but it resolved`);
+}
+
+function takeLease(attempt: Awaited<ReturnType<Adapter["tryAcquireLease"]>>): LeaseHandle {
+  assert.ok("lease" in attempt, `expected the lease, got ${JSON.stringify(attempt)}`);
+  return attempt.lease;
+}
+
+/** One isolated database and the adapters opened on it, all closed at the end. */
+class Place {
+  readonly #adapters: Adapter<any>[] = [];
+  private constructor(
+    readonly db: TestDatabase,
+    readonly database: string,
+  ) {}
+
+  static async create(): Promise<Place> {
+    const db = await mysqlFixture.create();
+    const database = /\/(lockstep_t_[0-9a-f]+)/.exec(db.url)?.[1];
+    assert.ok(database);
+    return new Place(db, database);
+  }
+
+  /** The GET_LOCK name the adapter uses for the lease on this database (default tables). */
+  get lockName(): string {
+    return `lockstep:lease:${this.database}.lockstep_lease`;
+  }
+
+  async adapter(url = this.db.url): Promise<MysqlAdapter> {
+    const adapter = MysqlAdapter.fromUrl(url);
+    await adapter.open({ create: true });
+    this.#adapters.push(adapter);
+    return adapter;
+  }
+
+  async dispose(): Promise<void> {
+    for (const adapter of this.#adapters) await adapter.close().catch(() => undefined);
+    await this.db.cleanup();
+  }
+}
+
+const test = (name: string, fn: (p: Place) => Promise<void>) =>
+  it(name, async () => {
+    const place = await Place.create();
+    try {
+      await fn(place);
+    } finally {
+      await place.dispose();
+    }
+  });
+
+/** A plain connection to the test server, for playing a stranger. */
+async function stranger<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
+  return withMysql(fn);
+}
+
+await describeFixture(mysqlFixture, describe, () => {
+  describe("GET_LOCK lease", () => {
+    test("GET_LOCK answers 0 to a second connection, and the second adapter learns who holds it", async (p) => {
+      const a = await p.adapter();
+      const b = await p.adapter();
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      const [rows] = await stranger((c) =>
+        c.query<mysql.RowDataPacket[]>("select get_lock(?, 0) as ok", [p.lockName]),
+      );
+      assert.equal(rows[0]?.ok, 0, "the server refuses the lock to anyone else");
+      const second = await b.tryAcquireLease(request("host-b/2"));
+      assert.ok("heldBy" in second, "0 is a failure, not a lease");
+      assert.equal(second.heldBy?.owner, "host-a/1");
+      assert.equal(second.heldBy?.pid, 4242);
+      assert.equal(second.heldBy?.host, "test-host");
+      assert.equal(second.heldBy?.expired, false);
+      assert.equal((await b.readState()).lease?.owner, "host-a/1");
+      await lease.release();
+      assert.equal((await b.readState()).lease, null);
+      const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
+      assert.equal((await a.readState()).lease?.owner, "host-b/2");
+      await taken.release();
+    });
+
+    test("a lock held by a connection that is not lockstep is still a held lock", async (p) => {
+      const a = await p.adapter();
+      await a.ensureStore();
+      await stranger(async (c) => {
+        const [rows] = await c.query<mysql.RowDataPacket[]>("select get_lock(?, 0) as ok", [p.lockName]);
+        assert.equal(rows[0]?.ok, 1);
+        const attempt = await a.tryAcquireLease(request("host-a/1"));
+        assert.ok("heldBy" in attempt);
+        assert.match(attempt.heldBy?.owner ?? "", /^mysql connection \d+$/);
+        assert.equal(attempt.heldBy?.expired, false);
+      });
+      // The stranger's connection ended: the server released its lock.
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      await lease.release();
+    });
+
+    test("a holder whose connection is killed has lost the lease and writes nothing", async (p) => {
+      const a = await p.adapter();
+      const b = await p.adapter();
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      const broken = await b.breakLease({ owner: "host-a/1" });
+      assert.equal(broken?.owner, "host-a/1");
+      assert.equal((await b.readState()).lease, null);
+      const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
+      let ran = false;
+      await rejectsWith(
+        a.write(lease, async (writer) => {
+          ran = true;
+          await writer.setStamp("9.9.9");
+        }),
+        "E_LEASE_LOST",
+      );
+      assert.equal(ran, false, "stopped before the step's writes");
+      assert.equal(lease.lost, true);
+      assert.equal((await b.readState()).stamp, null);
+      await lease.release();
+      assert.equal((await b.readState()).lease?.owner, "host-b/2", "releasing a lost lease frees nothing");
+      await taken.release();
+    });
+
+    test("a stale lease-info row without its lock is no lease", async (p) => {
+      const a = await p.adapter();
+      takeLease(await a.tryAcquireLease(request("host-a/1")));
+      await a.close(); // the lock goes with the connection; the row stays behind
+      const b = await p.adapter();
+      assert.equal((await b.readState()).lease, null);
+      const lease = takeLease(await b.tryAcquireLease(request("host-b/2")));
+      await lease.release();
+    });
+
+    test("long table names keep the lock name within 64 characters", async (p) => {
+      const long = `lease_${"x".repeat(58)}`;
+      const a = MysqlAdapter.fromUrl(p.db.url, { tables: { lease: long } });
+      const b = MysqlAdapter.fromUrl(p.db.url, { tables: { lease: long } });
+      await a.open({ create: true });
+      await b.open({ create: true });
+      try {
+        const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+        assert.ok("heldBy" in (await b.tryAcquireLease(request("host-b/2"))));
+        await lease.release();
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
+  describe("transactions", () => {
+    test("data changes, ledger and stamp commit together; DDL does not take part", async (p) => {
+      const a = await p.adapter();
+      await a.ensureStore();
+      assert.equal(a.capabilities.supportsTransactionalSteps, true);
+      assert.equal(a.capabilities.supportsTransactionalDdl, false);
+      await assert.rejects(
+        a.write(null, async (writer, db) => {
+          await writer.setStamp("1.0.0");
+          await db.query("insert into marks (mark) values ('x')");
+          throw new Error("boom");
+        }),
+        /boom/,
+      );
+      assert.equal((await a.readState()).stamp, null);
+      assert.deepEqual(await p.db.marks(), []);
+      // The reason the core marks every MySQL step in progress first: DDL commits at once.
+      await assert.rejects(
+        a.write(null, async (_writer, db) => {
+          await db.query("create table ddl_probe (id int)");
+          throw new Error("after DDL");
+        }),
+        /after DDL/,
+      );
+      const [rows] = await stranger((c) =>
+        c.query<mysql.RowDataPacket[]>(
+          "select 1 from information_schema.tables where table_schema = ? and table_name = 'ddl_probe'",
+          [p.database],
+        ),
+      );
+      assert.equal(rows.length, 1, "the table survived the rollback");
+      await a.write(null, (writer) => writer.setStamp("2.0.0"), { rollback: true });
+      assert.equal((await a.readState()).stamp, null, "a dry run's transaction is rolled back");
+    });
+
+    test("transactional: false runs statements one by one", async (p) => {
+      const a = await p.adapter();
+      await a.ensureStore();
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      await assert.rejects(
+        a.write(
+          lease,
+          async (writer, db) => {
+            await db.query("insert into marks (mark) values ('kept')");
+            await writer.appendHistory(entry);
+            throw new Error("half-way");
+          },
+          { transactional: false },
+        ),
+        /half-way/,
+      );
+      assert.deepEqual(await p.db.marks(), ["kept"]);
+      assert.equal((await a.readHistory()).length, 1);
+      await lease.release();
+    });
+  });
+
+  describe("store", () => {
+    test("readState on an empty database is empty and creates nothing", async (p) => {
+      const a = await p.adapter();
+      assert.deepEqual(await a.readState(), {
+        stamp: null,
+        hasLedger: false,
+        ledger: [],
+        interrupted: [],
+        lease: null,
+      });
+      assert.deepEqual(await a.readHistory(), []);
+      assert.equal(await a.breakLease({}), null);
+      const [rows] = await stranger((c) =>
+        c.query<mysql.RowDataPacket[]>(
+          "select table_name as name from information_schema.tables where table_schema = ?",
+          [p.database],
+        ),
+      );
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        ["marks"],
+      );
+    });
+
+    test("ensureStore is idempotent and safe to race", async (p) => {
+      const adapters = await Promise.all(Array.from({ length: 6 }, () => p.adapter()));
+      await Promise.all(adapters.map((a) => a.ensureStore()));
+      await adapters[0]?.ensureStore();
+      assert.equal((await adapters[1]?.readState())?.hasLedger, true);
+    });
+
+    test("count reads user tables", async (p) => {
+      const a = await p.adapter();
+      await stranger((c) => c.query(`insert into \`${p.database}\`.marks (mark) values ('a'), ('b')`));
+      assert.equal(await a.count({ table: "marks" }), 2);
+      assert.equal(await a.count({ table: `${p.database}.marks`, where: "mark = 'a'" }), 1);
+      assert.equal(await a.count({ collection: "marks" }), 2);
+      await rejectsWith(a.count({ collection: "marks", filter: { mark: "a" } }), "E_UNSUPPORTED");
+    });
+
+    test("describe says data changes are atomic and DDL is not", async (p) => {
+      const d = await (await p.adapter()).describe();
+      assert.match(d.server, /^(MariaDB|MySQL) \d+/);
+      assert.equal(d.capabilities.supportsTransactionalDdl, false);
+      assert.ok(d.guarantees.some((g) => /data changes commit atomically/.test(g)));
+      assert.ok(d.guarantees.some((g) => /DDL\) are not atomic/.test(g)));
+    });
+  });
+
+  describe("URLs and errors", () => {
+    test("mariadb:// works and is shown as written", async (p) => {
+      const url = p.db.url.replace(/^mysql:/, "mariadb:");
+      const a = await p.adapter(url);
+      assert.match(a.displayName, /^mariadb:\/\//);
+      await a.ensureStore();
+      assert.equal((await a.readState()).hasLedger, true);
+    });
+
+    it("credentials never appear: displayName, unreachable server, missing database", async () => {
+      const secret = "s3cr3t-Pa55";
+      const unreachable = MysqlAdapter.fromUrl(`mysql://root:${secret}@127.0.0.1:1/test`);
+      assert.ok(!unreachable.displayName.includes(secret));
+      assert.match(unreachable.displayName, /root:\*\*\*@127\.0\.0\.1:1/);
+      const error = await rejectsWith(unreachable.open({ create: false }), "E_DATABASE_UNREACHABLE");
+      assert.match(error.message, /127\.0\.0\.1:1/, "the message names the target");
+      assert.ok(!inspect(error, { depth: 10 }).includes(secret), inspect(error));
+
+      const missing = MysqlAdapter.fromUrl(
+        mysqlUrlFor(MYSQL_TEST_URL, `lockstep_missing_${randomBytes(4).toString("hex")}`),
+      );
+      const notFound = await rejectsWith(missing.open({ create: false }), "E_DATABASE_NOT_FOUND");
+      assert.ok(!inspect(notFound, { depth: 10 }).includes(secret));
+
+      // A wrong password against the real server: refused, and the password is not echoed.
+      const wrong = MysqlAdapter.fromUrl(
+        MYSQL_TEST_URL.replace(/^([a-z]+:\/\/)([^:@/]+)(?::[^@/]*)?@/i, `$1$2:${secret}@`),
+      );
+      const denied = await wrong.open({ create: false }).then(
+        () => wrong.close().then(() => null),
+        (e: unknown) => e,
+      );
+      if (denied !== null) {
+        assert.ok(isLockstepError(denied, "E_DATABASE_UNREACHABLE"), inspect(denied));
+        assert.ok(!inspect(denied, { depth: 10 }).includes(secret), inspect(denied));
+      }
+    });
+  });
+});
