@@ -59,6 +59,7 @@ export interface StepDefinition<TDb = unknown> {
   readonly name: string;
   readonly description?: string;
   /** Does the work. May return counts. Must not write when `ctx.dryRun`. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: steps that return nothing must type-check.
   run(ctx: StepContext<TDb>): Promise<StepCounts | undefined | void> | StepCounts | undefined | void;
   /** Index or collection creation that cannot run inside a transaction; runs before `run`. */
   prepare?(ctx: StepContext<TDb>): Promise<void> | void;

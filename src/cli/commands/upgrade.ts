@@ -38,7 +38,11 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
         }
         if (!options.dryRun && options.yes !== true) await confirm(run.streams, output);
         const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
-      const detach = attachProgress(upgrader, output, Number.isFinite(interval) && interval > 0 ? interval : undefined);
+        const detach = attachProgress(
+          upgrader,
+          output,
+          Number.isFinite(interval) && interval > 0 ? interval : undefined,
+        );
         let result: UpgradeResult;
         try {
           result = await upgrader.upgrade({
