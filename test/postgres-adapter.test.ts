@@ -147,6 +147,23 @@ await describeFixture(postgresFixture, describe, () => {
       await lease.release();
     });
 
+    test("a waiter whose idle connection died reconnects on its next attempt", async (p) => {
+      const a = await p.adapter();
+      const b = await p.adapter();
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
+      const waiter = { ...request("host-b/2"), pid: 4343 };
+      assert.ok("heldBy" in (await b.tryAcquireLease(waiter)));
+      const { rows } = await withPostgres((c) =>
+        c.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1", [
+          "lockstep pid 4343 on test-host",
+        ]),
+      );
+      assert.equal(rows.length, 1, "the waiter kept one idle connection");
+      await lease.release();
+      const taken = takeLease(await b.tryAcquireLease(waiter));
+      await taken.release();
+    });
+
     test("closing the holder frees the lock", async (p) => {
       const a = await p.adapter();
       const b = await p.adapter();
@@ -198,12 +215,12 @@ await describeFixture(postgresFixture, describe, () => {
     test("the heartbeat renews the row; an abandoned row expires and can be broken", async (p) => {
       const a = await p.adapter("table");
       const b = await p.adapter("table");
-      const lease = takeLease(await a.tryAcquireLease(request("host-a/1", 300)));
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      const lease = takeLease(await a.tryAcquireLease(request("host-a/1", 1_500)));
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
       assert.equal((await b.readState()).lease?.expired, false, "renewed past its first expiry");
       assert.equal(lease.lost, false);
       await a.close();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 1_700));
       assert.equal((await b.readState()).lease?.expired, true);
       assert.equal((await b.breakLease({ owner: "host-a/1" }))?.owner, "host-a/1");
       assert.equal((await b.readState()).lease, null);

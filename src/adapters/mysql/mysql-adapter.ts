@@ -360,8 +360,13 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
 
   async tryAcquireLease(request: LeaseRequest): Promise<LeaseAttempt> {
     await this.ensureStore();
-    const conn = this.#spare ?? (await this.#connect());
+    return this.#acquireLock(request);
+  }
+
+  async #acquireLock(request: LeaseRequest): Promise<LeaseAttempt> {
+    const spare = this.#spare;
     this.#spare = undefined;
+    const conn = spare ?? (await this.#connect());
     try {
       const [rows] = await conn.query<Row[]>("select get_lock(?, 0) as ok, connection_id() as id", [
         this.#leaseLock,
@@ -395,6 +400,8 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
       return { lease };
     } catch (error) {
       conn.destroy();
+      // A spare connection may have died while idle: one fresh connection decides.
+      if (spare) return this.#acquireLock(request);
       throw error;
     }
   }
@@ -413,6 +420,7 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     await conn.query("select release_lock(?)", [this.#leaseLock]);
   }
 
+  /** Stops tracking a lease that was released or abandoned. */
   forget(lease: MysqlLease): void {
     this.#leases.delete(lease);
   }

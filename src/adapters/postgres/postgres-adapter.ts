@@ -424,8 +424,9 @@ export class PostgresAdapter implements Adapter<PgClient> {
   }
 
   async #acquireSessionLock(request: LeaseRequest): Promise<LeaseAttempt> {
-    const client = this.#spare ?? (await this.#connect());
+    const spare = this.#spare;
     this.#spare = undefined;
+    const client = spare ?? (await this.#connect());
     try {
       // Names the holder in pg_stat_activity for anyone looking at the server.
       await client.query("select set_config('application_name', $1, false)", [
@@ -453,6 +454,8 @@ export class PostgresAdapter implements Adapter<PgClient> {
       return { lease };
     } catch (error) {
       await client.end().catch(() => undefined);
+      // A spare connection may have died while idle: one fresh connection decides.
+      if (spare) return this.#acquireSessionLock(request);
       throw error;
     }
   }
@@ -512,6 +515,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
     await client.query("select pg_advisory_unlock($1::bigint)", [this.#leaseKey.toString()]);
   }
 
+  /** Stops tracking a lease that was released or abandoned. */
   forget(lease: PostgresSessionLease | PostgresLeaseRow): void {
     this.#leases.delete(lease);
   }
