@@ -489,15 +489,18 @@ export class PostgresAdapter implements Adapter<PgClient> {
 
   /** Renews our lease row; false when another owner has it now, undefined when busy. Used by the heartbeat. */
   async renewLeaseRow(owner: string, ttlMs: number): Promise<boolean | undefined> {
-    const L = this.#t("lease");
     try {
-      // NOWAIT: our own step transaction may hold the row; it renews the row itself before committing.
-      const { rowCount } = await this.#connections.query(
-        `update ${L} set expires_at = clock_timestamp() + $2 * interval '1 millisecond'
-         where id = (select id from ${L} where id = 1 and owner = $1 for update nowait)`,
-        [owner, ttlMs],
-      );
-      return rowCount === 1;
+      return await this.#inTransaction(async (c) => {
+        // Waits out a waiter's attempt (it locks the row for a moment), but not our own open
+        // step transaction, which renews the row itself before it commits.
+        await c.query(`set local lock_timeout = ${LEASE_ROW_LOCK_TIMEOUT_MS}`);
+        const { rowCount } = await c.query(
+          `update ${this.#t("lease")} set expires_at = clock_timestamp() + $2 * interval '1 millisecond'
+           where id = 1 and owner = $1`,
+          [owner, ttlMs],
+        );
+        return rowCount === 1;
+      });
     } catch {
       return undefined;
     }
