@@ -702,6 +702,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
             ),
           );
           this.emit("lease:broken", { holder: broken, reason });
+        } else {
+          // Someone else broke or took it first (or a session lock lingers): don't spin.
+          await sleep(this.#lease.pollMs);
         }
         continue;
       }
@@ -711,7 +714,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           "E_LOCK_HELD",
           holder
             ? `another upgrader holds the lease on ${this.adapter.displayName}: ${holder.owner} (pid ${holder.pid} on ${holder.host}, user ${holder.user}) until ${holder.expiresAt}`
-            : `another upgrader holds the lock on ${this.adapter.displayName}`,
+            : `could not take the lease on ${this.adapter.displayName}: another upgrader holds it (or another process is writing)`,
           holder
             ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt }
             : undefined,

@@ -54,6 +54,9 @@ export interface SqliteAdapterOptions {
 
 type Db = BetterSqlite3.Database;
 
+/** How long one lease attempt waits for another process's write lock (ms). */
+const LEASE_ATTEMPT_BUSY_MS = 50;
+
 const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalSteps: true,
   supportsTransactionalDdl: true,
@@ -214,6 +217,9 @@ export class SqliteAdapter implements Adapter<Db> {
     await this.ensureStore();
     const db = this.#conn;
     const now = Date.now();
+    // One attempt is short: while the holder runs a step it holds SQLite's write lock, and
+    // waiting out the full busy timeout here would make --no-wait wait. The core polls.
+    db.pragma(`busy_timeout = ${LEASE_ATTEMPT_BUSY_MS}`);
     try {
       const taken = db
         .transaction(() => {
@@ -241,6 +247,8 @@ export class SqliteAdapter implements Adapter<Db> {
     } catch (error) {
       // Another process is writing (SQLITE_BUSY past the busy timeout): the lease is busy too.
       if (!isBusy(error)) throw error;
+    } finally {
+      db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
     }
     return { heldBy: safely(() => this.#readLease()) };
   }
