@@ -3,6 +3,9 @@ import type mysql from "mysql2/promise";
 import type {
   Adapter,
   AdapterCapabilities,
+  BatchChange,
+  BatchPage,
+  BatchSource,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -561,6 +564,58 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     };
   }
 
+  /**
+   * A keyset page on a pooled connection of its own, so it can run while the page before
+   * it is written in another connection's transaction.
+   */
+  async readPage(source: BatchSource, after: unknown, limit: number): Promise<BatchPage> {
+    const key = source.key ?? "id";
+    const columns = source.fields ? [key, ...source.fields.filter((f) => f !== key)].map(q).join(", ") : "*";
+    const params: unknown[] = [];
+    const conditions: string[] = [];
+    if (after !== null && after !== undefined) {
+      params.push(after);
+      conditions.push(`${q(key)} > ?`);
+    }
+    if (source.where) conditions.push(`(${source.where})`);
+    params.push(Math.max(0, Math.floor(limit)));
+    const [rows] = await this.#connections.query<Row[]>(
+      `select ${columns} from ${tableRef(sourceTable(source))}${conditions.length ? ` where ${conditions.join(" and ")}` : ""} order by ${q(key)} limit ?`,
+      params,
+    );
+    return { rows, lastKey: rows.length > 0 ? rows[rows.length - 1]![key] : null };
+  }
+
+  /**
+   * One `update ... join (select ... union all select ...)` per set of columns changed (one
+   * per page when every change sets the same columns). MariaDB has no `VALUES ROW(...)`
+   * table constructor, so the derived table is a UNION ALL, which both servers take.
+   */
+  async writePage(
+    db: MysqlConnection,
+    source: BatchSource,
+    changes: readonly BatchChange[],
+  ): Promise<number> {
+    const key = source.key ?? "id";
+    let written = 0;
+    for (const [columns, group] of groupByColumns(changes)) {
+      const first = `select ? as k, ${columns.map((_, i) => `? as c${i}`).join(", ")}`;
+      const rest = `select ${["?", ...columns.map(() => "?")].join(", ")}`;
+      const selects = group.map((_, i) => (i === 0 ? first : rest)).join(" union all ");
+      const params = group.flatMap((c) => [
+        mysqlValue(c.key),
+        ...columns.map((col) => mysqlValue(c.set[col])),
+      ]);
+      const [result] = await db.query<mysql.ResultSetHeader>(
+        `update ${tableRef(sourceTable(source))} t join (${selects}) v on t.${q(key)} = v.k
+         set ${columns.map((col, i) => `t.${q(col)} = v.c${i}`).join(", ")}`,
+        params,
+      );
+      written += result.affectedRows;
+    }
+    return written;
+  }
+
   async count(query: CountQuery): Promise<number> {
     if ("table" in query) {
       const where = query.where ? ` where ${query.where}` : "";
@@ -637,6 +692,40 @@ class MysqlLease implements LeaseHandle {
     this.adapter.forget(this);
     await this.conn.end().catch(() => this.conn.destroy());
   }
+}
+
+function sourceTable(source: BatchSource): string {
+  const table = source.table ?? source.collection;
+  if (!table) throw new LockstepError("E_INVALID_STEP", "a batch source needs a table (or collection) name");
+  return table;
+}
+
+/** Changes grouped by the columns they set (in a stable order), so each group is one statement. */
+function groupByColumns(changes: readonly BatchChange[]): Map<readonly string[], BatchChange[]> {
+  const bySignature = new Map<string, { columns: string[]; group: BatchChange[] }>();
+  for (const change of changes) {
+    const columns = Object.keys(change.set).sort();
+    if (columns.length === 0) continue;
+    const signature = columns.join("\u0000");
+    const entry = bySignature.get(signature);
+    if (entry) entry.group.push(change);
+    else bySignature.set(signature, { columns, group: [change] });
+  }
+  return new Map([...bySignature.values()].map(({ columns, group }) => [columns, group]));
+}
+
+/**
+ * A value for a `?` placeholder: plain objects and arrays as JSON text (mysql2 would turn an
+ * object into `a = 1, b = 2` and an array into a list), booleans as 1/0.
+ */
+function mysqlValue(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "object" && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    return JSON.stringify(value);
+  }
+  return value;
 }
 
 /** Quotes an identifier. */

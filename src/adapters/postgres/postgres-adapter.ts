@@ -3,6 +3,9 @@ import type pg from "pg";
 import type {
   Adapter,
   AdapterCapabilities,
+  BatchChange,
+  BatchPage,
+  BatchSource,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -109,6 +112,8 @@ export class PostgresAdapter implements Adapter<PgClient> {
   /** An idle lease connection kept between two attempts, so a waiter does not reconnect each poll. */
   #spare: pg.Client | undefined;
   readonly #leases = new Set<PostgresSessionLease | PostgresLeaseRow>();
+  /** Column name -> SQL type (`format_type`) per user table, looked up once for `writePage`. */
+  readonly #columnTypes = new Map<string, Map<string, ColumnType>>();
 
   /**
    * `postgres://user:password@host:5432/db?schema=app&lease=table`: `schema` and `lease`
@@ -695,6 +700,86 @@ export class PostgresAdapter implements Adapter<PgClient> {
     };
   }
 
+  /**
+   * A keyset page on a pooled connection of its own, so it can run while the page before
+   * it is written in another connection's transaction.
+   */
+  async readPage(source: BatchSource, after: unknown, limit: number): Promise<BatchPage> {
+    const table = tableRef(sourceTable(source));
+    const key = source.key ?? "id";
+    const columns = source.fields ? [key, ...source.fields.filter((f) => f !== key)].map(q).join(", ") : "*";
+    const params: unknown[] = [limit];
+    const conditions: string[] = [];
+    if (after !== null && after !== undefined) {
+      params.push(after);
+      conditions.push(`${q(key)} > $2`);
+    }
+    if (source.where) conditions.push(`(${source.where})`);
+    const { rows } = await this.#connections.query<Record<string, unknown>>(
+      `select ${columns} from ${table}${conditions.length ? ` where ${conditions.join(" and ")}` : ""} order by ${q(key)} limit $1`,
+      params,
+    );
+    return { rows, lastKey: rows.length > 0 ? rows[rows.length - 1]![key] : null };
+  }
+
+  /**
+   * One `update ... from unnest(...)` per set of columns changed (one per page when every
+   * change sets the same columns), each column sent as one typed array.
+   */
+  async writePage(db: PgClient, source: BatchSource, changes: readonly BatchChange[]): Promise<number> {
+    const name = sourceTable(source);
+    const key = source.key ?? "id";
+    let written = 0;
+    for (const [columns, group] of groupByColumns(changes)) {
+      const types = await this.#typesOf(db, name, [key, ...columns]);
+      const keyType = types.get(key)!;
+      const arrays: unknown[][] = [group.map((c) => pgValue(c.key, keyType))];
+      const casts = [`$1::${arrayTypeOf(keyType)}`];
+      const sets: string[] = [];
+      for (const [i, column] of columns.entries()) {
+        const type = types.get(column)!;
+        arrays.push(group.map((c) => pgValue(c.set[column], type)));
+        casts.push(`$${i + 2}::${arrayTypeOf(type)}`);
+        // Array columns travel as text[] of array literals: unnest would flatten a 2-D array.
+        sets.push(`${q(column)} = v.c${i}${type.isArray ? `::${type.sql}` : ""}`);
+      }
+      const alias = ["k", ...columns.map((_, i) => `c${i}`)].join(", ");
+      const result = await db.query(
+        `update ${tableRef(name)} as t set ${sets.join(", ")}
+         from unnest(${casts.join(", ")}) as v(${alias}) where t.${q(key)} = v.k`,
+        arrays,
+      );
+      written += result.rowCount ?? 0;
+    }
+    return written;
+  }
+
+  /** The SQL types of `columns` of `table`, from the catalog once per table (again if a column is new). */
+  async #typesOf(c: PgClient, table: string, columns: readonly string[]): Promise<Map<string, ColumnType>> {
+    const cached = this.#columnTypes.get(table);
+    if (cached && columns.every((col) => cached.has(col))) return cached;
+    const { rows } = await c.query<{ name: string; type: string; is_array: boolean }>(
+      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, t.typcategory = 'A' as is_array
+       from pg_catalog.pg_attribute a join pg_catalog.pg_type t on t.oid = a.atttypid
+       where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
+      [tableRef(table)],
+    );
+    if (rows.length === 0) {
+      throw new LockstepError("E_INVALID_STEP", `the batch source table ${table} does not exist`, {
+        hint: "name an existing table (schema-qualified as app.items if it is not on the search_path)",
+      });
+    }
+    const types = new Map(rows.map((r) => [r.name, { sql: r.type, isArray: r.is_array }]));
+    this.#columnTypes.set(table, types);
+    const missing = columns.filter((col) => !types.has(col));
+    if (missing.length > 0) {
+      throw new LockstepError("E_INVALID_STEP", `table ${table} has no column ${missing.join(", ")}`, {
+        hint: "a batch change may only set columns the table has",
+      });
+    }
+    return types;
+  }
+
   async count(query: CountQuery): Promise<number> {
     if ("table" in query) {
       const where = query.where ? ` where ${query.where}` : "";
@@ -830,6 +915,66 @@ class PostgresLeaseRow implements LeaseHandle {
     clearInterval(this.#timer);
     this.adapter.forget(this);
   }
+}
+
+/** A column's SQL type as `format_type` spells it, and whether it is an array type. */
+interface ColumnType {
+  readonly sql: string;
+  readonly isArray: boolean;
+}
+
+function sourceTable(source: BatchSource): string {
+  const table = source.table ?? source.collection;
+  if (!table) throw new LockstepError("E_INVALID_STEP", "a batch source needs a table (or collection) name");
+  return table;
+}
+
+/** Changes grouped by the columns they set (in a stable order), so each group is one statement. */
+function groupByColumns(changes: readonly BatchChange[]): Map<readonly string[], BatchChange[]> {
+  const bySignature = new Map<string, { columns: string[]; group: BatchChange[] }>();
+  for (const change of changes) {
+    const columns = Object.keys(change.set).sort();
+    if (columns.length === 0) continue;
+    const signature = columns.join("\u0000");
+    const entry = bySignature.get(signature);
+    if (entry) entry.group.push(change);
+    else bySignature.set(signature, { columns, group: [change] });
+  }
+  return new Map([...bySignature.values()].map(({ columns, group }) => [columns, group]));
+}
+
+/** The array type `unnest` takes a column of `type` in (array columns go as text literals). */
+function arrayTypeOf(type: ColumnType): string {
+  return type.isArray ? "text[]" : `${type.sql}[]`;
+}
+
+/** A value as one element of a typed array parameter: objects and arrays as JSON, or as an array literal for array columns. */
+function pgValue(value: unknown, type: ColumnType): unknown {
+  if (value === undefined || value === null) return null;
+  if (type.isArray && Array.isArray(value)) return arrayLiteral(value);
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "object" && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    return JSON.stringify(value);
+  }
+  return value;
+}
+
+/** A PostgreSQL array literal (`{1,"a b",NULL}`) for a JS array bound for an array column. */
+function arrayLiteral(values: readonly unknown[]): string {
+  const items = values.map((v) => {
+    if (v === null || v === undefined) return "NULL";
+    if (Array.isArray(v)) return arrayLiteral(v);
+    const text =
+      v instanceof Date
+        ? v.toISOString()
+        : Buffer.isBuffer(v)
+          ? `\\x${v.toString("hex")}`
+          : typeof v === "object"
+            ? JSON.stringify(v)
+            : String(v);
+    return `"${text.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+  });
+  return `{${items.join(",")}}`;
 }
 
 /** Quotes an identifier. */
