@@ -41,6 +41,10 @@ export async function storeFor(kind: string): Promise<DatalabStore> {
   switch (kind) {
     case "sqlite":
       return (await import("./sqlite-store.js")).sqliteStore;
+    case "postgres":
+      return (await import("./postgres-store.js")).postgresStore;
+    case "mysql":
+      return (await import("./mysql-store.js")).mysqlStore;
     default:
       throw new Error(`the datalab example has no store for ${kind} databases yet`);
   }

@@ -1,0 +1,89 @@
+import type { StepContext } from "lockstep";
+import mysql from "mysql2/promise";
+import type { ItemV1 } from "../model.js";
+import { type DatalabStore, sqlItemCodec } from "./store.js";
+
+/** Rows per multi-row insert when seeding. */
+const SEED_BATCH = 1000;
+
+/** lockstep's tables, dropped by `reset` so a second demo starts from a fresh database. */
+const LOCKSTEP_TABLES = [
+  "lockstep_state",
+  "lockstep_ledger",
+  "lockstep_history",
+  "lockstep_lease",
+  "lockstep_markers",
+];
+
+async function withConnection<T>(url: string, fn: (conn: mysql.Connection) => Promise<T>): Promise<T> {
+  const conn = await mysql.createConnection({ uri: url.replace(/^mariadb:/i, "mysql:") });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** The datalab example on MySQL/MariaDB: items(id, item_id, refcode, data json). */
+export const mysqlStore: DatalabStore = {
+  async reset(url) {
+    await withConnection(url, async (c) => {
+      await c.query(`drop table if exists items, ${LOCKSTEP_TABLES.join(", ")}`);
+    });
+  },
+
+  async seed(url, items) {
+    await withConnection(url, async (c) => {
+      await c.query(`create table if not exists items (
+        id bigint auto_increment primary key, item_id varchar(64) not null unique, refcode varchar(64),
+        data json not null) engine=InnoDB default charset=utf8mb4`);
+      for (let start = 0; start < items.length; start += SEED_BATCH) {
+        const batch = items.slice(start, start + SEED_BATCH);
+        await c.query("insert into items (item_id, refcode, data) values ?", [
+          batch.map(({ item_id, refcode, ...data }) => [item_id, refcode, JSON.stringify(data)]),
+        ]);
+      }
+    });
+  },
+
+  async items(url) {
+    return withConnection(url, async (c) => {
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        "select item_id, refcode, data from items order by id",
+      );
+      return rows.map((r) => ({
+        item_id: String(r.item_id),
+        refcode: (r.refcode as string | null) ?? null,
+        // MariaDB's JSON is LONGTEXT: mysql2 returns it as text there, parsed on MySQL 8.
+        ...((typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Omit<
+          ItemV1,
+          "item_id" | "refcode"
+        >),
+      }));
+    });
+  },
+
+  async refcodesOf(db, itemIds) {
+    if (itemIds.length === 0) return new Map();
+    const [rows] = await (db as mysql.Connection).query<mysql.RowDataPacket[]>(
+      "select item_id, refcode from items where item_id in (?)",
+      [itemIds],
+    );
+    return new Map(rows.map((r) => [String(r.item_id), (r.refcode as string | null) ?? null]));
+  },
+
+  itemsSource: (fields) => ({ table: "items", key: "id", ...(fields && { fields }) }),
+  withoutRefcode: { table: "items", where: "refcode is null" },
+  ...sqlItemCodec,
+
+  async indexRefcode(ctx: StepContext<mysql.Connection>) {
+    if (ctx.dryRun) return;
+    // MySQL 8 has no CREATE INDEX IF NOT EXISTS (MariaDB has): look first. The step holds
+    // the lease, so nobody creates it in between.
+    const [found] = await ctx.db.query<mysql.RowDataPacket[]>(
+      `select 1 from information_schema.statistics
+       where table_schema = database() and table_name = 'items' and index_name = 'items_refcode' limit 1`,
+    );
+    if (found.length === 0) await ctx.db.query("create unique index items_refcode on items (refcode)");
+  },
+};
