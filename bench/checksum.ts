@@ -1,0 +1,66 @@
+import { createHash, type Hash } from "node:crypto";
+import {
+  type ItemV1,
+  newCounts,
+  type RelationshipV1,
+  rewriteRelationships,
+} from "../examples/datalab/model.js";
+
+/** An item as every method must leave it, whatever the database stores around it. */
+export interface ComparableItem {
+  readonly item_id: string;
+  readonly refcode: string | null;
+  readonly name: string;
+  readonly type: string;
+  readonly relationships: readonly unknown[];
+}
+
+/** JSON with object keys sorted at every level, so jsonb, BSON and JS objects hash alike. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** An MD5 over items in key order; `count` says how many went in. */
+export class ItemChecksum {
+  readonly #hash: Hash = createHash("md5");
+  count = 0;
+
+  add(item: ComparableItem): void {
+    const { item_id, refcode, name, type, relationships } = item;
+    this.#hash.update(canonicalJson({ item_id, refcode, name, type, relationships }));
+    this.#hash.update("\n");
+    this.count++;
+  }
+
+  digest(): string {
+    return `${this.#hash.digest("hex").slice(0, 16)}/${this.count}`;
+  }
+}
+
+/**
+ * What every method must produce, computed with the example's own model code: the first
+ * `limit` items (all when undefined) after the 0.2.0 rewrite, and the dangling count.
+ */
+export function expectedChecksum(
+  items: readonly ItemV1[],
+  limit = Number.POSITIVE_INFINITY,
+): { checksum: string; dangling: number } {
+  const refcodeOf = new Map(items.map((item) => [item.item_id, item.refcode]));
+  const counts = newCounts();
+  const sum = new ItemChecksum();
+  for (const item of items.slice(0, Math.min(limit, items.length))) {
+    const relationships =
+      item.refcode === null
+        ? item.relationships
+        : rewriteRelationships(item.relationships as RelationshipV1[], refcodeOf, counts);
+    sum.add({ ...item, relationships });
+  }
+  return { checksum: sum.digest(), dangling: counts.dangling };
+}

@@ -1,0 +1,253 @@
+/**
+ * `npm run bench [-- --n N] [-- --only postgres|mongodb] [-- --json] [-- --page-size N]`:
+ * builds N items as the datalab example's release 0.1.0 stored them (3 relationships each,
+ * about 1 % dangling) and rewrites their relationships from item_id to refcode three ways,
+ * each on fresh data: (a) naive, a query per lookup and a write per item; (b) lockstep's
+ * batch helper through a real `lockstep upgrade` child; (c) one set-based statement. Every
+ * result is checked against the example's own model code before its rate counts.
+ */
+import { parseArgs } from "node:util";
+import { generateItems, type ItemV1 } from "../examples/datalab/model.js";
+import { expectedChecksum } from "./checksum.js";
+import { runLockstep, stepFigures } from "./lockstep-run.js";
+import { MongodbTarget } from "./mongodb-target.js";
+import { PostgresTarget } from "./postgres-target.js";
+import type { BenchTarget, TargetName } from "./target.js";
+
+/** Items per run when `--n` is not given. */
+const DEFAULT_N = 200_000;
+/** The naive method is timed on at most this many items (it is slow; its rate is per item). */
+const NAIVE_LIMIT = 20_000;
+const MB = 1024 * 1024;
+
+const { values } = parseArgs({
+  options: {
+    n: { type: "string", default: String(DEFAULT_N) },
+    only: { type: "string" },
+    json: { type: "boolean", default: false },
+    "page-size": { type: "string" },
+    "naive-limit": { type: "string", default: String(NAIVE_LIMIT) },
+    "cpu-prof-dir": { type: "string" },
+    postgres: {
+      type: "string",
+      default: process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+    },
+    mongodb: { type: "string", default: process.env.BENCH_MONGODB_URL ?? "mongodb://127.0.0.1:27017/test" },
+  },
+});
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer, got ${text}`);
+  return n;
+}
+
+const n = positiveInt("n", values.n);
+const naiveLimit = positiveInt("naive-limit", values["naive-limit"]);
+const pageSize =
+  values["page-size"] === undefined ? undefined : positiveInt("page-size", values["page-size"]);
+if (values.only !== undefined && values.only !== "postgres" && values.only !== "mongodb") {
+  throw new Error(`--only takes postgres or mongodb, got ${values.only}`);
+}
+const names: TargetName[] = values.only ? [values.only as TargetName] : ["postgres", "mongodb"];
+
+/** Progress for humans goes to stderr, so `--json` leaves stdout to the result. */
+function log(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** One method's figures; `rate` is null when it could not run, with the reason. */
+interface MethodResult {
+  readonly docs: number;
+  readonly ms: number;
+  readonly rate: number | null;
+  readonly checksum: string;
+  readonly note: string;
+}
+
+interface TargetResult {
+  readonly naive: MethodResult;
+  readonly lockstep: MethodResult & { readonly wallMs: number; readonly peakRssBytes: number };
+  readonly single: MethodResult;
+  readonly seededBy: string;
+  readonly ok: boolean;
+}
+
+function rate(docs: number, ms: number): number {
+  return ms > 0 ? docs / (ms / 1000) : 0;
+}
+
+async function verify(
+  target: BenchTarget,
+  method: string,
+  expected: string,
+  limit?: number,
+): Promise<{ checksum: string; ok: boolean }> {
+  const checksum = await target.checksum(limit);
+  const ok = checksum === expected;
+  log(
+    `  ${method}: checksum ${checksum} ${ok ? "matches the model" : `DIFFERS from the model's ${expected}`}`,
+  );
+  return { checksum, ok };
+}
+
+async function bench(
+  target: BenchTarget & { seededBy: string },
+  items: readonly ItemV1[],
+): Promise<TargetResult> {
+  const limit = Math.min(naiveLimit, items.length);
+  const all = expectedChecksum(items);
+  const firstK = expectedChecksum(items, limit);
+  log(`${target.name}: seeding ${items.length} items…`);
+  let t = performance.now();
+  await target.prepare(items);
+  log(`  seeded by ${target.seededBy} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  let ok = true;
+
+  log(`${target.name}: (a) naive on the first ${limit} items`);
+  t = performance.now();
+  await target.reset();
+  log(`  fresh data in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const naive = await target.naive(limit);
+  const naiveCheck = await verify(target, "naive", firstK.checksum, limit);
+  ok &&= naiveCheck.ok;
+
+  log(`${target.name}: (b) lockstep upgrade --target-version 0.2.0`);
+  await target.reset();
+  if (target.needsInit) {
+    const init = await runLockstep(["init", "--version", "0.1.0", "--json"], { url: target.lockstepUrl });
+    if (init.status !== 0)
+      throw new Error(`lockstep init exited ${init.status}: ${init.stderr}${init.stdout}`);
+  }
+  const run = await runLockstep(["upgrade", "--yes", "--target-version", "0.2.0", "--json"], {
+    url: target.lockstepUrl,
+    ...(pageSize !== undefined && { pageSize }),
+    ...(values["cpu-prof-dir"] !== undefined && {
+      nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`],
+    }),
+  });
+  if (run.status !== 0) throw new Error(`lockstep upgrade exited ${run.status}: ${run.stderr}${run.stdout}`);
+  const step = stepFigures(run, "0.2.0");
+  log(
+    `  step ${(step.durationMs / 1000).toFixed(1)} s, process ${(run.wallMs / 1000).toFixed(1)} s, peak RSS ${(run.maxRssBytes / MB).toFixed(0)} MB, counts ${JSON.stringify(step.counts)}`,
+  );
+  const lockstepCheck = await verify(target, "lockstep", all.checksum);
+  ok &&= lockstepCheck.ok;
+  if (step.counts.dangling !== all.dangling) {
+    log(`  lockstep counted ${step.counts.dangling} dangling, the model ${all.dangling}`);
+    ok = false;
+  }
+  const lockstepDocs = step.counts.items ?? 0;
+
+  log(`${target.name}: (c) one set-based statement`);
+  await target.reset();
+  const single = await target.single();
+  let singleResult: MethodResult;
+  if (typeof single === "string") {
+    log(`  not run: ${single}`);
+    singleResult = { docs: 0, ms: 0, rate: null, checksum: "", note: single };
+  } else {
+    const singleCheck = await verify(target, "single", all.checksum);
+    ok &&= singleCheck.ok;
+    singleResult = {
+      ...single,
+      rate: singleCheck.ok ? rate(single.docs, single.ms) : null,
+      checksum: singleCheck.checksum,
+      note: "",
+    };
+  }
+  await target.close();
+
+  return {
+    seededBy: target.seededBy,
+    ok,
+    naive: {
+      ...naive,
+      rate: naiveCheck.ok ? rate(naive.docs, naive.ms) : null,
+      checksum: naiveCheck.checksum,
+      note: naive.docs < items.length ? `first ${naive.docs} items only` : "",
+    },
+    lockstep: {
+      docs: lockstepDocs,
+      ms: step.durationMs,
+      rate: lockstepCheck.ok ? rate(lockstepDocs, step.durationMs) : null,
+      checksum: lockstepCheck.checksum,
+      note: `process incl. start-up: ${rate(lockstepDocs, run.wallMs).toFixed(0)} docs/s`,
+      wallMs: run.wallMs,
+      peakRssBytes: run.maxRssBytes,
+    },
+    single: singleResult,
+  };
+}
+
+function ratio(a: number | null, b: number | null): number | null {
+  return a === null || b === null || b === 0 ? null : a / b;
+}
+
+function round(value: number | null, digits: number): number | null {
+  return value === null ? null : Number(value.toFixed(digits));
+}
+
+/** The `--json` shape: `{ postgres: { naive, lockstep, single, lockstep_vs_single, lockstep_vs_naive, peak_rss_mb } }`. */
+function summary(result: TargetResult): Record<string, number | null> {
+  return {
+    naive: round(result.naive.rate, 1),
+    lockstep: round(result.lockstep.rate, 1),
+    single: round(result.single.rate, 1),
+    lockstep_vs_single: round(ratio(result.lockstep.rate, result.single.rate), 3),
+    lockstep_vs_naive: round(ratio(result.lockstep.rate, result.naive.rate), 2),
+    peak_rss_mb: round(result.lockstep.peakRssBytes / MB, 1),
+  };
+}
+
+function table(results: Partial<Record<TargetName, TargetResult>>, items: number): string {
+  const fmt = (v: number | null, digits = 0) => (v === null ? "null" : v.toFixed(digits));
+  const rows = [["database", "method", "items", "seconds", "docs/s", "checksum", "note"]];
+  for (const [name, result] of Object.entries(results)) {
+    for (const method of ["naive", "lockstep", "single"] as const) {
+      const m = result[method];
+      rows.push([
+        name,
+        method,
+        String(m.docs),
+        m.rate === null && m.ms === 0 ? "-" : (m.ms / 1000).toFixed(2),
+        fmt(m.rate),
+        m.checksum,
+        m.note,
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
+  lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  lines.push("");
+  for (const [name, result] of Object.entries(results)) {
+    const s = summary(result);
+    lines.push(
+      `${name}: lockstep_vs_single ${fmt(s.lockstep_vs_single ?? null, 3)}, lockstep_vs_naive ${fmt(s.lockstep_vs_naive ?? null, 1)}, lockstep peak RSS ${fmt(s.peak_rss_mb ?? null, 1)} MB${result.ok ? "" : "  (RESULTS DIFFER FROM THE MODEL)"}`,
+    );
+  }
+  return `lockstep bench: N = ${n} (${items} items kept after ~1 % were deleted), 3 relationships each; lockstep's rate is the 0.2.0 step's own duration${pageSize ? `, page size ${pageSize}` : ""}\n\n${lines.join("\n")}\n`;
+}
+
+log(`generating ${n} items with the example's generateItems…`);
+const items = generateItems(n);
+const results: Partial<Record<TargetName, TargetResult>> = {};
+for (const name of names) {
+  const target =
+    name === "postgres" ? new PostgresTarget(values.postgres) : new MongodbTarget(values.mongodb);
+  results[name] = await bench(target, items);
+}
+if (values.json) {
+  const out: Record<string, Record<string, number | null>> = {};
+  for (const [name, result] of Object.entries(results)) out[name] = summary(result);
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+} else {
+  process.stdout.write(table(results, items.length));
+}
+if (Object.values(results).some((r) => !r.ok)) process.exitCode = 1;

@@ -1,0 +1,203 @@
+import pg from "pg";
+import {
+  type ItemV1,
+  newCounts,
+  type RelationshipV1,
+  type RelationshipV2,
+  rewriteRelationships,
+} from "../examples/datalab/model.js";
+import { storeFor } from "../examples/datalab/stores/store.js";
+import { ItemChecksum } from "./checksum.js";
+import type { BenchTarget, Timing } from "./target.js";
+
+/** The bench's own database and the schema of lockstep's tables in it. */
+export const BENCH_DATABASE = "lockstep_bench";
+const LOCKSTEP_SCHEMA = "lockstep_bench";
+/** The pristine 0.1.0 items every method starts from (a copy of what the seed wrote). */
+const TEMPLATE = "items_seed";
+const SEED_CHUNK = 5000;
+const READ_PAGE = 10000;
+
+interface ItemRow {
+  id: string;
+  item_id: string;
+  refcode: string | null;
+  data: { name: string; type: string; relationships: (RelationshipV1 | RelationshipV2)[] };
+}
+
+/** `url` with its database replaced. */
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/**
+ * The 0.1.0 set-based rewrite in one statement: every relationship of every item (with a
+ * refcode) joined to its target, in array order, built exactly as model.ts's
+ * rewriteRelationships builds it. jsonb has no key order, so these objects compare equal.
+ */
+const SINGLE_STATEMENT = `
+update items i
+   set data = jsonb_set(i.data, '{relationships}', (
+     select coalesce(jsonb_agg(
+              case
+                when r ? 'refcode' then r
+                when t.item_id is null then jsonb_build_object(
+                  'refcode', null, 'legacy_item_id', r->'item_id', 'dangling', true,
+                  'relation', r->'relation', 'type', r->'type')
+                when t.refcode is null then jsonb_build_object(
+                  'refcode', null, 'legacy_item_id', r->'item_id', 'target_without_refcode', true,
+                  'relation', r->'relation', 'type', r->'type')
+                else jsonb_build_object('refcode', t.refcode, 'relation', r->'relation', 'type', r->'type')
+              end order by e.ord), '[]'::jsonb)
+       from jsonb_array_elements(i.data->'relationships') with ordinality e(r, ord)
+       left join items t on t.item_id = r->>'item_id'))
+ where i.refcode is not null`;
+
+/** PostgreSQL: items(id bigserial, item_id unique, refcode, data jsonb) in database lockstep_bench. */
+export class PostgresTarget implements BenchTarget {
+  readonly name = "postgres" as const;
+  readonly needsInit = true;
+  readonly lockstepUrl: string;
+  /** Who wrote the template: the example's store, or the bench's equivalent seeder. */
+  seededBy = "";
+  readonly #adminUrl: string;
+  readonly #url: string;
+  #client: pg.Client | undefined;
+
+  constructor(serverUrl: string) {
+    this.#adminUrl = serverUrl;
+    this.#url = withDatabase(serverUrl, BENCH_DATABASE);
+    this.lockstepUrl = `${this.#url}?schema=${LOCKSTEP_SCHEMA}`;
+  }
+
+  async #db(): Promise<pg.Client> {
+    if (!this.#client) {
+      this.#client = new pg.Client({ connectionString: this.#url });
+      await this.#client.connect();
+    }
+    return this.#client;
+  }
+
+  async prepare(items: readonly ItemV1[]): Promise<void> {
+    const admin = new pg.Client({ connectionString: this.#adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
+      await admin.query(`create database ${BENCH_DATABASE}`);
+    } finally {
+      await admin.end();
+    }
+    const store = await storeFor("postgres").catch(() => null);
+    if (store) {
+      await store.seed(this.#url, items);
+      this.seededBy = "the example's postgres store seed()";
+    } else {
+      await this.#seed(items);
+      this.seededBy = "the bench's seeder (no postgres store in the example yet)";
+    }
+    const db = await this.#db();
+    await db.query(`alter table items rename to ${TEMPLATE}`);
+  }
+
+  /** The layout the example's SQL stores use: items(id, item_id, refcode, data). */
+  async #seed(items: readonly ItemV1[]): Promise<void> {
+    const db = await this.#db();
+    await db.query(`create table items (
+      id bigserial primary key, item_id text unique not null, refcode text, data jsonb not null)`);
+    for (let at = 0; at < items.length; at += SEED_CHUNK) {
+      const chunk = items.slice(at, at + SEED_CHUNK);
+      await db.query(
+        `insert into items (item_id, refcode, data)
+         select item_id, refcode, data
+           from unnest($1::text[], $2::text[], $3::jsonb[]) with ordinality as u(item_id, refcode, data, n)
+          order by n`,
+        [
+          chunk.map((item) => item.item_id),
+          chunk.map((item) => item.refcode),
+          chunk.map(({ item_id, refcode, ...data }) => JSON.stringify(data)),
+        ],
+      );
+    }
+  }
+
+  async reset(): Promise<void> {
+    const db = await this.#db();
+    await db.query(`drop schema if exists ${LOCKSTEP_SCHEMA} cascade`);
+    await db.query("drop table if exists items");
+    await db.query(`create table items (like ${TEMPLATE} including all)`);
+    await db.query(`insert into items select * from ${TEMPLATE} order by id`);
+    await db.query("vacuum analyze items");
+  }
+
+  async naive(limit: number): Promise<Timing> {
+    const db = await this.#db();
+    const started = performance.now();
+    // As peers' docs do it: read the items, then for each one look every target up and write it back.
+    const { rows } = await db.query<ItemRow>(
+      "select id, item_id, refcode, data from items where refcode is not null order by id limit $1",
+      [limit],
+    );
+    const counts = newCounts();
+    for (const row of rows) {
+      const refcodeOf = new Map<string, string | null>();
+      for (const rel of row.data.relationships) {
+        if (!("item_id" in rel)) continue;
+        const found = await db.query<{ refcode: string | null }>(
+          "select refcode from items where item_id = $1",
+          [rel.item_id],
+        );
+        if (found.rows[0]) refcodeOf.set(rel.item_id, found.rows[0].refcode);
+      }
+      const relationships = rewriteRelationships(row.data.relationships, refcodeOf, counts);
+      await db.query("update items set data = $1 where id = $2", [
+        JSON.stringify({ ...row.data, relationships }),
+        row.id,
+      ]);
+    }
+    return { docs: rows.length, ms: performance.now() - started };
+  }
+
+  async single(): Promise<Timing> {
+    const db = await this.#db();
+    const started = performance.now();
+    const result = await db.query(SINGLE_STATEMENT);
+    return { docs: result.rowCount ?? 0, ms: performance.now() - started };
+  }
+
+  /** EXPLAIN (ANALYZE, BUFFERS) of the set-based statement, rolled back. */
+  async explainSingle(): Promise<string> {
+    const db = await this.#db();
+    await db.query("begin");
+    try {
+      const { rows } = await db.query<{ "QUERY PLAN": string }>(
+        `explain (analyze, buffers) ${SINGLE_STATEMENT}`,
+      );
+      return rows.map((r) => r["QUERY PLAN"]).join("\n");
+    } finally {
+      await db.query("rollback");
+    }
+  }
+
+  async checksum(limit = Number.POSITIVE_INFINITY): Promise<string> {
+    const db = await this.#db();
+    const sum = new ItemChecksum();
+    let after = "0";
+    while (sum.count < limit) {
+      const { rows } = await db.query<ItemRow>(
+        "select id, item_id, refcode, data from items where id > $1 order by id limit $2",
+        [after, Math.min(READ_PAGE, limit - sum.count)],
+      );
+      for (const row of rows) sum.add({ item_id: row.item_id, refcode: row.refcode, ...row.data });
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return sum.digest();
+  }
+
+  async close(): Promise<void> {
+    await this.#client?.end();
+    this.#client = undefined;
+  }
+}
