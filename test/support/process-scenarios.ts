@@ -51,3 +51,14 @@ export function killStep(
     },
   });
 }
+
+/** The steps of the lost-lease test: the holder is frozen just before the second one. */
+export const LOST_LEASE_STEP_IDS = ["0.2.0/one", "0.3.0/two"] as const;
+
+/** Steps that mark their identity (same code in the frozen child and in the taker). */
+export function lostLeaseSteps(mark: Mark): StepDefinition[] {
+  return LOST_LEASE_STEP_IDS.map((id) => {
+    const [version, name] = id.split("/") as [string, string];
+    return upgrade({ version, name, run: (ctx) => mark(ctx.db, id) });
+  });
+}
