@@ -63,6 +63,27 @@ function pager(adapter: Adapter<any>): Pager {
   return adapter as Pager;
 }
 
+/** The table (or collection) a batch source names; adapters call this to read and write pages. */
+export function sourceTable(source: BatchSource): string {
+  const table = source.table ?? source.collection;
+  if (!table) throw new LockstepError("E_INVALID_STEP", "a batch source needs a table (or collection) name");
+  return table;
+}
+
+/** Changes grouped by the columns they set (in a stable order), so each group is one statement. */
+export function groupByColumns(changes: readonly BatchChange[]): Map<readonly string[], BatchChange[]> {
+  const bySignature = new Map<string, { columns: string[]; group: BatchChange[] }>();
+  for (const change of changes) {
+    const columns = Object.keys(change.set).sort();
+    if (columns.length === 0) continue;
+    const signature = columns.join("\u0000");
+    const entry = bySignature.get(signature);
+    if (entry) entry.group.push(change);
+    else bySignature.set(signature, { columns, group: [change] });
+  }
+  return new Map([...bySignature.values()].map(({ columns, group }) => [columns, group]));
+}
+
 /** The count query matching a batch source, for the progress total. */
 export function sourceCountQuery(source: BatchSource): CountQuery {
   const name = source.table ?? source.collection ?? "";

@@ -20,9 +20,11 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { groupByColumns, sourceTable } from "../../core/batch.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { redactUrl } from "../from-url.js";
 import { loadDriver } from "../load-driver.js";
+import { scrub, scrubError } from "../secrets.js";
 
 /** The handle steps receive on PostgreSQL: a `pg` client (inside a step, the step's transaction). */
 export type PgClient = pg.ClientBase;
@@ -935,26 +937,6 @@ interface ColumnType {
   readonly isArray: boolean;
 }
 
-function sourceTable(source: BatchSource): string {
-  const table = source.table ?? source.collection;
-  if (!table) throw new LockstepError("E_INVALID_STEP", "a batch source needs a table (or collection) name");
-  return table;
-}
-
-/** Changes grouped by the columns they set (in a stable order), so each group is one statement. */
-function groupByColumns(changes: readonly BatchChange[]): Map<readonly string[], BatchChange[]> {
-  const bySignature = new Map<string, { columns: string[]; group: BatchChange[] }>();
-  for (const change of changes) {
-    const columns = Object.keys(change.set).sort();
-    if (columns.length === 0) continue;
-    const signature = columns.join("\u0000");
-    const entry = bySignature.get(signature);
-    if (entry) entry.group.push(change);
-    else bySignature.set(signature, { columns, group: [change] });
-  }
-  return new Map([...bySignature.values()].map(({ columns, group }) => [columns, group]));
-}
-
 /** The array type `unnest` takes a column of `type` in (array columns go as text literals). */
 function arrayTypeOf(type: ColumnType): string {
   return type.isArray ? "text[]" : `${type.sql}[]`;
@@ -1072,18 +1054,6 @@ function secretsOf(url: string): string[] {
     }
   }
   return [...found].filter((s) => s.length > 0);
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) out = out.replaceAll(secret, "***");
-  return out;
-}
-
-/** `error` with any secret removed from its message, so a printed cause leaks nothing. */
-function scrubError(error: unknown, secrets: readonly string[]): unknown {
-  if (error instanceof Error) error.message = scrub(error.message, secrets);
-  return error;
 }
 
 function badUrl(url: string, why: string): DatabaseError {

@@ -21,6 +21,7 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { sourceTable } from "../../core/batch.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { loadDriver } from "../load-driver.js";
 
@@ -484,12 +485,6 @@ class SqliteLease implements LeaseHandle {
       // Expiry frees it anyway.
     }
   }
-}
-
-function sourceTable(source: BatchSource): string {
-  const table = source.table ?? source.collection;
-  if (!table) throw new LockstepError("E_INVALID_STEP", "a batch source needs a table (or collection) name");
-  return table;
 }
 
 /** A value as SQLite stores it: objects and arrays as JSON, booleans as 0/1, dates as ISO text. */
