@@ -190,6 +190,13 @@ export interface WriteOptions {
   readonly transactional?: boolean;
   /** Roll the transaction back at the end instead of committing: for dry runs. */
   readonly rollback?: boolean;
+  /**
+   * Default true. False lets the database acknowledge the commit before flushing it to disk
+   * (PostgreSQL's `synchronous_commit = off`): for batch pages, whose checkpoint commits in the
+   * same transaction, so a server crash loses a page and its checkpoint together and the
+   * rerun redoes that page. Never for the ledger entry and stamp.
+   */
+  readonly durable?: boolean;
 }
 
 /** How an adapter is opened. */

@@ -35,10 +35,19 @@ export interface BatchResult extends BatchCheckpoint {
   readonly resumedFrom: BatchCheckpoint | null;
 }
 
-/** Turns one page of rows into the changes to write. */
+/**
+ * Turns one page of rows into the changes to write. The next page is transformed while the
+ * previous one is being written, so a transform must not depend on the previous page's writes.
+ */
 export type BatchTransform = (
   rows: readonly Record<string, unknown>[],
 ) => readonly BatchChange[] | Promise<readonly BatchChange[]>;
+
+/** A page read and transformed, ready to write. */
+interface PreparedPage {
+  readonly page: BatchPage;
+  readonly changes: readonly BatchChange[];
+}
 
 /** What the batch runner needs from the upgrader. */
 export interface BatchDeps {
@@ -118,18 +127,23 @@ export async function runBatch(
   const total = await adapter.count(sourceCountQuery(source)).catch(() => undefined);
   deps.progress(checkpoint.read, total);
 
-  let next: Promise<BatchPage> = adapter.readPage(source, checkpoint.lastKey, pageSize);
+  // The next page is read and transformed while the current one is written.
+  const prepare = (after: unknown): Promise<PreparedPage> =>
+    adapter.readPage(source, after, pageSize).then(async (page) => ({
+      page,
+      changes: page.rows.length > 0 ? await transform(page.rows) : [],
+    }));
+  let next = prepare(checkpoint.lastKey);
   for (;;) {
     const started = Date.now();
-    const page = await next;
+    const { page, changes } = await next;
     if (page.rows.length === 0) break;
     const last = page.rows.length < pageSize;
     next = last
-      ? Promise.resolve({ rows: [], lastKey: page.lastKey })
-      : adapter.readPage(source, page.lastKey, pageSize);
-    // If writing this page fails, the read already under way must not become an unhandled rejection.
+      ? Promise.resolve({ page: { rows: [], lastKey: page.lastKey }, changes: [] })
+      : prepare(page.lastKey);
+    // If writing this page fails, the page already under way must not become an unhandled rejection.
     next.catch(() => undefined);
-    const changes = await transform(page.rows);
     const reached: BatchCheckpoint = {
       lastKey: page.lastKey,
       read: checkpoint.read + page.rows.length,
@@ -143,7 +157,7 @@ export async function runBatch(
           if (changes.length > 0) await adapter.writePage(db, source, changes);
           await deps.saveCheckpoint(writer, reached);
         },
-        { transactional: deps.transactional },
+        { transactional: deps.transactional, durable: false },
       );
     }
     checkpoint = reached;

@@ -572,7 +572,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
         if (lease) await this.#assertLease(client, lease);
         return await fn(this.#writer(client), client);
       }
-      await client.query("begin");
+      await client.query(options.durable === false ? "begin; set local synchronous_commit = off" : "begin");
       try {
         if (lease) await this.#assertLease(client, lease);
         const result = await fn(this.#writer(client), client);
