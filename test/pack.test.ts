@@ -1,0 +1,58 @@
+/**
+ * The package as users get it: `npm pack`, installed into an empty project, then its
+ * `lockstep` binary run on a TypeScript config and an SQLite database.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { REPO } from "./support/cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "lockstep-pack-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("npm pack installs and its binary runs a TypeScript config on SQLite", () => {
+  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], {
+    cwd: REPO,
+    encoding: "utf8",
+  })
+    .trim()
+    .split("\n")
+    .at(-1)!;
+  const app = join(dir, "app");
+  mkdirSync(join(app, "upgrades"), { recursive: true });
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "2.0.0", type: "module" }));
+  const install = spawnSync(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--prefer-offline", "--omit=peer", join(dir, packed)],
+    { cwd: app, encoding: "utf8" },
+  );
+  assert.equal(install.status, 0, install.stderr);
+  // The SQLite driver is an optional peer dependency; reuse this checkout's build of it.
+  symlinkSync(
+    join(REPO, "node_modules", "better-sqlite3"),
+    join(app, "node_modules", "better-sqlite3"),
+    "dir",
+  );
+  writeFileSync(
+    join(app, "lockstep.config.ts"),
+    `import { defineConfig } from "lockstep";\nexport default defineConfig({ database: "sqlite:./app.db", steps: "./upgrades" });\n`,
+  );
+  const bin = join(app, "node_modules", ".bin", "lockstep");
+  const run = (...args: string[]) => spawnSync(bin, args, { cwd: app, encoding: "utf8" });
+
+  assert.equal(
+    run("--version").stdout.trim(),
+    JSON.parse(execFileSync("npm", ["pkg", "get", "version"], { cwd: REPO, encoding: "utf8" })),
+  );
+  assert.equal(run("new", "2.0.0", "first-step").status, 0);
+  const init = run("init", "--json");
+  assert.equal(init.status, 0, init.stderr + init.stdout);
+  assert.equal(JSON.parse(init.stdout).version, "2.0.0");
+  const status = run("status", "--json");
+  assert.equal(status.status, 0, status.stderr);
+  assert.equal(JSON.parse(status.stdout).status, "CURRENT");
+  assert.deepEqual(JSON.parse(status.stdout).pending, []);
+});
