@@ -28,6 +28,7 @@ const { values } = parseArgs({
     "page-size": { type: "string" },
     "naive-limit": { type: "string", default: String(NAIVE_LIMIT) },
     "cpu-prof-dir": { type: "string" },
+    methods: { type: "string", default: "naive,lockstep,single" },
     postgres: {
       type: "string",
       default: process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -49,6 +50,11 @@ const pageSize =
 if (values.only !== undefined && values.only !== "postgres" && values.only !== "mongodb") {
   throw new Error(`--only takes postgres or mongodb, got ${values.only}`);
 }
+const METHODS = ["naive", "lockstep", "single"];
+const methods = new Set(values.methods.split(","));
+for (const method of methods) {
+  if (!METHODS.includes(method)) throw new Error(`--methods takes ${METHODS.join(",")}, got ${method}`);
+}
 const names: TargetName[] = values.only ? [values.only as TargetName] : ["postgres", "mongodb"];
 
 /** Progress for humans goes to stderr, so `--json` leaves stdout to the result. */
@@ -62,12 +68,21 @@ interface MethodResult {
   readonly ms: number;
   readonly rate: number | null;
   readonly checksum: string;
+  /** The data matched the model afterwards. */
+  readonly ok: boolean;
   readonly note: string;
 }
 
+interface LockstepResult extends MethodResult {
+  readonly wallMs: number;
+  readonly peakRssBytes: number;
+}
+
+type Expected = ReturnType<typeof expectedChecksum>;
+
 interface TargetResult {
   readonly naive: MethodResult;
-  readonly lockstep: MethodResult & { readonly wallMs: number; readonly peakRssBytes: number };
+  readonly lockstep: LockstepResult;
   readonly single: MethodResult;
   readonly seededBy: string;
   readonly ok: boolean;
@@ -91,27 +106,34 @@ async function verify(
   return { checksum, ok };
 }
 
-async function bench(
-  target: BenchTarget & { seededBy: string },
-  items: readonly ItemV1[],
-): Promise<TargetResult> {
-  const limit = Math.min(naiveLimit, items.length);
-  const all = expectedChecksum(items);
-  const firstK = expectedChecksum(items, limit);
-  log(`${target.name}: seeding ${items.length} items…`);
-  let t = performance.now();
-  await target.prepare(items);
-  log(`  seeded by ${target.seededBy} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  let ok = true;
+/** What a method that was not asked for (`--methods`) reports. */
+const SKIPPED: MethodResult = {
+  docs: 0,
+  ms: 0,
+  rate: null,
+  checksum: "",
+  ok: true,
+  note: "not run (--methods)",
+};
 
+async function runNaive(target: BenchTarget, items: readonly ItemV1[]): Promise<MethodResult> {
+  const limit = Math.min(naiveLimit, items.length);
   log(`${target.name}: (a) naive on the first ${limit} items`);
-  t = performance.now();
+  const t = performance.now();
   await target.reset();
   log(`  fresh data in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const naive = await target.naive(limit);
-  const naiveCheck = await verify(target, "naive", firstK.checksum, limit);
-  ok &&= naiveCheck.ok;
+  const check = await verify(target, "naive", expectedChecksum(items, limit).checksum, limit);
+  return {
+    ...naive,
+    rate: check.ok ? rate(naive.docs, naive.ms) : null,
+    checksum: check.checksum,
+    ok: check.ok,
+    note: naive.docs < items.length ? `first ${naive.docs} items only` : "",
+  };
+}
 
+async function runLockstepUpgrade(target: BenchTarget, expected: Expected): Promise<LockstepResult> {
   log(`${target.name}: (b) lockstep upgrade --target-version 0.2.0`);
   await target.reset();
   if (target.needsInit) {
@@ -131,53 +153,62 @@ async function bench(
   log(
     `  step ${(step.durationMs / 1000).toFixed(1)} s, process ${(run.wallMs / 1000).toFixed(1)} s, peak RSS ${(run.maxRssBytes / MB).toFixed(0)} MB, counts ${JSON.stringify(step.counts)}`,
   );
-  const lockstepCheck = await verify(target, "lockstep", all.checksum);
-  ok &&= lockstepCheck.ok;
-  if (step.counts.dangling !== all.dangling) {
-    log(`  lockstep counted ${step.counts.dangling} dangling, the model ${all.dangling}`);
+  const check = await verify(target, "lockstep", expected.checksum);
+  let ok = check.ok;
+  if (step.counts.dangling !== expected.dangling) {
+    log(`  lockstep counted ${step.counts.dangling} dangling, the model ${expected.dangling}`);
     ok = false;
   }
-  const lockstepDocs = step.counts.items ?? 0;
+  const docs = step.counts.items ?? 0;
+  return {
+    docs,
+    ms: step.durationMs,
+    rate: ok ? rate(docs, step.durationMs) : null,
+    checksum: check.checksum,
+    ok,
+    note: `whole process incl. start-up: ${rate(docs, run.wallMs).toFixed(0)} docs/s`,
+    wallMs: run.wallMs,
+    peakRssBytes: run.maxRssBytes,
+  };
+}
 
+async function runSingle(target: BenchTarget, expected: Expected): Promise<MethodResult> {
   log(`${target.name}: (c) one set-based statement`);
   await target.reset();
   const single = await target.single();
-  let singleResult: MethodResult;
   if (typeof single === "string") {
     log(`  not run: ${single}`);
-    singleResult = { docs: 0, ms: 0, rate: null, checksum: "", note: single };
-  } else {
-    const singleCheck = await verify(target, "single", all.checksum);
-    ok &&= singleCheck.ok;
-    singleResult = {
-      ...single,
-      rate: singleCheck.ok ? rate(single.docs, single.ms) : null,
-      checksum: singleCheck.checksum,
-      note: "",
-    };
+    return { docs: 0, ms: 0, rate: null, checksum: "", ok: true, note: single };
   }
-  await target.close();
-
+  const check = await verify(target, "single", expected.checksum);
   return {
-    seededBy: target.seededBy,
-    ok,
-    naive: {
-      ...naive,
-      rate: naiveCheck.ok ? rate(naive.docs, naive.ms) : null,
-      checksum: naiveCheck.checksum,
-      note: naive.docs < items.length ? `first ${naive.docs} items only` : "",
-    },
-    lockstep: {
-      docs: lockstepDocs,
-      ms: step.durationMs,
-      rate: lockstepCheck.ok ? rate(lockstepDocs, step.durationMs) : null,
-      checksum: lockstepCheck.checksum,
-      note: `process incl. start-up: ${rate(lockstepDocs, run.wallMs).toFixed(0)} docs/s`,
-      wallMs: run.wallMs,
-      peakRssBytes: run.maxRssBytes,
-    },
-    single: singleResult,
+    ...single,
+    rate: check.ok ? rate(single.docs, single.ms) : null,
+    checksum: check.checksum,
+    ok: check.ok,
+    note: "",
   };
+}
+
+async function bench(
+  target: BenchTarget & { seededBy: string },
+  items: readonly ItemV1[],
+): Promise<TargetResult> {
+  const expected = expectedChecksum(items);
+  log(`${target.name}: seeding ${items.length} items…`);
+  const t = performance.now();
+  await target.prepare(items);
+  log(`  seeded by ${target.seededBy} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  try {
+    const naive = methods.has("naive") ? await runNaive(target, items) : SKIPPED;
+    const lockstep = methods.has("lockstep")
+      ? await runLockstepUpgrade(target, expected)
+      : { ...SKIPPED, wallMs: 0, peakRssBytes: 0 };
+    const single = methods.has("single") ? await runSingle(target, expected) : SKIPPED;
+    return { seededBy: target.seededBy, ok: naive.ok && lockstep.ok && single.ok, naive, lockstep, single };
+  } finally {
+    await target.close();
+  }
 }
 
 function ratio(a: number | null, b: number | null): number | null {
@@ -196,7 +227,7 @@ function summary(result: TargetResult): Record<string, number | null> {
     single: round(result.single.rate, 1),
     lockstep_vs_single: round(ratio(result.lockstep.rate, result.single.rate), 3),
     lockstep_vs_naive: round(ratio(result.lockstep.rate, result.naive.rate), 2),
-    peak_rss_mb: round(result.lockstep.peakRssBytes / MB, 1),
+    peak_rss_mb: methods.has("lockstep") ? round(result.lockstep.peakRssBytes / MB, 1) : null,
   };
 }
 

@@ -37,7 +37,7 @@ function withDatabase(url: string, database: string): string {
  * refcode) joined to its target, in array order, built exactly as model.ts's
  * rewriteRelationships builds it. jsonb has no key order, so these objects compare equal.
  */
-const SINGLE_STATEMENT = `
+export const SINGLE_STATEMENT = `
 update items i
    set data = jsonb_set(i.data, '{relationships}', (
      select coalesce(jsonb_agg(
