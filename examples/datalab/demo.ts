@@ -20,12 +20,16 @@ const count = Number.parseInt(values.items, 10);
 const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const config = fileURLToPath(new URL("./lockstep.config.ts", import.meta.url));
 
+const store = await storeFor(kindOfUrl(url));
+// On MongoDB lockstep reads datalab's own stamp document (`?app=datalab`).
+const target = store.lockstepUrl?.(url) ?? url;
+
+const shownTarget = target.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+
 function lockstep(args: string[], expected: number[]): void {
-  const shown = ["lockstep", ...args, "--database", url]
-    .join(" ")
-    .replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+  const shown = ["lockstep", ...args, "--database", shownTarget].join(" ");
   process.stdout.write(`\n$ ${shown}\n`);
-  const result = spawnSync(process.execPath, [cli, ...args, "--config", config, "--database", url], {
+  const result = spawnSync(process.execPath, [cli, ...args, "--config", config, "--database", target], {
     stdio: "inherit",
   });
   if (result.status === null || !expected.includes(result.status)) {
@@ -36,20 +40,25 @@ function lockstep(args: string[], expected: number[]): void {
   }
 }
 
-const store = await storeFor(kindOfUrl(url));
 process.stdout.write(
   `Building ${url} as datalab 0.1.0 stored it: ${count} items, about 1 % of them deleted so links to them dangle.\n`,
 );
 await store.reset(url);
 await store.seed(url, generateItems(count));
 
-// Release 0.1.0 stamped its new deployment with `lockstep init`.
-lockstep(["init", "--version", "0.1.0"], [0]);
+if (store.seedStamp === undefined) {
+  // Release 0.1.0 stamped its new deployment with `lockstep init`.
+  lockstep(["init", "--version", "0.1.0"], [0]);
+} else {
+  process.stdout.write(
+    `The seed stamped the database ${store.seedStamp} itself, as datalab's own code does: no \`lockstep init\`.\n`,
+  );
+}
 // The code is now 0.3.0: status reports pending work (exit 2), plan shows it, upgrade applies it.
 lockstep(["status"], [2]);
 lockstep(["plan"], [2]);
 lockstep(["upgrade", "--yes"], [0]);
 lockstep(["status"], [0]);
 process.stdout.write(
-  "\nDemo done. Try `npx lockstep history --config examples/datalab/lockstep.config.ts`.\n",
+  `\nDemo done. Try \`npx lockstep history --config examples/datalab/lockstep.config.ts --database ${shownTarget}\`.\n`,
 );

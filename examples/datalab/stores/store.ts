@@ -13,6 +13,13 @@ export interface StoredItem {
  * database; only this layer knows SQL rows from MongoDB documents.
  */
 export interface DatalabStore {
+  /**
+   * The version `seed()` stamps the database with, where the app stamps its own database
+   * (datalab does on MongoDB): lockstep then needs no `init`. Absent: the seed stamps nothing.
+   */
+  readonly seedStamp?: string;
+  /** The URL lockstep is given for `url` (MongoDB adds `?app=datalab`, to read datalab's stamp). */
+  lockstepUrl?(url: string): string;
   /** Drops the example's data, for a fresh demo. Uses its own connection. */
   reset(url: string): Promise<void>;
   /** Writes items as release 0.1.0 stored them. Uses its own connection. */
@@ -45,6 +52,8 @@ export async function storeFor(kind: string): Promise<DatalabStore> {
       return (await import("./postgres-store.js")).postgresStore;
     case "mysql":
       return (await import("./mysql-store.js")).mysqlStore;
+    case "mongodb":
+      return (await import("./mongodb-store.js")).mongodbStore;
     default:
       throw new Error(`the datalab example has no store for ${kind} databases yet`);
   }

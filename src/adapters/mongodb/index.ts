@@ -3,6 +3,8 @@ export {
   DEFAULT_MONGO_COLLECTIONS,
   DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
   databaseFromUrl,
+  FERRETDB_MAX_UPDATES_PER_COMMAND,
+  lockstepUrlParams,
   MongoAdapter,
   type MongoAdapterOptions,
   type MongoCollectionNames,

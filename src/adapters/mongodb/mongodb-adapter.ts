@@ -15,6 +15,11 @@
  * A database stamped only by the seed's Python code has the singleton and no
  * `lockstep_ledger` collection: it reads as stamped, with `hasLedger` false.
  *
+ * The URL may carry lockstep's own query parameters `app` and `stampId` (e.g.
+ * `mongodb://host/datalab?app=datalab`), so `--database URL` alone can point lockstep at an
+ * application's stamp document; they are removed before the URL reaches the driver, which
+ * refuses options it does not know.
+ *
  * Transactions are detected by opening one (as jobflow-remote does), not from `hello`:
  * FerretDB answers `hello` like a server and refuses transactions when used. Where they
  * work, each step runs in one transaction with its ledger entry and stamp, and the `db` a
@@ -24,6 +29,9 @@ import type * as Mongo from "mongodb";
 import type {
   Adapter,
   AdapterCapabilities,
+  BatchChange,
+  BatchPage,
+  BatchSource,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -72,7 +80,10 @@ export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000;
 
 /** Options of {@link MongoAdapter}. */
 export interface MongoAdapterOptions {
-  /** A `mongodb://` or `mongodb+srv://` URL; its path names the database. */
+  /**
+   * A `mongodb://` or `mongodb+srv://` URL; its path names the database. Its query may set
+   * `app` and `stampId` (the options below win over them).
+   */
   readonly url: string;
   /** The database; overrides the URL's path. */
   readonly database?: string;
@@ -111,7 +122,23 @@ export interface MongoServerInfo {
   readonly atomicConditionalWrites: boolean;
   /** Where lease expiry is judged: the server's `hello.localTime`, or (never seen) this machine. */
   readonly clock: "server" | "client";
+  /**
+   * The most update statements one `update` command may carry; null: no limit of ours (the
+   * driver splits at the server's `maxWriteBatchSize`). {@link FERRETDB_MAX_UPDATES_PER_COMMAND} on FerretDB.
+   */
+  readonly maxUpdatesPerCommand: number | null;
 }
+
+/**
+ * FerretDB 1.24 (SQLite backend) keeps each statement's cursor of an `update` command open
+ * until the whole command ends (`defer closer.Close()` inside the statement loop of
+ * internal/handler/msg_update.go), and a database has 100 SQLite connections
+ * (internal/backends/sqlite/metadata/pool/opendb.go, `SetMaxOpenConns(100)`): an update of
+ * 100 statements or more waits forever for a connection and hangs the whole server (measured:
+ * 99 statements finish, 100 never do). Small commands are also faster there (measured on 400
+ * documents: 5.6 s in commands of 10, 8.9 s in commands of 50), so a page goes in commands of 10.
+ */
+export const FERRETDB_MAX_UPDATES_PER_COMMAND = 10;
 
 const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalSteps: true,
@@ -149,9 +176,10 @@ export class MongoAdapter implements Adapter<Db> {
   #info: Promise<MongoServerInfo> | undefined;
 
   constructor(options: MongoAdapterOptions) {
-    this.#url = options.url;
+    const { driverUrl, app, stampId } = lockstepUrlParams(options.url);
+    this.#url = driverUrl;
     this.displayName = redactUrl(options.url);
-    const database = options.database ?? databaseFromUrl(options.url);
+    const database = options.database ?? databaseFromUrl(driverUrl);
     if (!database) {
       throw new DatabaseError(
         "E_DATABASE_URL",
@@ -160,8 +188,9 @@ export class MongoAdapter implements Adapter<Db> {
       );
     }
     this.databaseName = database;
-    this.app = options.app ?? appFromStampId(options.stampId) ?? DEFAULT_MONGO_APP;
-    this.stampId = options.stampId ?? `${this.app}_schema_version`;
+    const givenStampId = options.stampId ?? stampId;
+    this.app = options.app ?? app ?? appFromStampId(givenStampId) ?? DEFAULT_MONGO_APP;
+    this.stampId = givenStampId ?? `${this.app}_schema_version`;
     this.leaseId = `${this.app}_upgrade_lease`;
     this.collections = { ...DEFAULT_MONGO_COLLECTIONS, ...options.collections };
     this.#serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS;
@@ -271,6 +300,7 @@ export class MongoAdapter implements Adapter<Db> {
       transactionsRefused: refused,
       atomicConditionalWrites: !ferretdb,
       clock: hello.localTime instanceof Date ? "server" : "client",
+      maxUpdatesPerCommand: ferretdb ? FERRETDB_MAX_UPDATES_PER_COMMAND : null,
     };
   }
 
@@ -626,6 +656,56 @@ export class MongoAdapter implements Adapter<Db> {
     return this.#collection(name);
   }
 
+  /**
+   * One keyset page: `{ filter, key > after }` sorted by key. Read on the adapter's own
+   * connection and never with a step's session: the batch helper reads the next page while
+   * the current one is written in its transaction.
+   */
+  async readPage(source: BatchSource, after: unknown, limit: number): Promise<BatchPage> {
+    const key = source.key ?? "_id";
+    const filter: Mongo.Filter<Mongo.Document> = {
+      $and: [
+        (source.filter ?? {}) as Mongo.Filter<Mongo.Document>,
+        after === null ? {} : { [key]: { $gt: after } },
+      ],
+    };
+    const projection = source.fields
+      ? Object.fromEntries([key, ...source.fields].map((field) => [field, 1]))
+      : undefined;
+    const rows = await this.#conn
+      .collection(sourceCollection(source))
+      .find(filter, projection ? { projection } : {})
+      .sort({ [key]: 1 })
+      .limit(limit)
+      .toArray();
+    return { rows, lastKey: rows.length > 0 ? rows[rows.length - 1]![key] : null };
+  }
+
+  /**
+   * One page of changes as one unordered `bulkWrite` of `$set`s, through `db`: inside a
+   * transaction that handle is session-bound, so the page commits with its checkpoint. On
+   * FerretDB (no transactions) the page goes in several small bulkWrites, see
+   * {@link FERRETDB_MAX_UPDATES_PER_COMMAND}. Returns how many documents matched.
+   */
+  async writePage(db: Db, source: BatchSource, changes: readonly BatchChange[]): Promise<number> {
+    const key = source.key ?? "_id";
+    const operations: Mongo.AnyBulkWriteOperation<Mongo.Document>[] = changes
+      // An empty $set is an error on MongoDB: a change that sets nothing writes nothing.
+      .filter((change) => Object.keys(change.set).length > 0)
+      .map((change) => ({
+        updateOne: { filter: { [key]: change.key }, update: { $set: { ...change.set } } },
+      }));
+    if (operations.length === 0) return 0;
+    const collection = db.collection(sourceCollection(source));
+    const chunk = (await this.serverInfo()).maxUpdatesPerCommand ?? operations.length;
+    let matched = 0;
+    for (let start = 0; start < operations.length; start += chunk) {
+      const result = await collection.bulkWrite(operations.slice(start, start + chunk), { ordered: false });
+      matched += result.matchedCount;
+    }
+    return matched;
+  }
+
   async count(query: CountQuery): Promise<number> {
     if ("table" in query) {
       if (query.where !== undefined && query.where !== "") {
@@ -810,6 +890,36 @@ export function databaseFromUrl(url: string): string | null {
   const match = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/i.exec(url);
   const name = match?.[1] ? decodeURIComponent(match[1]) : "";
   return name === "" ? null : name;
+}
+
+/** The collection a batch source names. */
+function sourceCollection(source: BatchSource): string {
+  const name = source.collection ?? source.table;
+  if (!name) throw new LockstepError("E_INVALID_STEP", "a batch source needs a collection (or table) name");
+  return name;
+}
+
+/** lockstep's query parameters of a MongoDB URL, which the driver would refuse. */
+const LOCKSTEP_URL_PARAMS = ["app", "stampId"] as const;
+
+/**
+ * Splits lockstep's `app` and `stampId` query parameters off a MongoDB URL: the URL for
+ * the driver (unchanged when it has neither) and their values.
+ */
+export function lockstepUrlParams(url: string): { driverUrl: string; app?: string; stampId?: string } {
+  const at = url.indexOf("?");
+  if (at < 0) return { driverUrl: url };
+  const query = new URLSearchParams(url.slice(at + 1));
+  if (!LOCKSTEP_URL_PARAMS.some((name) => query.has(name))) return { driverUrl: url };
+  const app = query.get("app");
+  const stampId = query.get("stampId");
+  for (const name of LOCKSTEP_URL_PARAMS) query.delete(name);
+  const rest = query.toString();
+  return {
+    driverUrl: `${url.slice(0, at)}${rest ? `?${rest}` : ""}`,
+    ...(app && { app }),
+    ...(stampId && { stampId }),
+  };
 }
 
 function appFromStampId(stampId: string | undefined): string | undefined {
