@@ -254,7 +254,7 @@ export interface Adapter<TDb = unknown> {
    * when `after` is null), in key order. Uses its own connection where it can, so the next
    * page can be read while the current one is written.
    */
-  readPage?(source: BatchSource, after: unknown, limit: number): Promise<BatchPage>;
+  readPage(source: BatchSource, after: unknown, limit: number): Promise<BatchPage>;
   /** Writes one page of changes with one bulk statement (or bulkWrite), through `db`. */
-  writePage?(db: TDb, source: BatchSource, changes: readonly BatchChange[]): Promise<number>;
+  writePage(db: TDb, source: BatchSource, changes: readonly BatchChange[]): Promise<number>;
 }

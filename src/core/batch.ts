@@ -63,15 +63,6 @@ export interface BatchDeps {
   progress(done: number, total: number | undefined): void;
 }
 
-type Pager = Required<Pick<Adapter<any>, "readPage" | "writePage">> & Adapter<any>;
-
-function pager(adapter: Adapter<any>): Pager {
-  if (!adapter.readPage || !adapter.writePage) {
-    throw new LockstepError("E_UNSUPPORTED", `the ${adapter.kind} adapter has no batch helper`);
-  }
-  return adapter as Pager;
-}
-
 /** The table (or collection) a batch source names; adapters call this to read and write pages. */
 export function sourceTable(source: BatchSource): string {
   const table = source.table ?? source.collection;
@@ -113,7 +104,7 @@ export async function runBatch(
   transform: BatchTransform,
   options: BatchOptions = {},
 ): Promise<BatchResult> {
-  const adapter = pager(deps.adapter);
+  const { adapter } = deps;
   const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
   const minPageMs = options.pagesPerSecond ? 1000 / options.pagesPerSecond : 0;
   const resumedFrom = deps.resumeFrom;
@@ -176,10 +167,9 @@ export async function* readPages(
   options: BatchOptions = {},
 ): AsyncGenerator<readonly Record<string, unknown>[]> {
   const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
-  const reader = pager(adapter);
   let after: unknown = null;
   for (;;) {
-    const page = await reader.readPage(source, after, pageSize);
+    const page = await adapter.readPage(source, after, pageSize);
     if (page.rows.length > 0) yield page.rows;
     if (page.rows.length < pageSize) return;
     after = page.lastKey;
