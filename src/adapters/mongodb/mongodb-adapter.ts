@@ -672,9 +672,11 @@ export class MongoAdapter implements Adapter<Db> {
     const projection = source.fields
       ? Object.fromEntries([key, ...source.fields].map((field) => [field, 1]))
       : undefined;
+    // batchSize = limit: the page comes in one reply, and no server cursor stays open while
+    // the previous page is written.
     const rows = await this.#conn
       .collection(sourceCollection(source))
-      .find(filter, projection ? { projection } : {})
+      .find(filter, { batchSize: limit, ...(projection && { projection }) })
       .sort({ [key]: 1 })
       .limit(limit)
       .toArray();
