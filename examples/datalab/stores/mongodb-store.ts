@@ -119,10 +119,9 @@ export const mongodbStore: DatalabStore = {
 
   async indexRefcode(ctx: StepContext<Db>) {
     if (ctx.dryRun) return;
-    // MongoDB refuses to build an index on an existing collection inside a multi-document
-    // transaction, and this step has no prepare phase: the index is built on the client's
-    // own handle, outside the step's session. Building it again is a no-op.
-    const items = ctx.db.client.db(ctx.db.databaseName).collection<Document>("items");
+    // Called from the step's prepare phase, outside any transaction (MongoDB refuses to build
+    // an index on an existing collection inside one). Building it again is a no-op.
+    const items = ctx.db.collection<Document>("items");
     try {
       // Items without a refcode (left by --force) all hold null: only strings are unique.
       await items.createIndex(
