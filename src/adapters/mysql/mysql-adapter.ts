@@ -25,6 +25,7 @@ import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { redactUrl } from "../from-url.js";
 import { loadDriver } from "../load-driver.js";
 import { scrub, scrubError } from "../secrets.js";
+import { countSql, HISTORY_COLUMNS, historyValues } from "../sql-shared.js";
 
 /** The handle steps receive on MySQL/MariaDB: a `mysql2/promise` connection (inside a step, in its transaction). */
 export type MysqlConnection = mysql.Connection;
@@ -544,23 +545,8 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
       },
       appendHistory: async (h) => {
         await c.query(
-          `insert into ${this.#t("history")} (at, action, version, step, outcome, duration_ms, host, os_user, pid,
-             app_version, lockstep_version, details)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            h.at,
-            h.action,
-            h.version,
-            h.step,
-            h.outcome,
-            h.durationMs,
-            h.host,
-            h.user,
-            h.pid,
-            h.appVersion,
-            h.lockstepVersion,
-            h.details ? JSON.stringify(h.details) : null,
-          ],
+          `insert into ${this.#t("history")} (${HISTORY_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          historyValues(h),
         );
       },
     };
@@ -619,21 +605,8 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
   }
 
   async count(query: CountQuery): Promise<number> {
-    if ("table" in query) {
-      const where = query.where ? ` where ${query.where}` : "";
-      const [rows] = await this.#conn.query<Row[]>(
-        `select count(*) as n from ${tableRef(query.table)}${where}`,
-      );
-      return Number(rows[0]?.n ?? 0);
-    }
-    if (query.filter && Object.keys(query.filter).length > 0) {
-      throw new LockstepError(
-        "E_UNSUPPORTED",
-        `document filters are MongoDB's; on MySQL count ${query.collection} with { table, where } instead`,
-        { hint: 'use noRowsWhere(table, "sql condition") or affects: [{ table, where }]' },
-      );
-    }
-    return this.count({ table: query.collection });
+    const [rows] = await this.#conn.query<Row[]>(countSql(query, "MySQL", tableRef));
+    return Number(rows[0]?.n ?? 0);
   }
 }
 

@@ -25,6 +25,7 @@ import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { redactUrl } from "../from-url.js";
 import { loadDriver } from "../load-driver.js";
 import { scrub, scrubError } from "../secrets.js";
+import { countSql, HISTORY_COLUMNS, historyValues } from "../sql-shared.js";
 
 /** The handle steps receive on PostgreSQL: a `pg` client (inside a step, the step's transaction). */
 export type PgClient = pg.ClientBase;
@@ -680,23 +681,9 @@ export class PostgresAdapter implements Adapter<PgClient> {
       },
       appendHistory: async (h) => {
         await c.query(
-          `insert into ${this.#t("history")} (at, action, version, step, outcome, duration_ms, host, os_user, pid,
-             app_version, lockstep_version, details)
+          `insert into ${this.#t("history")} (${HISTORY_COLUMNS})
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)`,
-          [
-            h.at,
-            h.action,
-            h.version,
-            h.step,
-            h.outcome,
-            h.durationMs,
-            h.host,
-            h.user,
-            h.pid,
-            h.appVersion,
-            h.lockstepVersion,
-            h.details ? JSON.stringify(h.details) : null,
-          ],
+          historyValues(h),
         );
       },
     };
@@ -795,21 +782,8 @@ export class PostgresAdapter implements Adapter<PgClient> {
   }
 
   async count(query: CountQuery): Promise<number> {
-    if ("table" in query) {
-      const where = query.where ? ` where ${query.where}` : "";
-      const { rows } = await this.#conn.query<{ n: string }>(
-        `select count(*) as n from ${tableRef(query.table)}${where}`,
-      );
-      return Number(rows[0]?.n ?? 0);
-    }
-    if (query.filter && Object.keys(query.filter).length > 0) {
-      throw new LockstepError(
-        "E_UNSUPPORTED",
-        `document filters are MongoDB's; on PostgreSQL count ${query.collection} with { table, where } instead`,
-        { hint: 'use noRowsWhere(table, "sql condition") or affects: [{ table, where }]' },
-      );
-    }
-    return this.count({ table: query.collection });
+    const { rows } = await this.#conn.query<{ n: string }>(countSql(query, "PostgreSQL", tableRef));
+    return Number(rows[0]?.n ?? 0);
   }
 }
 

@@ -24,6 +24,7 @@ import type {
 import { sourceTable } from "../../core/batch.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { loadDriver } from "../load-driver.js";
+import { countSql, HISTORY_COLUMNS, historyValues } from "../sql-shared.js";
 
 /** The names of lockstep's tables in an SQLite database. */
 export interface SqliteTableNames {
@@ -367,22 +368,8 @@ export class SqliteAdapter implements Adapter<Db> {
       },
       appendHistory: async (h) => {
         db.prepare(
-          `insert into ${q(t.history)} (at, action, version, step, outcome, duration_ms, host, os_user, pid, app_version, lockstep_version, details)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          h.at,
-          h.action,
-          h.version,
-          h.step,
-          h.outcome,
-          h.durationMs,
-          h.host,
-          h.user,
-          h.pid,
-          h.appVersion,
-          h.lockstepVersion,
-          h.details ? JSON.stringify(h.details) : null,
-        );
+          `insert into ${q(t.history)} (${HISTORY_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(...historyValues(h));
       },
     };
   }
@@ -427,21 +414,7 @@ export class SqliteAdapter implements Adapter<Db> {
   }
 
   async count(query: CountQuery): Promise<number> {
-    if ("table" in query) {
-      const where = query.where ? ` where ${query.where}` : "";
-      const row = this.#conn.prepare(`select count(*) as n from ${q(query.table)}${where}`).get() as {
-        n: number;
-      };
-      return row.n;
-    }
-    if (query.filter && Object.keys(query.filter).length > 0) {
-      throw new LockstepError(
-        "E_UNSUPPORTED",
-        `document filters are MongoDB's; on SQLite count ${query.collection} with { table, where } instead`,
-        { hint: 'use noRowsWhere(table, "sql condition") or affects: [{ table, where }]' },
-      );
-    }
-    return this.count({ table: query.collection });
+    return (this.#conn.prepare(countSql(query, "SQLite", q)).get() as { n: number }).n;
   }
 }
 
