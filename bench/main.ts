@@ -1,10 +1,14 @@
 /**
- * `npm run bench [-- --n N] [-- --only postgres|mongodb] [-- --json] [-- --page-size N]`:
- * builds N items as the datalab example's release 0.1.0 stored them (3 relationships each,
- * about 1 % dangling) and rewrites their relationships from item_id to refcode three ways,
- * each on fresh data: (a) naive, a query per lookup and a write per item; (b) lockstep's
- * batch helper through a real `lockstep upgrade` child; (c) one set-based statement. Every
- * result is checked against the example's own model code before its rate counts.
+ * `npm run bench [-- --n N] [-- --only postgres|mongodb] [-- --json]`: builds N items as the
+ * datalab example's release 0.1.0 stored them (3 relationships each, about 1 % dangling) and
+ * rewrites their relationships from item_id to refcode three ways, each on fresh data:
+ * (a) naive, a query per lookup and a write per item (timed on the first --naive-limit
+ * items); (b) lockstep's batch helper through a real `lockstep upgrade` child, which reports
+ * its own peak RSS; (c) one set-based statement. Every result is checked against the
+ * example's own model code before its rate counts.
+ *
+ * For profiling: `--methods lockstep,single`, `--page-size N` (the bench's config only),
+ * `--cpu-prof-dir DIR` (the lockstep child), `--mongodb-n N`, `--mongodb-naive-limit N`.
  */
 import { parseArgs } from "node:util";
 import { generateItems, type ItemV1 } from "../examples/datalab/model.js";
