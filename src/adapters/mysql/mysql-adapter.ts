@@ -23,6 +23,7 @@ import type {
 import { groupByColumns, sourceTable } from "../../core/batch.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { redactUrl } from "../from-url.js";
+import { HeartbeatLease } from "../heartbeat-lease.js";
 import { loadDriver } from "../load-driver.js";
 import { scrub, scrubError } from "../secrets.js";
 import { countSql, HISTORY_COLUMNS, historyValues } from "../sql-shared.js";
@@ -611,12 +612,7 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
 }
 
 /** The GET_LOCK held by a dedicated connection until it is released or that connection dies. */
-class MysqlLease implements LeaseHandle {
-  readonly owner: string;
-  #lost = false;
-  #released = false;
-  readonly #timer: NodeJS.Timeout;
-
+class MysqlLease extends HeartbeatLease {
   constructor(
     private readonly adapter: MysqlAdapter,
     private readonly conn: mysql.Connection,
@@ -624,33 +620,19 @@ class MysqlLease implements LeaseHandle {
     readonly sessionId: number,
     request: LeaseRequest,
   ) {
-    this.owner = request.owner;
+    super(request.owner);
     const lose = () => this.markLost();
     conn.on("error", lose);
     conn.on("end", lose);
     // Keeps the lease-info row's expiry current, and finds a dead connection even when the
     // socket reports nothing.
-    this.#timer = setInterval(
-      () => {
-        adapter.renewLeaseInfo(conn, this.owner, request.ttlMs).catch(lose);
-      },
-      Math.max(50, Math.floor(request.ttlMs / 3)),
-    );
-    this.#timer.unref();
-  }
-
-  get lost(): boolean {
-    return this.#lost;
-  }
-
-  markLost(): void {
-    if (!this.#released) this.#lost = true;
+    this.startHeartbeat(request.ttlMs, () => {
+      adapter.renewLeaseInfo(conn, this.owner, request.ttlMs).catch(lose);
+    });
   }
 
   async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    clearInterval(this.#timer);
+    if (!this.stop()) return;
     this.adapter.forget(this);
     try {
       await this.adapter.releaseLock(this.conn, this.owner);
@@ -662,8 +644,7 @@ class MysqlLease implements LeaseHandle {
 
   /** Stops the heartbeat and closes the connection, which frees the lock. */
   async abandon(): Promise<void> {
-    this.#released = true;
-    clearInterval(this.#timer);
+    this.stop();
     this.adapter.forget(this);
     await this.conn.end().catch(() => this.conn.destroy());
   }

@@ -23,6 +23,7 @@ import type {
 import { groupByColumns, sourceTable } from "../../core/batch.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { redactUrl } from "../from-url.js";
+import { HeartbeatLease } from "../heartbeat-lease.js";
 import { loadDriver } from "../load-driver.js";
 import { scrub, scrubError } from "../secrets.js";
 import { countSql, HISTORY_COLUMNS, historyValues } from "../sql-shared.js";
@@ -797,51 +798,32 @@ export class PostgresAdapter implements Adapter<PgClient> {
 }
 
 /** The session advisory lock, held by a dedicated connection until it is released or that connection dies. */
-class PostgresSessionLease implements LeaseHandle {
-  readonly owner: string;
-  #lost = false;
-  #released = false;
-  readonly #timer: NodeJS.Timeout;
-
+class PostgresSessionLease extends HeartbeatLease {
   constructor(
     private readonly adapter: PostgresAdapter,
     private readonly client: pg.Client,
     readonly backendPid: number,
     request: LeaseRequest,
   ) {
-    this.owner = request.owner;
+    super(request.owner);
     const lose = () => this.markLost();
     client.on("error", lose);
     client.on("end", lose);
     // Keeps the lease row's expiry (shown to others) current, and finds a dead connection
     // even when the socket reports nothing.
-    this.#timer = setInterval(
-      () => {
-        client
-          .query(
-            `update ${q(adapter.schema)}.${q(adapter.tables.lease)}
-             set expires_at = clock_timestamp() + $2 * interval '1 millisecond' where id = 1 and owner = $1`,
-            [this.owner, request.ttlMs],
-          )
-          .catch(lose);
-      },
-      Math.max(50, Math.floor(request.ttlMs / 3)),
-    );
-    this.#timer.unref();
-  }
-
-  get lost(): boolean {
-    return this.#lost;
-  }
-
-  markLost(): void {
-    if (!this.#released) this.#lost = true;
+    this.startHeartbeat(request.ttlMs, () => {
+      client
+        .query(
+          `update ${q(adapter.schema)}.${q(adapter.tables.lease)}
+           set expires_at = clock_timestamp() + $2 * interval '1 millisecond' where id = 1 and owner = $1`,
+          [this.owner, request.ttlMs],
+        )
+        .catch(lose);
+    });
   }
 
   async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    clearInterval(this.#timer);
+    if (!this.stop()) return;
     this.adapter.forget(this);
     try {
       await this.adapter.releaseLeaseRow(this.client, this.owner);
@@ -854,51 +836,32 @@ class PostgresSessionLease implements LeaseHandle {
 
   /** Stops the heartbeat and closes the connection, which frees the lock. */
   async abandon(): Promise<void> {
-    this.#released = true;
-    clearInterval(this.#timer);
+    this.stop();
     this.adapter.forget(this);
     await this.client.end().catch(() => undefined);
   }
 }
 
 /** Our lease row, renewed by a heartbeat at a third of its lifetime. */
-class PostgresLeaseRow implements LeaseHandle {
-  readonly owner: string;
+class PostgresLeaseRow extends HeartbeatLease {
   readonly ttlMs: number;
-  #lost = false;
-  #released = false;
-  readonly #timer: NodeJS.Timeout;
 
   constructor(
     private readonly adapter: PostgresAdapter,
     request: LeaseRequest,
   ) {
-    this.owner = request.owner;
+    super(request.owner);
     this.ttlMs = request.ttlMs;
-    this.#timer = setInterval(
-      () => {
-        void adapter.renewLeaseRow(this.owner, this.ttlMs).then((renewed) => {
-          // Busy or unreachable (undefined): the next beat retries; the check before each write decides.
-          if (renewed === false) this.markLost();
-        });
-      },
-      Math.max(50, Math.floor(request.ttlMs / 3)),
-    );
-    this.#timer.unref();
-  }
-
-  get lost(): boolean {
-    return this.#lost;
-  }
-
-  markLost(): void {
-    if (!this.#released) this.#lost = true;
+    this.startHeartbeat(request.ttlMs, () => {
+      void adapter.renewLeaseRow(this.owner, this.ttlMs).then((renewed) => {
+        // Busy or unreachable (undefined): the next beat retries; the check before each write decides.
+        if (renewed === false) this.markLost();
+      });
+    });
   }
 
   async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    clearInterval(this.#timer);
+    if (!this.stop()) return;
     this.adapter.forget(this);
     try {
       await this.adapter.releaseLeaseRow(null, this.owner);
@@ -909,7 +872,7 @@ class PostgresLeaseRow implements LeaseHandle {
 
   /** Stops the heartbeat; the row stays until it expires. */
   async abandon(): Promise<void> {
-    clearInterval(this.#timer);
+    this.stop();
     this.adapter.forget(this);
   }
 }
