@@ -3,7 +3,8 @@
  * @packageDocumentation
  */
 
-export { type AdapterFromUrlOptions, adapterFromUrl, redactUrl } from "./adapters/from-url.js";
+export { type AdapterFromUrlOptions, adapterFromUrl } from "./adapters/from-url.js";
+export { redactUrl } from "./adapters/url.js";
 export { defineConfig, type LockstepConfig } from "./config/define-config.js";
 export type * from "./core/adapter.js";
 export {

@@ -1,5 +1,5 @@
 import type { Adapter } from "../core/adapter.js";
-import { DatabaseError } from "../core/errors.js";
+import { badUrl } from "./url.js";
 
 /** Options for {@link adapterFromUrl}. */
 export interface AdapterFromUrlOptions {
@@ -45,21 +45,4 @@ export async function adapterFromUrl(
     return MongoAdapter.fromUrl(url);
   }
   throw badUrl(url, scheme ? `lockstep does not know the scheme "${scheme}:"` : "no scheme");
-}
-
-/** Hides the password (and any token-like query values) of a URL before it is printed. */
-export function redactUrl(url: string): string {
-  return url
-    .replace(/\/\/([^:/@]*):([^@/]*)@/, (_m, user: string) => `//${user}:***@`)
-    .replace(/([?&](?:password|pass|pwd|token|secret|sslpassword)=)[^&]*/gi, "$1***");
-}
-
-function badUrl(url: string, why: string): DatabaseError {
-  return new DatabaseError(
-    "E_DATABASE_URL",
-    `cannot use database URL ${JSON.stringify(redactUrl(url))}: ${why}`,
-    {
-      hint: "use sqlite:./app.db, postgres://user@host/db, mysql://user@host/db or mongodb://host/db",
-    },
-  );
 }

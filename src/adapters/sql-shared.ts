@@ -1,4 +1,4 @@
-import type { CountQuery, HistoryEntry } from "../core/adapter.js";
+import type { CountQuery, HistoryEntry, InProgressMarker, LedgerEntry } from "../core/adapter.js";
 import { LockstepError } from "../core/errors.js";
 
 /** The `select count(*)` of a count query on an SQL database (`tableRef` quotes a user table). */
@@ -39,4 +39,60 @@ export function historyValues(h: HistoryEntry): unknown[] {
     h.lockstepVersion,
     h.details ? JSON.stringify(h.details) : null,
   ];
+}
+
+/** The names of lockstep's tables on an SQL database (SQLite, PostgreSQL, MySQL/MariaDB). */
+export interface SqlTableNames {
+  readonly state: string;
+  readonly ledger: string;
+  readonly history: string;
+  readonly lease: string;
+  readonly markers: string;
+}
+
+/** Default table names, the same on every SQL database. */
+export const DEFAULT_SQL_TABLES: SqlTableNames = {
+  state: "lockstep_state",
+  ledger: "lockstep_ledger",
+  history: "lockstep_history",
+  lease: "lockstep_lease",
+  markers: "lockstep_markers",
+};
+
+/** The ledger table's columns, in the order of {@link ledgerValues}. */
+export const LEDGER_COLUMNS = "version, name, checksum, kind, applied_at, duration_ms, app_version, counts";
+
+/** A ledger entry as the parameters of an insert into {@link LEDGER_COLUMNS}. */
+export function ledgerValues(e: LedgerEntry): unknown[] {
+  return [
+    e.version,
+    e.name,
+    e.checksum,
+    e.kind,
+    e.appliedAt,
+    e.durationMs,
+    e.appVersion,
+    e.counts ? JSON.stringify(e.counts) : null,
+  ];
+}
+
+/** The markers table's columns, in the order of {@link markerValues}. */
+export const MARKER_COLUMNS = "version, name, started_at, owner, host, pid, checkpoint";
+
+/** An in-progress marker as the parameters of an insert into {@link MARKER_COLUMNS}. */
+export function markerValues(m: InProgressMarker): unknown[] {
+  return [
+    m.version,
+    m.name,
+    m.startedAt,
+    m.owner,
+    m.host,
+    m.pid,
+    m.checkpoint == null ? null : JSON.stringify(m.checkpoint),
+  ];
+}
+
+/** `count` placeholders for a values list: `?, ?, ?` or, with `numbered`, `$1, $2, $3`. */
+export function placeholders(count: number, numbered = false): string {
+  return Array.from({ length: count }, (_, i) => (numbered ? `$${i + 1}` : "?")).join(", ");
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
-import { adapterFromUrl, redactUrl } from "../../src/adapters/from-url.js";
+import { adapterFromUrl } from "../../src/adapters/from-url.js";
+import { redactUrl } from "../../src/adapters/url.js";
 import type { AdapterFixture } from "./fixtures.js";
 
 /** The server the MySQL/MariaDB suite uses (root with no password on the test machine). */

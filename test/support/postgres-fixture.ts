@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { adapterFromUrl, redactUrl } from "../../src/adapters/from-url.js";
+import { adapterFromUrl } from "../../src/adapters/from-url.js";
+import { redactUrl } from "../../src/adapters/url.js";
 import type { AdapterFixture } from "./fixtures.js";
 
 /** The server the PostgreSQL suite uses (trust auth on the test machine). */

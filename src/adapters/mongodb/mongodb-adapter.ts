@@ -49,8 +49,8 @@ import type {
 } from "../../core/adapter.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { normaliseVersion } from "../../core/versions.js";
-import { redactUrl } from "../from-url.js";
 import { loadDriver } from "../load-driver.js";
+import { redactUrl } from "../url.js";
 import { bindSession } from "./session-bound.js";
 
 /** The names of lockstep's collections beside the seed's metadata collection. */

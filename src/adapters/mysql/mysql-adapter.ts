@@ -22,11 +22,10 @@ import type {
 } from "../../core/adapter.js";
 import { groupByColumns, sourceTable } from "../../core/batch.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
-import { redactUrl } from "../from-url.js";
 import { HeartbeatLease } from "../heartbeat-lease.js";
 import { loadDriver } from "../load-driver.js";
-import { scrub, scrubError } from "../secrets.js";
 import { countSql, HISTORY_COLUMNS, historyValues } from "../sql-shared.js";
+import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
 
 /** The handle steps receive on MySQL/MariaDB: a `mysql2/promise` connection (inside a step, in its transaction). */
 export type MysqlConnection = mysql.Connection;
@@ -626,8 +625,9 @@ class MysqlLease extends HeartbeatLease {
     conn.on("end", lose);
     // Keeps the lease-info row's expiry current, and finds a dead connection even when the
     // socket reports nothing.
-    this.startHeartbeat(request.ttlMs, () => {
-      adapter.renewLeaseInfo(conn, this.owner, request.ttlMs).catch(lose);
+    this.startHeartbeat(request.ttlMs, async () => {
+      await adapter.renewLeaseInfo(conn, this.owner, request.ttlMs);
+      return "ok" as const;
     });
   }
 
@@ -680,24 +680,6 @@ function lockName(text: string): string {
   if (text.length <= MAX_LOCK_NAME) return text;
   const hash = createHash("sha256").update(text).digest("hex").slice(0, 24);
   return `${text.slice(0, MAX_LOCK_NAME - hash.length - 1)}~${hash}`;
-}
-
-/** The password of a URL (raw and decoded) and any password-like query values: never printed. */
-function secretsOf(url: string): string[] {
-  const found = new Set<string>();
-  const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url)?.[1];
-  if (password) found.add(password);
-  for (const m of url.matchAll(/[?&](?:password|pass|pwd|token|secret)=([^&]*)/gi)) {
-    if (m[1]) found.add(m[1]);
-  }
-  for (const value of [...found]) {
-    try {
-      found.add(decodeURIComponent(value));
-    } catch {
-      // Not percent-encoded.
-    }
-  }
-  return [...found].filter((s) => s.length > 0);
 }
 
 /** JSON columns: MySQL 8 returns them parsed, MariaDB (JSON = LONGTEXT) as text. */

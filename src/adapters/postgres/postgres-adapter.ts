@@ -22,11 +22,10 @@ import type {
 } from "../../core/adapter.js";
 import { groupByColumns, sourceTable } from "../../core/batch.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
-import { redactUrl } from "../from-url.js";
 import { HeartbeatLease } from "../heartbeat-lease.js";
 import { loadDriver } from "../load-driver.js";
-import { scrub, scrubError } from "../secrets.js";
 import { countSql, HISTORY_COLUMNS, historyValues } from "../sql-shared.js";
+import { badUrl, redactUrl, scrub, scrubError, secretsOf, takeLockstepParams } from "../url.js";
 
 /** The handle steps receive on PostgreSQL: a `pg` client (inside a step, the step's transaction). */
 export type PgClient = pg.ClientBase;
@@ -85,6 +84,9 @@ const TABLE_CAPABILITIES: AdapterCapabilities = {
 };
 
 /** How long one attempt on the lease row waits for a row lock held by the holder's open step (ms). */
+const POSTGRES_URL_HINT =
+  "use postgres://user@host:5432/db, optionally with ?schema=name and lease=session|table";
+
 const LEASE_ROW_LOCK_TIMEOUT_MS = 500;
 
 type Pg = typeof pg;
@@ -127,12 +129,16 @@ export class PostgresAdapter implements Adapter<PgClient> {
     url: string,
     options: Omit<PostgresAdapterOptions, "connectionString" | "schema" | "lease"> = {},
   ): PostgresAdapter {
-    const { rest, params } = takeParams(url, ["schema", "lease"]);
+    const { rest, params } = takeLockstepParams(url, ["schema", "lease"]);
     const schema = params.get("schema");
     const lease = params.get("lease");
-    if (schema === "") throw badUrl(url, "`schema=` needs a schema name");
+    if (schema === "") throw badUrl(url, "`schema=` needs a schema name", POSTGRES_URL_HINT);
     if (lease !== undefined && lease !== "session" && lease !== "table") {
-      throw badUrl(url, `\`lease=${lease}\` is not a lease mode (use lease=session or lease=table)`);
+      throw badUrl(
+        url,
+        `\`lease=${lease}\` is not a lease mode (use lease=session or lease=table)`,
+        POSTGRES_URL_HINT,
+      );
     }
     return new PostgresAdapter({
       ...options,
@@ -811,14 +817,13 @@ class PostgresSessionLease extends HeartbeatLease {
     client.on("end", lose);
     // Keeps the lease row's expiry (shown to others) current, and finds a dead connection
     // even when the socket reports nothing.
-    this.startHeartbeat(request.ttlMs, () => {
-      client
-        .query(
-          `update ${q(adapter.schema)}.${q(adapter.tables.lease)}
-           set expires_at = clock_timestamp() + $2 * interval '1 millisecond' where id = 1 and owner = $1`,
-          [this.owner, request.ttlMs],
-        )
-        .catch(lose);
+    this.startHeartbeat(request.ttlMs, async () => {
+      await client.query(
+        `update ${q(adapter.schema)}.${q(adapter.tables.lease)}
+         set expires_at = clock_timestamp() + $2 * interval '1 millisecond' where id = 1 and owner = $1`,
+        [this.owner, request.ttlMs],
+      );
+      return "ok" as const;
     });
   }
 
@@ -852,11 +857,10 @@ class PostgresLeaseRow extends HeartbeatLease {
   ) {
     super(request.owner);
     this.ttlMs = request.ttlMs;
-    this.startHeartbeat(request.ttlMs, () => {
-      void adapter.renewLeaseRow(this.owner, this.ttlMs).then((renewed) => {
-        // Busy or unreachable (undefined): the next beat retries; the check before each write decides.
-        if (renewed === false) this.markLost();
-      });
+    this.startHeartbeat(request.ttlMs, async () => {
+      // Busy or unreachable (undefined): the next beat retries; the check before each write decides.
+      const renewed = await adapter.renewLeaseRow(this.owner, this.ttlMs);
+      return renewed === undefined ? "busy" : renewed ? "ok" : "lost";
     });
   }
 
@@ -967,49 +971,6 @@ function lockKey(text: string): bigint {
 function lockIds(key: bigint): [number, number] {
   const unsigned = BigInt.asUintN(64, key);
   return [Number(unsigned >> 32n), Number(unsigned & 0xffffffffn)];
-}
-
-/** Splits lockstep's own query parameters off a URL, leaving the rest as it was written. */
-function takeParams(url: string, names: readonly string[]): { rest: string; params: Map<string, string> } {
-  const at = url.indexOf("?");
-  if (at < 0) return { rest: url, params: new Map() };
-  const params = new Map<string, string>();
-  const kept: string[] = [];
-  for (const part of url.slice(at + 1).split("&")) {
-    const eq = part.indexOf("=");
-    const key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
-    if (names.includes(key)) params.set(key, decodeURIComponent(eq < 0 ? "" : part.slice(eq + 1)));
-    else if (part !== "") kept.push(part);
-  }
-  return { rest: kept.length > 0 ? `${url.slice(0, at)}?${kept.join("&")}` : url.slice(0, at), params };
-}
-
-/** The password of a URL (raw and decoded) and any password-like query values: never printed. */
-function secretsOf(url: string): string[] {
-  const found = new Set<string>();
-  const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url)?.[1];
-  if (password) found.add(password);
-  for (const m of url.matchAll(/[?&](?:password|pass|pwd|token|secret|sslpassword)=([^&]*)/gi)) {
-    if (m[1]) found.add(m[1]);
-  }
-  for (const value of [...found]) {
-    try {
-      found.add(decodeURIComponent(value));
-    } catch {
-      // Not percent-encoded.
-    }
-  }
-  return [...found].filter((s) => s.length > 0);
-}
-
-function badUrl(url: string, why: string): DatabaseError {
-  return new DatabaseError(
-    "E_DATABASE_URL",
-    `cannot use database URL ${JSON.stringify(redactUrl(url))}: ${why}`,
-    {
-      hint: "use postgres://user@host:5432/db, optionally with ?schema=name and lease=session|table",
-    },
-  );
 }
 
 function iso(value: Date | string): string {
