@@ -1,5 +1,5 @@
 import type { Adapter } from "../core/adapter.js";
-import { badUrl } from "./url.js";
+import { assertPasswordParses, badUrl } from "./url.js";
 
 /** Options for {@link adapterFromUrl}. */
 export interface AdapterFromUrlOptions {
@@ -32,6 +32,7 @@ export async function adapterFromUrl(
       ...(options.baseDir !== undefined && { baseDir: options.baseDir }),
     });
   }
+  assertPasswordParses(url, { strict: scheme === "mongodb" || scheme === "mongodb+srv" });
   if (scheme === "postgres" || scheme === "postgresql") {
     const { PostgresAdapter } = await import("./postgres/postgres-adapter.js");
     return PostgresAdapter.fromUrl(url);

@@ -89,6 +89,39 @@ export function takeLockstepParams(
   return { rest: kept.length > 0 ? `${url.slice(0, at)}?${kept.join("&")}` : url.slice(0, at), params };
 }
 
+/**
+ * Fails with E_DATABASE_URL, never echoing the password, when a URL's password holds a
+ * character its driver cannot parse raw: `/`, `?` and `#` end the host part for every URL
+ * parser; MongoDB's driver also refuses a raw `@` or `:` (`strict`). A `%` must start an escape,
+ * and a non-strict URL must parse as a WHATWG URL.
+ */
+export function assertPasswordParses(url: string, options: { strict?: boolean } = {}): void {
+  const password = rawPassword(url);
+  if (password === null) return;
+  // An `@` after the first `?` may be a query value (`?user=a@b`): that reading is left to the
+  // driver (redaction still hides up to that `@`). A `#` never belongs to a database URL.
+  const queryAt = url.indexOf("?");
+  const userinfoEnd = url.lastIndexOf("@");
+  const inQuery = queryAt >= 0 && queryAt < userinfoEnd && !url.slice(0, userinfoEnd).includes("#");
+  const forbidden = options.strict ? /[/?#@:]/ : /[/?#]/;
+  let malformed = !inQuery && forbidden.test(password);
+  try {
+    decodeURIComponent(password);
+    // The SQL drivers parse with WHATWG URL: what it refuses, they refuse with a bare "Invalid
+    // URL". (MongoDB's list of hosts is no WHATWG URL; `strict` covers its password.)
+    if (!options.strict) new URL(url);
+  } catch {
+    malformed = true;
+  }
+  if (malformed) {
+    throw badUrl(
+      url,
+      "the password holds a character that must be percent-encoded in a URL",
+      "percent-encode the password (e.g. `node -p 'encodeURIComponent(process.argv[1])' 'p@ss/word'` gives p%40ss%2Fword) and use that in the URL",
+    );
+  }
+}
+
 /** The URL shapes lockstep accepts, for hints. */
 export const URL_FORMS_HINT =
   "use sqlite:./app.db, postgres://user@host/db, mysql://user@host/db or mongodb://host/db";
