@@ -1,0 +1,167 @@
+/**
+ * lockstep's own tables on PostgreSQL: where they are, their creation (race-safe), the reads
+ * of the stamp, ledger, markers and history, and the StateWriter that steps commit with.
+ */
+import type pg from "pg";
+import type { HistoryEntry, InProgressMarker, LedgerEntry, StateWriter } from "../../core/adapter.js";
+import {
+  HISTORY_COLUMNS,
+  historyValues,
+  LEDGER_COLUMNS,
+  ledgerValues,
+  MARKER_COLUMNS,
+  markerValues,
+  placeholders,
+  type SqlTableNames,
+} from "../sql-shared.js";
+import { lockKey } from "./lease.js";
+import { quoteIdent as q } from "./quote-ident.js";
+import {
+  fromHistoryRow,
+  fromLedgerRow,
+  fromMarkerRow,
+  type HistoryRow,
+  type LedgerRow,
+  type MarkerRow,
+} from "./rows.js";
+
+/** The store's contents as one snapshot reads them (the lease is read by the lease mode). */
+export interface StoredState {
+  readonly stamp: string | null;
+  readonly hasLedger: boolean;
+  readonly ledger: LedgerEntry[];
+  readonly interrupted: InProgressMarker[];
+}
+
+/** lockstep's tables in one schema of one PostgreSQL database. */
+export class PostgresStateStore {
+  /** The advisory lock key serialising the creation of lockstep's store. */
+  readonly #storeKey: bigint;
+
+  constructor(
+    readonly schema: string,
+    readonly tables: SqlTableNames,
+  ) {
+    this.#storeKey = lockKey(`lockstep:store:${schema}`);
+  }
+
+  /** `table` quoted and qualified with lockstep's schema. */
+  ref(table: keyof SqlTableNames): string {
+    return `${q(this.schema)}.${q(this.tables[table])}`;
+  }
+
+  /** Which of lockstep's tables exist. */
+  async present(c: pg.ClientBase): Promise<Set<string>> {
+    const { rows } = await c.query<{ relname: string }>(
+      `select c.relname from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = $1 and c.relkind in ('r', 'p') and c.relname = any($2::text[])`,
+      [this.schema, Object.values(this.tables)],
+    );
+    return new Set(rows.map((r) => r.relname));
+  }
+
+  /** True when every one of lockstep's tables is in `present`. */
+  isComplete(present: ReadonlySet<string>): boolean {
+    return present.size === Object.keys(this.tables).length;
+  }
+
+  /** Creates the schema and the missing tables, in the caller's transaction on `c`. */
+  async create(c: pg.ClientBase): Promise<void> {
+    // Serialises concurrent first runs (node-pg-migrate #821: the migrations table was
+    // created outside the lock, and racing pods collided on pg_type's unique index).
+    await c.query("select pg_advisory_xact_lock($1::bigint)", [this.#storeKey.toString()]);
+    const { rowCount } = await c.query("select 1 from pg_catalog.pg_namespace where nspname = $1", [
+      this.schema,
+    ]);
+    // Only when missing: CREATE SCHEMA checks the CREATE privilege even when the schema exists.
+    if (rowCount === 0) await c.query(`create schema if not exists ${q(this.schema)}`);
+    await c.query(`
+      create table if not exists ${this.ref("state")} (
+        id text primary key, version text not null, updated_at timestamptz not null);
+      create table if not exists ${this.ref("ledger")} (
+        version text not null, name text not null, checksum text, kind text not null,
+        applied_at timestamptz not null, duration_ms bigint, app_version text, counts jsonb,
+        primary key (version, name));
+      create table if not exists ${this.ref("history")} (
+        id bigserial primary key, at timestamptz not null, action text not null, version text, step text,
+        outcome text not null, duration_ms bigint, host text not null, os_user text not null,
+        pid integer not null, app_version text, lockstep_version text not null, details jsonb);
+      create table if not exists ${this.ref("lease")} (
+        id integer primary key check (id = 1), owner text not null, host text not null,
+        pid integer not null, os_user text not null, acquired_at timestamptz not null,
+        expires_at timestamptz not null, session_pid integer);
+      create table if not exists ${this.ref("markers")} (
+        version text not null, name text not null, started_at timestamptz not null, owner text not null,
+        host text not null, pid integer not null, checkpoint jsonb, primary key (version, name));
+    `);
+  }
+
+  /** The stamp, ledger and markers, from the tables in `present` (the caller holds the snapshot). */
+  async read(c: pg.ClientBase, present: ReadonlySet<string>): Promise<StoredState> {
+    const hasLedger = present.has(this.tables.ledger);
+    const stamp = present.has(this.tables.state)
+      ? ((await c.query<{ version: string }>(`select version from ${this.ref("state")} where id = 'stamp'`))
+          .rows[0]?.version ?? null)
+      : null;
+    const ledger = hasLedger
+      ? (
+          await c.query<LedgerRow>(`select * from ${this.ref("ledger")} order by applied_at, version, name`)
+        ).rows.map(fromLedgerRow)
+      : [];
+    const interrupted = present.has(this.tables.markers)
+      ? (await c.query<MarkerRow>(`select * from ${this.ref("markers")} order by started_at`)).rows.map(
+          fromMarkerRow,
+        )
+      : [];
+    return { stamp, hasLedger, ledger, interrupted };
+  }
+
+  /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. */
+  async readHistory(c: pg.ClientBase, limit: number | undefined): Promise<HistoryEntry[]> {
+    if (!(await this.present(c)).has(this.tables.history)) return [];
+    const { rows } = await c.query<HistoryRow>(
+      `select * from (select * from ${this.ref("history")} order by id desc limit $1) h order by id`,
+      [limit ?? null],
+    );
+    return rows.map(fromHistoryRow);
+  }
+
+  /** The StateWriter of a step, writing through `c` (inside the step's transaction when it has one). */
+  writer(c: pg.ClientBase): StateWriter {
+    return {
+      setStamp: async (version) => {
+        await c.query(
+          `insert into ${this.ref("state")} (id, version, updated_at) values ('stamp', $1, clock_timestamp())
+           on conflict (id) do update set version = excluded.version, updated_at = excluded.updated_at`,
+          [version],
+        );
+      },
+      putLedgerEntry: async (e) => {
+        await c.query(
+          `insert into ${this.ref("ledger")} (${LEDGER_COLUMNS}) values (${placeholders(8, true)}::jsonb)
+           on conflict (version, name) do update set checksum = excluded.checksum, kind = excluded.kind,
+             applied_at = excluded.applied_at, duration_ms = excluded.duration_ms,
+             app_version = excluded.app_version, counts = excluded.counts`,
+          ledgerValues(e),
+        );
+      },
+      setMarker: async (m) => {
+        await c.query(
+          `insert into ${this.ref("markers")} (${MARKER_COLUMNS}) values (${placeholders(7, true)}::jsonb)
+           on conflict (version, name) do update set started_at = excluded.started_at, owner = excluded.owner,
+             host = excluded.host, pid = excluded.pid, checkpoint = excluded.checkpoint`,
+          markerValues(m),
+        );
+      },
+      clearMarker: async (version, name) => {
+        await c.query(`delete from ${this.ref("markers")} where version = $1 and name = $2`, [version, name]);
+      },
+      appendHistory: async (h) => {
+        await c.query(
+          `insert into ${this.ref("history")} (${HISTORY_COLUMNS}) values (${placeholders(12, true)}::jsonb)`,
+          historyValues(h),
+        );
+      },
+    };
+  }
+}
