@@ -68,6 +68,9 @@ export function lockIds(key: bigint): [number, number] {
 /** How long one attempt on the lease row waits for a row lock held by the holder's open step (ms). */
 const LEASE_ROW_LOCK_TIMEOUT_MS = 500;
 
+/** PostgreSQL's lock_not_available: `lock_timeout` ran out waiting for a row lock. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
 /** A lease handle of this module: it can also be abandoned when the adapter closes. */
 abstract class PostgresLease extends HeartbeatLease {
   abstract abandon(): Promise<void>;
@@ -221,7 +224,7 @@ class LeaseRowMode extends TrackingMode {
       });
       if (taken) return this.track(new PostgresLeaseRow(this.ctx, this.forget, request));
     } catch (error) {
-      if ((error as { code?: string }).code !== "55P03") throw error;
+      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
     }
     return this.heldBy();
   }
@@ -323,9 +326,11 @@ class PostgresLeaseRow extends PostgresLease {
           return renewLeaseRow(c, ctx.store.ref("lease"), this.owner, this.ttlMs);
         });
         return renewed ? "ok" : "lost";
-      } catch {
-        // Busy or unreachable: the next beat retries; the check before each write decides.
-        return "busy";
+      } catch (error) {
+        // Only a row locked by our own open step (or a waiter's attempt) is busy: the next beat
+        // retries and the check before each write decides. Anything else cannot vouch for the lease.
+        if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return "busy";
+        throw error;
       }
     });
   }
