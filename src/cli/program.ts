@@ -1,5 +1,6 @@
-#!/usr/bin/env node
 import { Command } from "commander";
+import { unsettledImportError } from "../config/import-module.js";
+import { LockstepError } from "../core/errors.js";
 import { LOCKSTEP_VERSION } from "../version.js";
 import type { ExitHolder } from "./command.js";
 import { historyCommand } from "./commands/history.js";
@@ -10,7 +11,7 @@ import { resolveCommand } from "./commands/resolve.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
 import { upgradeCommand } from "./commands/upgrade.js";
-import type { Streams } from "./output.js";
+import { Output, type Streams } from "./output.js";
 
 /** Builds the `lockstep` program. */
 export function buildProgram(streams: Streams, exit: ExitHolder): Command {
@@ -24,6 +25,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder): Command {
       "after",
       "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised). Every error prints a stable code (E_...) and the next command to run.",
     );
+  usageErrorsCoded(program);
   for (const make of [
     statusCommand,
     planCommand,
@@ -34,13 +36,20 @@ export function buildProgram(streams: Streams, exit: ExitHolder): Command {
     resolveCommand,
     newCommand,
   ]) {
-    program.addCommand(make(streams, exit).exitOverride());
+    program.addCommand(usageErrorsCoded(make(streams, exit)).exitOverride());
   }
   return program;
 }
 
-/** Runs the CLI; the only place that touches `process`. */
-export async function main(argv: readonly string[]): Promise<number> {
+/** commander's own errors (unknown option, missing argument) get the E_USAGE code. */
+function usageErrorsCoded(command: Command): Command {
+  return command.configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, "error E_USAGE: ")),
+  });
+}
+
+/** Runs the CLI; with its entry (main.ts), the only place that touches `process`. */
+export function runCli(): void {
   const exit: ExitHolder = { code: 0 };
   const streams: Streams = {
     stdout: process.stdout,
@@ -49,9 +58,29 @@ export async function main(argv: readonly string[]): Promise<number> {
     env: process.env,
     cwd: process.cwd(),
   };
-  const program = buildProgram(streams, exit).exitOverride();
+  let settled = false;
+  // Node exits 0 when its event loop drains while a promise is still pending: a config or
+  // step whose top-level await never settles would print nothing and pass a CI gate.
+  process.on("exit", () => {
+    if (settled) return;
+    process.exitCode = (exit.output ?? new Output(streams, false)).error(unsettledError());
+  });
+  main(buildProgram(streams, exit), process.argv.slice(2), exit).then(
+    (code) => {
+      settled = true;
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      settled = true;
+      process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+async function main(program: Command, argv: readonly string[], exit: ExitHolder): Promise<number> {
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.exitOverride().parseAsync([...argv], { from: "user" });
   } catch (error) {
     const code = (error as { exitCode?: number }).exitCode;
     // commander has printed help, the version, or a usage error already.
@@ -60,12 +89,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   return exit.code;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+function unsettledError(): LockstepError {
+  return (
+    unsettledImportError() ??
+    new LockstepError(
+      "E_UNSETTLED",
+      "lockstep stopped before the command finished: something it awaited (in a step, a precondition or the config) can never settle",
+      {
+        hint: "find the promise that never resolves (run again with --verbose), fix it, then check `lockstep status`",
+      },
+    )
+  );
+}
