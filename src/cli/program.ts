@@ -96,7 +96,7 @@ function unsettledError(): LockstepError {
       "E_UNSETTLED",
       "lockstep stopped before the command finished: something it awaited (in a step, a precondition or the config) can never settle",
       {
-        hint: "find the promise that never resolves (run again with --verbose), fix it, then check `lockstep status`",
+        hint: "find the promise that never resolves (a step's run, a precondition, the config), fix it, then run `lockstep status`",
       },
     )
   );
