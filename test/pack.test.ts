@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -30,6 +30,8 @@ test("npm pack installs and its binary runs a TypeScript config on SQLite", () =
     { cwd: app, encoding: "utf8" },
   );
   assert.equal(install.status, 0, install.stderr);
+  // --verbose stacks map to the TypeScript sources, so they ship (issue 9 item 25).
+  assert.ok(existsSync(join(app, "node_modules", "lockstep", "src", "core", "upgrader.ts")));
   // The SQLite driver is an optional peer dependency; reuse this checkout's build of it.
   symlinkSync(
     join(REPO, "node_modules", "better-sqlite3"),

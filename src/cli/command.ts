@@ -15,11 +15,13 @@ export interface CommandRun<O> {
 /** Where a command leaves its exit code. */
 export interface ExitHolder {
   code: number;
+  /** The running command's output, for an error found after it stopped (E_UNSETTLED). */
+  output?: Output;
 }
 
 /**
  * Declares a command with the options every command takes (`--config`, `--database`,
- * `--json`, `--app-version`) and turns its result or error into an exit code.
+ * `--json`, `--app-version`, `--verbose`) and turns its result or error into an exit code.
  */
 export function defineCommand<O>(
   name: string,
@@ -42,12 +44,17 @@ export function defineCommand<O>(
     .addOption(
       new Option("--app-version <version>", "the code version (default: the config's, else package.json)"),
     )
-    .addOption(new Option("--json", "print the result as JSON on stdout (events as JSON lines on stderr)"));
+    .addOption(new Option("--json", "print the result as JSON on stdout (events as JSON lines on stderr)"))
+    .addOption(
+      new Option("--verbose", "on an error, print its stack and its causes' stacks (also LOCKSTEP_DEBUG=1)"),
+    );
   command.action(async (...args: unknown[]) => {
     const cmd = args.at(-1) as Command;
     const options = cmd.opts() as O & GlobalOptions;
     const positional = args.slice(0, -2).map(String);
-    const output = new Output(streams, options.json === true);
+    const verbose = options.verbose === true || isDebugEnv(streams.env.LOCKSTEP_DEBUG);
+    const output = new Output(streams, options.json === true, verbose);
+    exit.output = output;
     let upgrader: Upgrader<any> | undefined;
     try {
       exit.code = await body(
@@ -69,4 +76,8 @@ export function defineCommand<O>(
     }
   });
   return command;
+}
+
+function isDebugEnv(value: string | undefined): boolean {
+  return value !== undefined && value !== "" && value !== "0" && value.toLowerCase() !== "false";
 }

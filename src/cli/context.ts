@@ -8,6 +8,7 @@ export interface GlobalOptions {
   readonly database?: string;
   readonly json?: boolean;
   readonly appVersion?: string;
+  readonly verbose?: boolean;
 }
 
 /** Loads the config and builds the upgrader for a command. */

@@ -1,5 +1,5 @@
 import { createColors } from "picocolors";
-import { isLockstepError, type LockstepError, type LockstepErrorCode } from "../core/errors.js";
+import { isLockstepError, type LockstepError, type LockstepErrorCode, summaryOf } from "../core/errors.js";
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { ok: 0, error: 1, pending: 2, refused: 3 } as const;
@@ -30,13 +30,17 @@ export interface Streams {
 /** Printing for one command: human text (coloured only on a TTY) or JSON. */
 export class Output {
   readonly json: boolean;
+  /** Errors print their stacks and their causes' (`--verbose`, `LOCKSTEP_DEBUG=1`). */
+  readonly verbose: boolean;
   readonly c: ReturnType<typeof createColors>;
 
   constructor(
     readonly streams: Streams,
     json: boolean,
+    verbose = false,
   ) {
     this.json = json;
+    this.verbose = verbose;
     const tty = streams.stdout.isTTY === true && !("NO_COLOR" in streams.env);
     this.c = createColors(tty);
   }
@@ -77,9 +81,7 @@ export class Output {
           {
             error: {
               code,
-              message: isLockstepError(error)
-                ? firstLine(error.message)
-                : String((error as Error)?.message ?? error),
+              message: isLockstepError(error) ? summaryOf(error) : String((error as Error)?.message ?? error),
               hint: e.hint ?? null,
               ...(e.results !== undefined && { results: e.results }),
             },
@@ -94,12 +96,23 @@ export class Output {
       const err = error as Error;
       this.streams.stderr.write(`${this.c.red("unexpected error:")} ${err?.stack ?? String(error)}\n`);
     }
+    if (this.verbose) this.#stacks(error);
+    else if (isLockstepError(error) && error.cause !== undefined && !this.json) {
+      this.streams.stderr.write(this.c.dim("(run again with --verbose for the stack)\n"));
+    }
     return exit;
   }
-}
 
-function firstLine(message: string): string {
-  return message.split("\n  → ")[0] ?? message;
+  /** The error's stack, then each cause's, on stderr (with --json too: stdout holds the result). */
+  #stacks(error: unknown): void {
+    const seen = new Set<unknown>();
+    for (let e: unknown = error, depth = 0; e !== undefined && !seen.has(e) && depth < 10; depth++) {
+      seen.add(e);
+      const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+      this.streams.stderr.write(`${depth === 0 ? "stack:" : "caused by:"} ${text}\n`);
+      e = e instanceof Error ? e.cause : undefined;
+    }
+  }
 }
 
 /** Milliseconds for humans. */

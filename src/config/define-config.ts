@@ -22,6 +22,18 @@ export interface LockstepConfig<TDb = any> {
   readonly lease?: LeaseOptions;
 }
 
+/** Every key a config may have; any other is refused with the closest of these. */
+export const CONFIG_KEYS = [
+  "database",
+  "steps",
+  "appVersion",
+  "stepsDir",
+  "lease",
+] as const satisfies readonly (keyof LockstepConfig)[];
+
+/** Every key of the config's `lease`. */
+export const LEASE_KEYS = ["ttlMs", "waitMs", "pollMs"] as const satisfies readonly (keyof LeaseOptions)[];
+
 /** Types a config file; returns it unchanged. */
 export function defineConfig<TDb = any>(config: LockstepConfig<TDb>): LockstepConfig<TDb> {
   return config;

@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
 import { adapterFromUrl } from "../adapters/from-url.js";
 import type { Adapter } from "../core/adapter.js";
+import { didYouMean, unknownKeys } from "../core/did-you-mean.js";
 import { ConfigError, LockstepError } from "../core/errors.js";
 import type { StepSource } from "../core/registry.js";
 import type { LeaseOptions } from "../core/upgrader.js";
-import type { LockstepConfig } from "./define-config.js";
+import { CONFIG_KEYS, LEASE_KEYS, type LockstepConfig } from "./define-config.js";
+import { importModule } from "./import-module.js";
+import { loadStepsDir } from "./load-steps-dir.js";
 
 /** Config file names looked for, in order, when `--config` is not given. */
 export const CONFIG_FILE_NAMES = [
@@ -32,7 +33,7 @@ export interface ResolvedConfig {
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
-  /** Folder the config is searched in and relative URLs resolve against. */
+  /** Folder the config is searched in and a `--database` SQLite path resolves against. */
   readonly cwd: string;
   /** An explicit config path (`--config`). */
   readonly configPath?: string;
@@ -40,6 +41,14 @@ export interface LoadConfigOptions {
   readonly databaseUrl?: string;
   /** An explicit app version, overriding the config and package.json. */
   readonly appVersion?: string;
+}
+
+/** A config file read and checked, before its database is opened or its steps loaded. */
+export interface ConfigFile {
+  readonly path: string;
+  /** The config file's folder: the config's relative paths resolve against it. */
+  readonly dir: string;
+  readonly config: Partial<LockstepConfig>;
 }
 
 /** Finds the config file: the explicit path, or the first known name in `cwd`. */
@@ -66,64 +75,64 @@ export function findConfig(cwd: string, configPath?: string): string {
   );
 }
 
-/** Imports a module, TypeScript included (through tsx), without a build step. */
-export async function importModule(path: string): Promise<Record<string, unknown>> {
-  const ext = extname(path);
-  const module = (
-    ext === ".ts" || ext === ".mts" || ext === ".cts" || ext === ".tsx"
-      ? await tsImport(pathToFileURL(path).href, import.meta.url)
-      : await import(pathToFileURL(path).href)
-  ) as Record<string, unknown>;
-  // A TypeScript file in a CommonJS package compiles to `exports.default = …`, which an
-  // ESM import sees as `default.default`.
-  const inner = module.default as Record<string, unknown> | undefined;
-  if (inner && typeof inner === "object" && inner.__esModule === true && "default" in inner) return inner;
-  return module;
+/** Finds, imports and checks the config file, without opening its database or loading its steps. */
+export async function readConfig(cwd: string, configPath?: string): Promise<ConfigFile> {
+  const path = findConfig(cwd, configPath);
+  return { path, dir: dirname(path), config: checkConfig(await readConfigFile(path), path) };
+}
+
+/** Where `lockstep new` writes: the steps folder, else `stepsDir`, else `upgrades`, beside the config. */
+export function stepsDirOf(file: ConfigFile): string {
+  const { config, dir } = file;
+  return resolve(dir, typeof config.steps === "string" ? config.steps : (config.stepsDir ?? "upgrades"));
 }
 
 /** Loads and validates the config, builds its adapter and reads the app version. */
 export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedConfig> {
-  const path = findConfig(options.cwd, options.configPath);
-  const raw = await readConfigFile(path);
-  const configDir = dirname(path);
+  const file = await readConfig(options.cwd, options.configPath);
+  const { path, dir, config } = file;
 
-  const databaseSpec = options.databaseUrl ?? raw.database;
+  const databaseSpec = options.databaseUrl ?? config.database;
   if (databaseSpec === undefined || databaseSpec === null || databaseSpec === "") {
     throw new ConfigError("E_CONFIG_INVALID", `${path} names no database`, {
       hint: 'add database: "sqlite:./app.db" (or a postgres://, mysql://, mongodb:// URL), or pass --database URL',
     });
   }
+  // A path in the config means the same from any working directory; one typed on the
+  // command line means what the shell's working directory says.
+  const baseDir = options.databaseUrl !== undefined ? options.cwd : dir;
   const adapter =
     typeof databaseSpec === "string"
-      ? await adapterFromUrl(databaseSpec, { baseDir: options.cwd })
+      ? await adapterFromUrl(databaseSpec, { baseDir })
       : validateAdapter(databaseSpec, path);
 
   let steps: readonly StepSource<any>[];
-  let stepsDir: string;
-  if (typeof raw.steps === "string") {
-    stepsDir = resolve(configDir, raw.steps);
-    steps = await loadStepsDir(stepsDir);
-  } else if (Array.isArray(raw.steps)) {
-    steps = raw.steps;
-    stepsDir = resolve(configDir, raw.stepsDir ?? "upgrades");
+  if (typeof config.steps === "string") {
+    steps = await loadStepsDir(resolve(dir, config.steps));
+  } else if (Array.isArray(config.steps)) {
+    steps = config.steps;
   } else {
     throw new ConfigError("E_CONFIG_INVALID", `${path}: "steps" must be an array of steps or a folder path`, {
       hint: 'steps: [upgrade({ version: "1.1.0", name: "…", run })] or steps: "./upgrades"',
     });
   }
-  const { version, source } = resolveAppVersion(options.appVersion, raw.appVersion, configDir, path);
-  return { path, adapter, steps, appVersion: version, appVersionSource: source, stepsDir, lease: raw.lease };
+  const { version, source } = resolveAppVersion(options.appVersion, config.appVersion, dir, path);
+  return {
+    path,
+    adapter,
+    steps,
+    appVersion: version,
+    appVersionSource: source,
+    stepsDir: stepsDirOf(file),
+    lease: config.lease,
+  };
 }
 
-async function readConfigFile(path: string): Promise<Partial<LockstepConfig>> {
-  let value: unknown;
+async function readConfigFile(path: string): Promise<unknown> {
   try {
-    if (extname(path) === ".json") {
-      value = JSON.parse(readFileSync(path, "utf8"));
-    } else {
-      const module = await importModule(path);
-      value = module.default ?? module.config;
-    }
+    if (extname(path) === ".json") return JSON.parse(readFileSync(path, "utf8"));
+    const module = await importModule(path);
+    return module.default ?? module.config;
   } catch (error) {
     if (error instanceof LockstepError) throw error;
     throw new ConfigError("E_CONFIG_INVALID", `cannot load config ${path}: ${(error as Error).message}`, {
@@ -131,12 +140,36 @@ async function readConfigFile(path: string): Promise<Partial<LockstepConfig>> {
       hint: "fix the error in the config file (or a step file it imports)",
     });
   }
+}
+
+/** Refuses a config that is not an object, or has a key (or lease key) lockstep does not know. */
+function checkConfig(value: unknown, path: string): Partial<LockstepConfig> {
   if (value === null || typeof value !== "object") {
     throw new ConfigError("E_CONFIG_INVALID", `${path} does not export a config`, {
       hint: "export default defineConfig({ database, steps })",
     });
   }
+  checkKeys(value, CONFIG_KEYS, path, "the config");
+  const { lease } = value as { lease?: unknown };
+  if (lease !== undefined) {
+    if (lease === null || typeof lease !== "object") {
+      throw new ConfigError("E_CONFIG_INVALID", `${path}: "lease" must be an object`, {
+        hint: `lease: { ${LEASE_KEYS.join(", ")} } (milliseconds)`,
+      });
+    }
+    checkKeys(lease, LEASE_KEYS, path, "lease");
+  }
   return value as Partial<LockstepConfig>;
+}
+
+function checkKeys(value: object, known: readonly string[], path: string, where: string): void {
+  const [key] = unknownKeys(value, known);
+  if (key === undefined) return;
+  throw new ConfigError(
+    "E_CONFIG_INVALID",
+    `${path}: ${where} has an unknown key "${key}"${didYouMean(key, known)}`,
+    { hint: `the keys of ${where} are ${known.join(", ")}` },
+  );
 }
 
 function validateAdapter(value: unknown, path: string): Adapter<any> {
@@ -147,41 +180,6 @@ function validateAdapter(value: unknown, path: string): Adapter<any> {
     });
   }
   return value as Adapter<any>;
-}
-
-async function loadStepsDir(dir: string): Promise<StepSource<any>[]> {
-  if (!existsSync(dir)) {
-    throw new ConfigError("E_CONFIG_INVALID", `steps folder not found: ${dir}`, {
-      hint: "create it, or `lockstep new <version> <name>` writes the first step there",
-    });
-  }
-  const files = readdirSync(dir)
-    .filter((file) => /\.(ts|mts|js|mjs)$/.test(file) && !file.endsWith(".d.ts"))
-    .sort();
-  const steps: StepSource<any>[] = [];
-  for (const file of files) {
-    let module: Record<string, unknown>;
-    try {
-      module = await importModule(join(dir, file));
-    } catch (error) {
-      throw new ConfigError(
-        "E_CONFIG_INVALID",
-        `cannot load step file ${join(dir, file)}: ${(error as Error).message}`,
-        {
-          cause: error,
-          hint: "fix the error in that step file",
-        },
-      );
-    }
-    const exported = module.default;
-    if (exported === undefined) {
-      throw new ConfigError("E_CONFIG_INVALID", `step file ${join(dir, file)} has no default export`, {
-        hint: "export default upgrade({ version, name, run })",
-      });
-    }
-    steps.push(...(Array.isArray(exported) ? exported : [exported]));
-  }
-  return steps;
 }
 
 function resolveAppVersion(

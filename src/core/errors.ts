@@ -31,7 +31,10 @@ export type LockstepErrorCode =
   | "E_CONFIRMATION_REQUIRED"
   | "E_ABORTED"
   | "E_UNSUPPORTED"
-  | "E_STEP_FILE_EXISTS";
+  | "E_STEP_FILE_EXISTS"
+  | "E_INVALID_OPTION"
+  | "E_USAGE"
+  | "E_UNSETTLED";
 
 /** Base class of every error lockstep throws on purpose. */
 export class LockstepError extends Error {
@@ -68,6 +71,11 @@ export class StepDefinitionError extends LockstepError {
 /** The configuration is missing, fails to load, or is not valid. */
 export class ConfigError extends LockstepError {
   override readonly name = "ConfigError";
+}
+
+/** A caller passed an option lockstep does not know or accept (library options, CLI flags). */
+export class UsageError extends LockstepError {
+  override readonly name = "UsageError";
 }
 
 /** The database cannot be opened, reached or understood. */
@@ -133,6 +141,11 @@ export class StepFailedError extends LockstepError {
   ) {
     super("E_STEP_FAILED", message, options);
   }
+}
+
+/** The message without the hint glued to it. */
+export function summaryOf(error: LockstepError): string {
+  return error.message.split("\n  → ")[0] ?? error.message;
 }
 
 /** True when `error` is a lockstep error with the given code. */

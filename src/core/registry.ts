@@ -64,8 +64,17 @@ export type StepSource<TDb = unknown> = StepDefinition<TDb> | (new () => object)
 export function collectStepDefinitions<TDb>(sources: readonly StepSource<TDb>[]): StepDefinition<TDb>[] {
   const out: StepDefinition<TDb>[] = [];
   for (const source of sources) {
-    if (typeof source === "function") {
+    if (typeof source === "function" && isClass(source)) {
       out.push(...collectStepDefinitions([new (source as new () => object)()]));
+    } else if (typeof source === "function") {
+      // Calling a plain function with `new` would run it (a step's body, at load time).
+      throw new StepDefinitionError(
+        "E_INVALID_STEP",
+        `not a step: the function ${source.name || "(anonymous)"}; a step is upgrade({ version, name, run }) or a class with @registerUpgrade methods`,
+        {
+          hint: `wrap it: export default upgrade({ version: "1.2.0", name: "what-it-does", run: ${source.name || "fn"} })`,
+        },
+      );
     } else if (source !== null && typeof source === "object" && DECORATED_STEPS in source) {
       out.push(...((source as Decorated)[DECORATED_STEPS] as StepDefinition<TDb>[]));
     } else if (source !== null && typeof source === "object" && "version" in source && "run" in source) {
@@ -128,6 +137,10 @@ function checksumOf(
   const hash = createHash("sha256").update(`${version}\n${name}\n`);
   for (const fn of fns) if (fn) hash.update(fn.toString());
   return hash.digest("hex");
+}
+
+function isClass(fn: object): boolean {
+  return /^class\b/.test(Function.prototype.toString.call(fn));
 }
 
 function describeValue(value: unknown): string {

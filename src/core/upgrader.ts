@@ -13,6 +13,7 @@ import type {
   StateWriter,
 } from "./adapter.js";
 import { type BatchCheckpoint, type BatchDeps, readPages, runBatch } from "./batch.js";
+import { assertCheckPolicy } from "./check-policy.js";
 import {
   LeaseError,
   LockstepError,
@@ -870,7 +871,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
    * together upgrade once.
    */
   async check(options: { policy?: CheckPolicy } = {}): Promise<CheckResult> {
-    const policy = options.policy ?? "warn";
+    const policy = assertCheckPolicy(options.policy ?? "warn");
     await this.#open(policy === "upgrade");
     const report = await this.status();
     const done = (action: CheckResult["action"], r: StatusReport, warnings: string[] = []): CheckResult => ({

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { findConfig, loadConfig } from "../../config/load-config.js";
+import { readConfig, stepsDirOf } from "../../config/load-config.js";
 import { ConfigError, LockstepError } from "../../core/errors.js";
 import { normaliseVersion } from "../../core/versions.js";
 import { defineCommand, type ExitHolder } from "../command.js";
@@ -53,18 +53,14 @@ export function newCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--description <text>", "the step's description"));
 }
 
+/** The config's steps folder (it need not exist yet), else ./upgrades when there is no config. */
 async function stepsDir(cwd: string, options: { config?: string }): Promise<string> {
   try {
-    findConfig(cwd, options.config);
+    return stepsDirOf(await readConfig(cwd, options.config));
   } catch (error) {
     if (error instanceof ConfigError && error.code === "E_CONFIG_NOT_FOUND" && options.config === undefined) {
       return resolve(cwd, "upgrades");
     }
     throw error;
   }
-  const config = await loadConfig({
-    cwd,
-    ...(options.config !== undefined && { configPath: options.config }),
-  });
-  return config.stepsDir;
 }

@@ -1,0 +1,103 @@
+import { Command } from "commander";
+import { unsettledImportError } from "../config/import-module.js";
+import { LockstepError } from "../core/errors.js";
+import { LOCKSTEP_VERSION } from "../version.js";
+import type { ExitHolder } from "./command.js";
+import { historyCommand } from "./commands/history.js";
+import { initCommand } from "./commands/init.js";
+import { newCommand } from "./commands/new.js";
+import { planCommand } from "./commands/plan.js";
+import { resolveCommand } from "./commands/resolve.js";
+import { statusCommand } from "./commands/status.js";
+import { unlockCommand } from "./commands/unlock.js";
+import { upgradeCommand } from "./commands/upgrade.js";
+import { Output, type Streams } from "./output.js";
+
+/** Builds the `lockstep` program. */
+export function buildProgram(streams: Streams, exit: ExitHolder): Command {
+  const program = new Command("lockstep")
+    .description("Keep an application's database in step with its release version.")
+    .version(LOCKSTEP_VERSION)
+    // Program options only before the command: `init --version X` is init's own option.
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised). Every error prints a stable code (E_...) and the next command to run.",
+    );
+  usageErrorsCoded(program);
+  for (const make of [
+    statusCommand,
+    planCommand,
+    upgradeCommand,
+    initCommand,
+    historyCommand,
+    unlockCommand,
+    resolveCommand,
+    newCommand,
+  ]) {
+    program.addCommand(usageErrorsCoded(make(streams, exit)).exitOverride());
+  }
+  return program;
+}
+
+/** commander's own errors (unknown option, missing argument) get the E_USAGE code. */
+function usageErrorsCoded(command: Command): Command {
+  return command.configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, "error E_USAGE: ")),
+  });
+}
+
+/** Runs the CLI; with its entry (main.ts), the only place that touches `process`. */
+export function runCli(): void {
+  const exit: ExitHolder = { code: 0 };
+  const streams: Streams = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+  let settled = false;
+  // Node exits 0 when its event loop drains while a promise is still pending: a config or
+  // step whose top-level await never settles would print nothing and pass a CI gate.
+  process.on("exit", () => {
+    if (settled) return;
+    process.exitCode = (exit.output ?? new Output(streams, false)).error(unsettledError());
+  });
+  main(buildProgram(streams, exit), process.argv.slice(2), exit).then(
+    (code) => {
+      settled = true;
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      settled = true;
+      process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+async function main(program: Command, argv: readonly string[], exit: ExitHolder): Promise<number> {
+  try {
+    await program.exitOverride().parseAsync([...argv], { from: "user" });
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    // commander has printed help, the version, or a usage error already.
+    return typeof code === "number" ? code : 1;
+  }
+  return exit.code;
+}
+
+function unsettledError(): LockstepError {
+  return (
+    unsettledImportError() ??
+    new LockstepError(
+      "E_UNSETTLED",
+      "lockstep stopped before the command finished: something it awaited (in a step, a precondition or the config) can never settle",
+      {
+        hint: "find the promise that never resolves (a step's run, a precondition, the config), fix it, then run `lockstep status`",
+      },
+    )
+  );
+}

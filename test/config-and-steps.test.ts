@@ -1,0 +1,298 @@
+/**
+ * The config and the steps folder as a new user meets them (issue 9 items 13, 16, 22-25,
+ * 27, 28): the built CLI in temp projects, and the library where the boundary is a function.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import Database from "better-sqlite3";
+import { loadDriver } from "../src/adapters/load-driver.js";
+import { SqliteAdapter } from "../src/adapters/sqlite/index.js";
+import { sqlFileStep } from "../src/config/sql-file-step.js";
+import { checkDatabase } from "../src/core/check-database.js";
+import { isLockstepError } from "../src/core/errors.js";
+import { lockstep, makeProject, markingStep, type Project } from "./support/cli.js";
+import { loadFixtures } from "./support/fixtures.js";
+
+const PACKAGE = JSON.stringify({ name: "app", version: "1.1.0", type: "module" });
+const CONFIG = `import { defineConfig } from "lockstep";
+export default defineConfig({ database: "sqlite:./app.db", steps: "./upgrades" });
+`;
+
+const projects: Project[] = [];
+after(() => {
+  for (const project of projects) project.cleanup();
+});
+function project(files: Record<string, string>): Project {
+  const made = makeProject({ "package.json": PACKAGE, ...files });
+  projects.push(made);
+  return made;
+}
+
+describe("a module whose top-level await never settles (item 13)", () => {
+  const HANG = "await new Promise(() => {});\n";
+  test("in a step file: status and upgrade exit 1 with E_UNSETTLED naming the file", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/1.1.0-hangs.ts": `${HANG}${markingStep("1.1.0", "hangs")}`,
+    });
+    for (const args of [["status"], ["upgrade", "--yes"]]) {
+      const run = await p.run(...args, "--json");
+      assert.equal(run.code, 1, `${args}: ${run.stderr}`);
+      assert.equal(run.json().error.code, "E_UNSETTLED");
+      assert.match(run.json().error.message, /1\.1\.0-hangs\.ts/);
+    }
+    const human = await p.run("status");
+    assert.equal(human.code, 1);
+    assert.match(human.stderr, /error E_UNSETTLED: .*1\.1\.0-hangs\.ts never finished loading/);
+  });
+  test("in the config: E_UNSETTLED naming the config", async () => {
+    const p = project({ "lockstep.config.ts": `${HANG}${CONFIG}`, "upgrades/.keep": "" });
+    const run = await p.run("status", "--json");
+    assert.equal(run.code, 1);
+    assert.equal(run.json().error.code, "E_UNSETTLED");
+    assert.match(run.json().error.message, /lockstep\.config\.ts/);
+  });
+});
+
+describe("lockstep new in a fresh project (item 22)", () => {
+  test("creates the config's steps folder and writes the step there", async () => {
+    const p = project({ "lockstep.config.ts": CONFIG });
+    const run = await p.run("new", "1.1.0", "first", "--json");
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    assert.ok(existsSync(join(p.dir, "upgrades", "1.1.0-first.ts")));
+    const status = await p.run("status", "--json");
+    assert.equal(status.json().error.code, "E_DATABASE_NOT_FOUND");
+  });
+});
+
+describe("misspelt names are coded with 'did you mean' (item 23)", () => {
+  test("an unknown config key", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG.replace('steps: "./upgrades"', 'steps: "./upgrades", appversion: "1.1.0"'),
+      "upgrades/a.ts": markingStep("1.1.0", "a"),
+    });
+    const run = await p.run("status", "--json");
+    assert.equal(run.code, 1);
+    assert.equal(run.json().error.code, "E_CONFIG_INVALID");
+    assert.match(run.json().error.message, /"appversion" \(did you mean "appVersion"\?\)/);
+  });
+  test("an unknown lease key", async () => {
+    const p = project({
+      "lockstep.config.json": JSON.stringify({
+        database: "sqlite:./app.db",
+        steps: [],
+        lease: { ttl: 5000 },
+      }),
+    });
+    const run = await p.run("status", "--json");
+    assert.equal(run.json().error.code, "E_CONFIG_INVALID");
+    assert.match(run.json().error.message, /"ttl" \(did you mean "ttlMs"\?\)/);
+  });
+  test("an unknown CLI option: E_USAGE with the closest option", async () => {
+    const p = project({ "lockstep.config.ts": CONFIG });
+    const run = await p.run("upgrade", "--forse");
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /error E_USAGE: unknown option '--forse'/);
+    assert.match(run.stderr, /Did you mean --force\?/);
+  });
+  test("a misspelt check policy is refused before anything is written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lockstep-policy-"));
+    try {
+      const filename = join(dir, "app.db");
+      new Database(filename).close();
+      const adapter = new SqliteAdapter({ filename });
+      await assert.rejects(
+        checkDatabase({ adapter, appVersion: "1.0.0", steps: [], policy: "upgrad" as "upgrade" }),
+        (error: unknown) =>
+          isLockstepError(error, "E_INVALID_OPTION") && /did you mean "upgrade"/.test(error.message),
+      );
+      const db = new Database(filename, { readonly: true });
+      const tables = db.prepare("select name from sqlite_master").all();
+      db.close();
+      assert.deepEqual(tables, [], "nothing stamped");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test("a missing driver's hint names the package, not the module subpath (item 24)", async () => {
+  await assert.rejects(loadDriver("lockstep-no-such-driver/promise", "MySQL"), (error: unknown) => {
+    assert.ok(isLockstepError(error, "E_DRIVER_MISSING"));
+    assert.equal(error.hint, "npm install lockstep-no-such-driver");
+    return true;
+  });
+});
+
+describe("--verbose and LOCKSTEP_DEBUG=1 print the failing step's stack (item 25)", () => {
+  const failing = `import { upgrade } from "lockstep";
+
+function explode(): never {
+  throw new Error("boom in a helper");
+}
+export default upgrade({ version: "1.1.0", name: "bad", run() { explode(); } });
+`;
+  test("the stack names the step file's line and shipped lockstep sources", async () => {
+    const p = project({ "lockstep.config.ts": CONFIG, "upgrades/1.1.0-bad.ts": failing });
+    assert.equal((await p.run("init", "--version", "1.0.0")).code, 0);
+    const quiet = await p.run("upgrade", "--yes");
+    assert.equal(quiet.code, 1);
+    assert.doesNotMatch(quiet.stderr, /\n\s+at /);
+    assert.match(quiet.stderr, /--verbose/);
+    for (const run of [
+      await p.run("upgrade", "--yes", "--verbose"),
+      await lockstep(p.dir, ["upgrade", "--yes", "--json"], { LOCKSTEP_DEBUG: "1" }),
+    ]) {
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /caused by: Error: boom in a helper/);
+      assert.match(run.stderr, /at explode \(.*upgrades\/1\.1\.0-bad\.ts:4:9\)/);
+      const frames = [...run.stderr.matchAll(/\((\/[^()]+\.[mc]?[jt]s):\d+:\d+\)/g)].map(
+        (m) => m[1] as string,
+      );
+      const own = frames.filter((f) => f.includes("/src/core/"));
+      assert.ok(own.length > 0, `lockstep frames map to its TypeScript sources:\n${run.stderr}`);
+      for (const file of own) assert.ok(existsSync(file), `${file} exists`);
+    }
+  });
+});
+
+describe("the steps folder (items 16 and 27)", () => {
+  test("a file it cannot load is refused, naming it", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/1.1.0-a.ts": markingStep("1.1.0", "a"),
+      "upgrades/notes.txt": "todo",
+    });
+    const run = await p.run("status", "--json");
+    assert.equal(run.code, 1);
+    assert.equal(run.json().error.code, "E_CONFIG_INVALID");
+    assert.match(run.json().error.message, /upgrades\/notes\.txt is not a step file/);
+  });
+  test("an SQL file not named <version>-<name>.sql is refused, naming it", async () => {
+    const p = project({ "lockstep.config.ts": CONFIG, "upgrades/add-index.sql": "select 1;" });
+    const run = await p.run("status", "--json");
+    assert.equal(run.json().error.code, "E_INVALID_STEP");
+    assert.match(run.json().error.message, /add-index\.sql/);
+  });
+  test("a step error names its file", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/a.ts": markingStep("1.1.0", "a"),
+      "upgrades/b.ts": `export default { version: "1.1.0", title: "no run" };\n`,
+    });
+    const run = await p.run("status", "--json");
+    assert.equal(run.json().error.code, "E_INVALID_STEP");
+    assert.match(run.json().error.message, /upgrades\/b\.ts/);
+    p.write("upgrades/b.ts", markingStep("1.1.0", "a"));
+    const duplicate = await p.run("status", "--json");
+    assert.equal(duplicate.json().error.code, "E_DUPLICATE_STEP");
+    assert.match(duplicate.json().error.message, /upgrades\/a\.ts and .*upgrades\/b\.ts/);
+  });
+  test("a default-exported plain function is refused without being called; a class is a step", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/a.ts": `import { writeFileSync } from "node:fs";
+export default function migrate() { writeFileSync("ran.txt", "the body ran"); }
+`,
+    });
+    const run = await p.run("status", "--json");
+    assert.equal(run.json().error.code, "E_INVALID_STEP");
+    assert.match(run.json().error.message, /upgrades\/a\.ts: not a step: the function migrate/);
+    assert.ok(!existsSync(join(p.dir, "ran.txt")), "the function was not called");
+    p.write(
+      "upgrades/a.ts",
+      `import { registerUpgrade } from "lockstep";
+export default class Steps {
+  @registerUpgrade("1.1.0")
+  first() {}
+}
+`,
+    );
+    const ok = await p.run("status", "--json", "--database", "sqlite:./other.db");
+    assert.equal(ok.json().error.code, "E_DATABASE_NOT_FOUND", ok.stdout);
+  });
+  test('"steps" naming a file: E_CONFIG_INVALID', async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG.replace("./upgrades", "./steps.ts"),
+      "steps.ts": markingStep("1.1.0", "a"),
+    });
+    const run = await p.run("status", "--json");
+    assert.equal(run.json().error.code, "E_CONFIG_INVALID");
+    assert.match(run.json().error.message, /steps\.ts, which is a file, not a folder/);
+  });
+  test("an SQL step's checksum follows its content", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lockstep-sql-"));
+    try {
+      const path = join(dir, "1.4.0-add-index.sql");
+      writeFileSync(path, "create index a on t (a);\n");
+      const first = sqlFileStep(path);
+      assert.equal(first.version, "1.4.0");
+      assert.equal(first.name, "add-index");
+      writeFileSync(path, "create index a on t (a, b);\n");
+      assert.notEqual(sqlFileStep(path).checksum, first.checksum);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SQL-file steps on every database (item 27)", async () => {
+  for (const fixture of await loadFixtures()) {
+    const reason = await fixture.unavailable();
+    test(fixture.name, { skip: reason ?? false }, async () => {
+      const database = await fixture.create();
+      try {
+        const sql = [
+          ...(fixture.name === "sqlite"
+            ? ["create table if not exists marks (id integer primary key autoincrement, mark text not null);"]
+            : []),
+          "-- two statements, each ending its line with ;",
+          "insert into marks (mark) values ('sql-1');",
+          "insert into marks (mark)",
+          "  values ('sql-2');",
+        ].join("\n");
+        const p = project({ "lockstep.config.ts": CONFIG, "upgrades/1.1.0-marks.sql": sql });
+        const init = await p.run("init", "--version", "1.0.0", "--database", database.url, "--json");
+        assert.equal(init.code, 0, init.stdout + init.stderr);
+        const run = await p.run("upgrade", "--yes", "--json", "--database", database.url);
+        if (fixture.name === "mongodb") {
+          assert.equal(run.code, 3, run.stdout + run.stderr);
+          assert.equal(run.json().error.code, "E_PRECONDITION_FAILED");
+          assert.match(run.json().error.message + JSON.stringify(run.json()), /does not run SQL/);
+          return;
+        }
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.deepEqual(await database.marks(), ["sql-1", "sql-2"]);
+        const status = await p.run("status", "--json", "--database", database.url);
+        assert.equal(status.json().status, "CURRENT");
+      } finally {
+        await database.cleanup();
+      }
+    });
+  }
+});
+
+describe("a relative SQLite path in the config (item 28)", () => {
+  test("resolves against the config's folder; --database against the working directory", async () => {
+    const p = project({
+      "deploy/lockstep.config.ts": CONFIG,
+      "deploy/upgrades/1.1.0-a.ts": markingStep("1.1.0", "a"),
+    });
+    const init = await p.run("init", "--config", "deploy/lockstep.config.ts");
+    assert.equal(init.code, 0, init.stderr);
+    assert.ok(existsSync(join(p.dir, "deploy", "app.db")));
+    assert.ok(!existsSync(join(p.dir, "app.db")));
+    const flag = await p.run(
+      "init",
+      "--config",
+      "deploy/lockstep.config.ts",
+      "--database",
+      "sqlite:./here.db",
+    );
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.ok(existsSync(join(p.dir, "here.db")));
+  });
+});
