@@ -23,114 +23,41 @@ import {
 } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { assessStatus, type Plan, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
-import { StepRegistry, type StepSource, stepId } from "./registry.js";
+import { StepRegistry, stepId } from "./registry.js";
+import type {
+  CheckPolicy,
+  CheckResult,
+  MeasuredCount,
+  PlannedStep,
+  PlanReport,
+  PreconditionReport,
+  UpgradeResult,
+} from "./reports.js";
 import type { StepResult } from "./results.js";
 import type { Step, StepContext, StepCounts } from "./step.js";
+import {
+  DEFAULT_LEASE_OPTIONS,
+  type LeaseOptions,
+  type UpgradeOptions,
+  type UpgraderOptions,
+} from "./upgrader-options.js";
 import { compareVersions, isDevVersion, normaliseVersion, parseVersion } from "./versions.js";
 
-/** Lease timing. */
-export interface LeaseOptions {
-  /** How long a lease lives without renewal (ms). The holder renews it at a third of this. */
-  readonly ttlMs?: number;
-  /** How long `upgrade` waits for another upgrader to finish (ms). */
-  readonly waitMs?: number;
-  /** How often a waiter retries (ms). */
-  readonly pollMs?: number;
-}
-
-/** Default lease timing: 30 s lease, wait up to 10 min, retry every 250 ms. */
-export const DEFAULT_LEASE_OPTIONS: Required<LeaseOptions> = { ttlMs: 30_000, waitMs: 600_000, pollMs: 250 };
-
-/** Options of {@link Upgrader}. */
-export interface UpgraderOptions<TDb = unknown> {
-  readonly adapter: Adapter<TDb>;
-  /** The running application's release (the code version). */
-  readonly appVersion: string;
-  readonly steps: readonly StepSource<TDb>[];
-  readonly lease?: LeaseOptions;
-  /** Who is acting; defaults to this process. */
-  readonly actor?: Actor;
-}
-
-/** Options of {@link Upgrader.upgrade}. */
-export interface UpgradeOptions extends PlanOptions {
-  /** Plan, check preconditions, call each step in dry-run mode, write nothing. */
-  readonly dryRun?: boolean;
-  /** Skip the preconditions marked skippable. */
-  readonly force?: boolean;
-  /** Wait for a held lease (default) or fail at once with `E_LOCK_HELD`. */
-  readonly wait?: boolean;
-}
-
-/** What `upgrade()` did. */
-export interface UpgradeResult {
-  /** "upgraded": steps ran or the stamp moved; "current": nothing to do; "dry-run": nothing written. */
-  readonly outcome: "upgraded" | "current" | "dry-run";
-  readonly from: string | null;
-  readonly to: string;
-  readonly results: readonly StepResult[];
-  /** True when another upgrader held the lease first and we waited for it. */
-  readonly waitedForLease: boolean;
-  readonly preconditions: readonly PreconditionReport[];
-  /** Counts measured on the database for each step's declared `affects` (dry run). */
-  readonly measured: Readonly<Record<string, readonly MeasuredCount[]>>;
-}
-
-/** One precondition's outcome. */
-export interface PreconditionReport {
-  readonly step: string;
-  readonly description: string;
-  readonly status: "passed" | "failed" | "skipped";
-  readonly skippable: boolean;
-  readonly message?: string;
-  readonly count?: number;
-}
-
-/** A count a dry run measured. */
-export interface MeasuredCount {
-  readonly query: string;
-  readonly count: number;
-}
-
-/** What `plan()` returns: the plan as data. */
-export interface PlanReport {
-  readonly database: DatabaseDescription;
-  readonly codeVersion: string;
-  readonly stamp: string | null;
-  readonly from: string;
-  readonly target: string;
-  readonly steps: readonly PlannedStep[];
-  readonly baseline: readonly string[];
-  readonly skippedOutOfOrder: readonly string[];
-  readonly checksumMismatches: Plan["checksumMismatches"];
-  readonly preconditions: readonly PreconditionReport[];
-  readonly interrupted: DatabaseState["interrupted"];
-}
-
-/** A step as shown in a plan. */
-export interface PlannedStep {
-  readonly id: string;
-  readonly version: string;
-  readonly name: string;
-  readonly description: string | null;
-  /** Commits atomically with its ledger entry and stamp. */
-  readonly atomic: boolean;
-  readonly idempotent: boolean;
-  /** Walks its data page by page, each page committed with a checkpoint: resumable. */
-  readonly batched: boolean;
-}
-
-/** Start-up policies of {@link Upgrader.check}. */
-export type CheckPolicy = "warn" | "refuse" | "upgrade";
-
-/** What the start-up check found and did. */
-export interface CheckResult {
-  readonly status: StatusReport["status"];
-  readonly report: StatusReport;
-  /** "stamped": auto-stamped; "upgraded": ran the upgrade (policy "upgrade"); "none". */
-  readonly action: "none" | "stamped" | "upgraded";
-  readonly warnings: readonly string[];
-}
+export type {
+  CheckPolicy,
+  CheckResult,
+  MeasuredCount,
+  PlannedStep,
+  PlanReport,
+  PreconditionReport,
+  UpgradeResult,
+} from "./reports.js";
+export {
+  DEFAULT_LEASE_OPTIONS,
+  type LeaseOptions,
+  type UpgradeOptions,
+  type UpgraderOptions,
+} from "./upgrader-options.js";
 
 /**
  * The upgrade engine: statuses, plans, upgrades, init, history, the start-up check.
