@@ -1,28 +1,17 @@
 import { type Actor, defaultActor } from "../runtime/actor.js";
-import { LOCKSTEP_VERSION } from "../version.js";
 import type {
   Adapter,
   DatabaseDescription,
   DatabaseState,
-  HistoryAction,
   HistoryEntry,
-  InProgressMarker,
   LeaseHandle,
   LeaseInfo,
-  LedgerEntry,
-  StateWriter,
 } from "./adapter.js";
-import { type BatchCheckpoint, type BatchDeps, readPages, runBatch } from "./batch.js";
-import {
-  LeaseError,
-  LockstepError,
-  PreconditionError,
-  RefusedError,
-  StepDefinitionError,
-  StepFailedError,
-} from "./errors.js";
+import type { EngineContext } from "./engine-context.js";
+import { LeaseError, LockstepError, PreconditionError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { assessStatus, type Plan, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
+import { historyEntry, ledgerEntry } from "./records.js";
 import { StepRegistry, stepId } from "./registry.js";
 import type {
   CheckPolicy,
@@ -33,8 +22,10 @@ import type {
   PreconditionReport,
   UpgradeResult,
 } from "./reports.js";
-import type { StepResult } from "./results.js";
-import type { Step, StepContext, StepCounts } from "./step.js";
+import { type StepResult, stepResult } from "./results.js";
+import type { Step } from "./step.js";
+import { runsInTransaction, stepMode } from "./step-mode.js";
+import { messageOf, normaliseCounts, runStep, stepContext, stepFailedError } from "./step-runner.js";
 import {
   DEFAULT_LEASE_OPTIONS,
   type LeaseOptions,
@@ -69,6 +60,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   readonly registry: StepRegistry<TDb>;
   readonly #lease: Required<LeaseOptions>;
   readonly #actor: Actor;
+  readonly #engine: EngineContext<TDb>;
   #opened: Promise<DatabaseDescription> | undefined;
 
   constructor(options: UpgraderOptions<TDb>) {
@@ -78,6 +70,12 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     this.registry = new StepRegistry(options.steps);
     this.#lease = { ...DEFAULT_LEASE_OPTIONS, ...options.lease };
     this.#actor = options.actor ?? defaultActor();
+    this.#engine = {
+      adapter: this.adapter,
+      actor: this.#actor,
+      codeVersion: this.codeVersion,
+      emit: (event, payload) => this.emit(event, payload),
+    };
   }
 
   /** The registered steps, in execution order. */
@@ -158,14 +156,10 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       version: step.version,
       name: step.name,
       description: step.description ?? null,
-      atomic: this.#isAtomic(step, database) && step.batched !== true,
+      atomic: stepMode(step, database.capabilities) === "atomic",
       idempotent: step.idempotent ?? false,
       batched: step.batched ?? false,
     };
-  }
-
-  #isAtomic(step: Step<TDb>, database: DatabaseDescription): boolean {
-    return database.capabilities.supportsTransactionalSteps && step.transaction !== false;
   }
 
   #normalisePlanOptions(options: PlanOptions): PlanOptions {
@@ -217,33 +211,26 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           const interrupted = state.interrupted.find(
             (m) => m.version === step.version && m.name === step.name,
           );
-          const result = await this.#runStep(step, lease, plan, stamp, database, interrupted);
-          stamp = this.#stampAfter(stamp, step.version, plan.target);
+          const nextStamp = this.#stampAfter(stamp, step.version, plan.target);
+          const result = await runStep(this.#engine, {
+            step,
+            lease,
+            stamp,
+            nextStamp,
+            capabilities: database.capabilities,
+            interrupted,
+          });
+          stamp = nextStamp;
           results.push(result);
           this.emit("step:finished", result);
         } catch (error) {
-          const failed: StepResult = {
-            step: step.id,
-            version: step.version,
-            name: step.name,
-            status: "failed",
-            durationMs: null,
-            counts: null,
-            error: error instanceof Error ? error.message : String(error),
-          };
+          const failed = stepResult(step, "failed", { error: messageOf(error) });
           results.push(failed);
           this.emit("step:finished", failed);
-          for (const rest of plan.steps.slice(index + 1)) results.push(pendingResult(rest));
+          for (const rest of plan.steps.slice(index + 1)) results.push(stepResult(rest, "pending"));
           if (error instanceof LeaseError) throw error;
-          throw new StepFailedError(
-            `step ${step.id} failed on ${this.adapter.displayName}: ${failed.error}`,
-            step.id,
-            results,
-            {
-              cause: error,
-              hint: `earlier steps stay applied and the database is at ${stamp ?? "no version"}; fix the step, then run \`lockstep upgrade\` again${this.#isAtomic(step, database) ? "" : " (the step was not atomic: check its partial writes, then `lockstep resolve`)"}`,
-            },
-          );
+          const mode = stepMode(step, database.capabilities);
+          throw stepFailedError(this.#engine, step, mode, stamp, results, error);
         }
       }
       const moved = stamp === null || compareVersions(plan.target, stamp) > 0;
@@ -251,7 +238,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
         await this.adapter.write(lease, async (writer) => {
           await writer.setStamp(plan.target);
           await writer.appendHistory(
-            this.#entry("stamp", { version: plan.target, details: { from: stamp } }),
+            historyEntry(this.#engine, "stamp", { version: plan.target, details: { from: stamp } }),
           );
         });
         this.emit("stamped", { version: plan.target, action: "upgrade" });
@@ -259,7 +246,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       if (results.length > 0 || moved) {
         await this.adapter.write(lease, (writer) =>
           writer.appendHistory(
-            this.#entry("upgrade_finished", {
+            historyEntry(this.#engine, "upgrade_finished", {
               version: plan.target,
               details: { from: plan.from, steps: results.map((r) => r.step) },
             }),
@@ -305,17 +292,10 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       // inside one that is always rolled back, so a step that forgets `dryRun` still writes nothing.
       const counts = await this.adapter.write(
         null,
-        async (_writer, db) => normaliseCounts(await step.run(this.#context(step, db, true))),
-        { transactional: this.#isAtomic(step, database), rollback: true },
+        async (_writer, db) => normaliseCounts(await step.run(stepContext(this.#engine, step, db, true))),
+        { transactional: runsInTransaction(step, database.capabilities), rollback: true },
       );
-      const result: StepResult = {
-        step: step.id,
-        version: step.version,
-        name: step.name,
-        status: "dry-run",
-        durationMs: Date.now() - started,
-        counts,
-      };
+      const result = stepResult(step, "dry-run", { durationMs: Date.now() - started, counts });
       results.push(result);
       this.emit("step:finished", result);
     }
@@ -397,205 +377,16 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     const at = new Date().toISOString();
     await this.adapter.write(lease, async (writer) => {
       for (const step of plan.baseline)
-        await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
+        await writer.putLedgerEntry(ledgerEntry(this.#engine, step, "baselined", at, null, null));
       if (stamp === null) await writer.setStamp(plan.from);
       await writer.appendHistory(
-        this.#entry("baseline", { version: plan.from, details: { steps: plan.baseline.map((s) => s.id) } }),
+        historyEntry(this.#engine, "baseline", {
+          version: plan.from,
+          details: { steps: plan.baseline.map((s) => s.id) },
+        }),
       );
     });
     return stamp ?? plan.from;
-  }
-
-  async #runStep(
-    step: Step<TDb>,
-    lease: LeaseHandle,
-    plan: Plan<TDb>,
-    stamp: string | null,
-    database: DatabaseDescription,
-    interrupted: InProgressMarker | undefined,
-  ): Promise<StepResult> {
-    const atomic = this.#isAtomic(step, database);
-    const batched = step.batched === true;
-    const marked = batched || !atomic || !database.capabilities.supportsTransactionalDdl;
-    const resumeFrom = batched ? ((interrupted?.checkpoint ?? null) as BatchCheckpoint | null) : null;
-    const started = Date.now();
-    const marker: InProgressMarker = {
-      version: step.version,
-      name: step.name,
-      startedAt: new Date(started).toISOString(),
-      owner: this.#actor.owner,
-      host: this.#actor.host,
-      pid: this.#actor.pid,
-      checkpoint: null,
-    };
-    await this.adapter.write(lease, async (writer) => {
-      await writer.appendHistory(
-        this.#entry("step_started", {
-          version: step.version,
-          step: step.name,
-          outcome: "started",
-          details: resumeFrom ? { resumedFrom: resumeFrom } : null,
-        }),
-      );
-      // Without a transaction (or where DDL commits implicitly, as on MySQL) a crash could
-      // leave partial writes and no trace; the marker makes the next run report INTERRUPTED
-      // naming this step. A batched step's marker carries its checkpoint, kept on resume.
-      if (marked && resumeFrom === null) await writer.setMarker(marker);
-    });
-    try {
-      if (step.prepare) {
-        const prepare = step.prepare.bind(step);
-        await this.adapter.write(lease, async (_w, db) => prepare(this.#context(step, db, false)), {
-          transactional: false,
-        });
-      }
-      const nextStamp = this.#stampAfter(stamp, step.version, plan.target);
-      const finish = async (writer: StateWriter, counts: StepCounts | null) => {
-        const durationMs = Date.now() - started;
-        await writer.putLedgerEntry(
-          this.#ledgerEntry(step, "applied", new Date().toISOString(), durationMs, counts),
-        );
-        if (nextStamp !== stamp && nextStamp !== null) await writer.setStamp(nextStamp);
-        // Cleared even when this run set no marker: an idempotent step retried after a
-        // crash (or a non-atomic run of it) left one, and it is done now.
-        await writer.clearMarker(step.version, step.name);
-        await writer.appendHistory(
-          this.#entry("step_succeeded", {
-            version: step.version,
-            step: step.name,
-            durationMs,
-            details: counts ? { counts } : null,
-          }),
-        );
-        return counts;
-      };
-      let counts: StepCounts | null;
-      if (batched) {
-        // Pages commit one by one with their checkpoint; the ledger entry comes after the last.
-        const batch: BatchDeps = {
-          adapter: this.adapter,
-          lease,
-          dryRun: false,
-          transactional: database.capabilities.supportsTransactionalSteps,
-          resumeFrom,
-          saveCheckpoint: (writer, checkpoint) => writer.setMarker({ ...marker, checkpoint }),
-          progress: (done, total) => this.emit("step:progress", { step: step.id, done, total }),
-        };
-        const ran = await this.adapter.write(
-          lease,
-          async (_w, db) => normaliseCounts(await step.run(this.#context(step, db, false, batch))),
-          { transactional: false },
-        );
-        counts = await this.adapter.write(lease, (writer) => finish(writer, ran), { transactional: true });
-      } else {
-        counts = await this.adapter.write(
-          lease,
-          async (writer, db) =>
-            finish(writer, normaliseCounts(await step.run(this.#context(step, db, false)))),
-          { transactional: atomic },
-        );
-      }
-      return {
-        step: step.id,
-        version: step.version,
-        name: step.name,
-        status: "applied",
-        durationMs: Date.now() - started,
-        counts,
-      };
-    } catch (error) {
-      if (!(error instanceof LeaseError)) {
-        await this.adapter
-          .write(lease, (writer) =>
-            writer.appendHistory(
-              this.#entry("step_failed", {
-                version: step.version,
-                step: step.name,
-                outcome: "failed",
-                durationMs: Date.now() - started,
-                details: { error: error instanceof Error ? error.message : String(error), atomic, batched },
-              }),
-            ),
-          )
-          .catch(() => undefined);
-      }
-      throw error;
-    }
-  }
-
-  #context(step: Step<TDb>, db: TDb, dryRun: boolean, batch?: BatchDeps): StepContext<TDb> {
-    const progress = (done: number, total?: number) =>
-      this.emit("step:progress", { step: step.id, done, total });
-    const deps: BatchDeps = batch ?? {
-      adapter: this.adapter,
-      lease: null,
-      dryRun,
-      transactional: false,
-      resumeFrom: null,
-      saveCheckpoint: async () => undefined,
-      progress,
-    };
-    return {
-      db,
-      dryRun,
-      version: step.version,
-      name: step.name,
-      databaseKind: this.adapter.kind,
-      log: (message) => this.emit("step:log", { step: step.id, message }),
-      progress,
-      batch: (source, transform, options) => {
-        if (step.batched !== true) {
-          throw new StepDefinitionError(
-            "E_INVALID_STEP",
-            `step ${step.id} calls ctx.batch but is not declared batched`,
-            {
-              hint: "add batched: true to the step: its pages then commit one by one with a checkpoint",
-            },
-          );
-        }
-        return runBatch(deps, source, transform, options);
-      },
-      pages: (source, options) => readPages(this.adapter, source, options),
-    };
-  }
-
-  #ledgerEntry(
-    step: Step<TDb>,
-    kind: LedgerEntry["kind"],
-    at: string,
-    durationMs: number | null,
-    counts: StepCounts | null,
-  ): LedgerEntry {
-    return {
-      version: step.version,
-      name: step.name,
-      checksum: kind === "baselined" ? null : step.checksum,
-      kind,
-      appliedAt: at,
-      durationMs,
-      appVersion: this.codeVersion,
-      counts,
-    };
-  }
-
-  #entry(
-    action: HistoryAction,
-    fields: Partial<Pick<HistoryEntry, "version" | "step" | "outcome" | "durationMs" | "details">>,
-  ): HistoryEntry {
-    return {
-      at: new Date().toISOString(),
-      action,
-      version: fields.version ?? null,
-      step: fields.step ?? null,
-      outcome: fields.outcome ?? "ok",
-      durationMs: fields.durationMs ?? null,
-      host: this.#actor.host,
-      user: this.#actor.user,
-      pid: this.#actor.pid,
-      appVersion: this.codeVersion,
-      lockstepVersion: LOCKSTEP_VERSION,
-      details: fields.details ?? null,
-    };
   }
 
   /** Takes the lease, waiting for another holder unless `wait` is false. */
@@ -625,7 +416,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           await this.adapter.ensureStore();
           await this.adapter.write(null, (writer) =>
             writer.appendHistory(
-              this.#entry("unlock", { details: { holder: broken, reason, automatic: true } }),
+              historyEntry(this.#engine, "unlock", { details: { holder: broken, reason, automatic: true } }),
             ),
           );
           this.emit("lease:broken", { holder: broken, reason });
@@ -688,12 +479,15 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       await this.adapter.write(lease, async (writer) => {
         for (const step of this.steps) {
           if (compareVersions(step.version, version) <= 0 && !known.has(step.id)) {
-            await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
+            await writer.putLedgerEntry(ledgerEntry(this.#engine, step, "baselined", at, null, null));
           }
         }
         await writer.setStamp(version);
         await writer.appendHistory(
-          this.#entry("init", { version, details: { previous: state.stamp, force: options.force ?? false } }),
+          historyEntry(this.#engine, "init", {
+            version,
+            details: { previous: state.stamp, force: options.force ?? false },
+          }),
         );
       });
       this.emit("stamped", { version, action: "init" });
@@ -732,7 +526,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     if (broken) {
       await this.adapter.write(null, (writer) =>
         writer.appendHistory(
-          this.#entry("unlock", { details: { holder: broken, force: options.force ?? false } }),
+          historyEntry(this.#engine, "unlock", {
+            details: { holder: broken, force: options.force ?? false },
+          }),
         ),
       );
     }
@@ -778,7 +574,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
         }
         await writer.clearMarker(marker.version, marker.name);
         await writer.appendHistory(
-          this.#entry("resolve", {
+          historyEntry(this.#engine, "resolve", {
             version: marker.version,
             step: marker.name,
             details: { outcome, marker },
@@ -838,13 +634,16 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           const at = new Date().toISOString();
           for (const step of this.steps) {
             if (state.stamp !== null && compareVersions(step.version, state.stamp) <= 0) {
-              await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
+              await writer.putLedgerEntry(ledgerEntry(this.#engine, step, "baselined", at, null, null));
             }
           }
         }
         await writer.setStamp(this.codeVersion);
         await writer.appendHistory(
-          this.#entry("auto_stamp", { version: this.codeVersion, details: { previous: state.stamp } }),
+          historyEntry(this.#engine, "auto_stamp", {
+            version: this.codeVersion,
+            details: { previous: state.stamp },
+          }),
         );
       });
       this.emit("stamped", { version: this.codeVersion, action: "auto_stamp" });
@@ -895,24 +694,6 @@ export function refusalFor(report: StatusReport): LockstepError {
     `refusing to start: ${report.message}`,
     report.next ? { hint: report.next } : {},
   );
-}
-
-function pendingResult(step: Step<unknown>): StepResult {
-  return {
-    step: step.id,
-    version: step.version,
-    name: step.name,
-    status: "pending",
-    durationMs: null,
-    counts: null,
-  };
-}
-
-function normaliseCounts(value: unknown): StepCounts | null {
-  if (value === null || typeof value !== "object") return null;
-  const out: StepCounts = {};
-  for (const [key, n] of Object.entries(value)) if (typeof n === "number") out[key] = n;
-  return Object.keys(out).length > 0 ? out : null;
 }
 
 function sleep(ms: number): Promise<void> {
