@@ -1,31 +1,18 @@
 import { type Actor, defaultActor } from "../runtime/actor.js";
-import type {
-  Adapter,
-  DatabaseDescription,
-  DatabaseState,
-  HistoryEntry,
-  LeaseHandle,
-  LeaseInfo,
-} from "./adapter.js";
+import type { Adapter, DatabaseDescription, DatabaseState, HistoryEntry, LeaseInfo } from "./adapter.js";
+import { applyUpgrade, dryRunUpgrade } from "./apply-upgrade.js";
 import type { EngineContext } from "./engine-context.js";
-import { LeaseError, LockstepError, PreconditionError, RefusedError } from "./errors.js";
+import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
-import { assessStatus, type Plan, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
+import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
+import { assessStatus, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
+import { checkPreconditions } from "./preconditions.js";
 import { historyEntry, ledgerEntry } from "./records.js";
 import { StepRegistry, stepId } from "./registry.js";
-import type {
-  CheckPolicy,
-  CheckResult,
-  MeasuredCount,
-  PlannedStep,
-  PlanReport,
-  PreconditionReport,
-  UpgradeResult,
-} from "./reports.js";
-import { type StepResult, stepResult } from "./results.js";
+import type { CheckPolicy, CheckResult, PlannedStep, PlanReport, UpgradeResult } from "./reports.js";
+import { runStartUpCheck } from "./start-up-check.js";
 import type { Step } from "./step.js";
-import { runsInTransaction, stepMode } from "./step-mode.js";
-import { messageOf, normaliseCounts, runStep, stepContext, stepFailedError } from "./step-runner.js";
+import { stepMode } from "./step-mode.js";
 import {
   DEFAULT_LEASE_OPTIONS,
   type LeaseOptions,
@@ -34,6 +21,7 @@ import {
 } from "./upgrader-options.js";
 import { compareVersions, isDevVersion, normaliseVersion, parseVersion } from "./versions.js";
 
+export { throwOnFailedPreconditions } from "./preconditions.js";
 export type {
   CheckPolicy,
   CheckResult,
@@ -43,6 +31,7 @@ export type {
   PreconditionReport,
   UpgradeResult,
 } from "./reports.js";
+export { refusalFor } from "./start-up-check.js";
 export {
   DEFAULT_LEASE_OPTIONS,
   type LeaseOptions,
@@ -114,19 +103,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
 
   #assess(state: DatabaseState): StatusReport {
     return assessStatus(state, this.steps, this.codeVersion, {
-      leaseHeldByOther: this.#heldByOther(state.lease),
+      leaseHeldByOther: heldByOther(this.#actor, state.lease),
     });
-  }
-
-  #heldByOther(lease: LeaseInfo | null): boolean {
-    // A lease whose holder ran here and is gone (killed) is not an upgrade in progress: the
-    // next upgrader breaks it at once (see #acquireLease).
-    return (
-      lease !== null &&
-      !lease.expired &&
-      lease.owner !== this.#actor.owner &&
-      this.#actor.isLocalProcessAlive(lease.owner, lease.pid) !== false
-    );
   }
 
   /** What an upgrade would do, with preconditions evaluated. Writes nothing. */
@@ -134,7 +112,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     const database = await this.#open(false);
     const state = await this.adapter.readState();
     const plan = planUpgrade(state, this.steps, this.codeVersion, this.#normalisePlanOptions(options));
-    const preconditions = await this.#checkPreconditions(plan.steps, options.force ?? false);
+    const preconditions = await checkPreconditions(this.adapter, plan.steps, options.force ?? false);
     return {
       database,
       codeVersion: this.codeVersion,
@@ -183,270 +161,20 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   async upgrade(options: UpgradeOptions = {}): Promise<UpgradeResult> {
     const planOptions = this.#normalisePlanOptions(options);
     const database = await this.#open(!options.dryRun);
-    if (options.dryRun) return this.#dryRun(database, planOptions, options.force ?? false);
-
-    const { lease, waited } = await this.#acquireLease(options.wait ?? true);
-    try {
-      await this.adapter.ensureStore();
-      // Re-read under the lease: another upgrader may have finished while we waited.
-      const state = await this.adapter.readState();
-      const plan = planUpgrade(state, this.steps, this.codeVersion, planOptions);
-      this.#refuseInterrupted(state, plan);
-      const preconditions = await this.#checkPreconditions(plan.steps, options.force ?? false);
-      throwOnFailedPreconditions(preconditions);
-      for (const id of plan.skippedOutOfOrder) {
-        this.emit("warning", {
-          message: `step ${id} is below the stamp and was never applied: rerun with --out-of-order`,
-        });
-      }
-
-      let stamp = state.stamp;
-      if (plan.baseline.length > 0 || (plan.unstamped && planOptions.fromVersion !== undefined)) {
-        stamp = await this.#writeBaseline(lease, plan, state.stamp);
-      }
-      const results: StepResult[] = [];
-      for (const [index, step] of plan.steps.entries()) {
-        this.emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: false });
-        try {
-          const interrupted = state.interrupted.find(
-            (m) => m.version === step.version && m.name === step.name,
-          );
-          const nextStamp = this.#stampAfter(stamp, step.version, plan.target);
-          const result = await runStep(this.#engine, {
-            step,
-            lease,
-            stamp,
-            nextStamp,
-            capabilities: database.capabilities,
-            interrupted,
-          });
-          stamp = nextStamp;
-          results.push(result);
-          this.emit("step:finished", result);
-        } catch (error) {
-          const failed = stepResult(step, "failed", { error: messageOf(error) });
-          results.push(failed);
-          this.emit("step:finished", failed);
-          for (const rest of plan.steps.slice(index + 1)) results.push(stepResult(rest, "pending"));
-          if (error instanceof LeaseError) throw error;
-          const mode = stepMode(step, database.capabilities);
-          throw stepFailedError(this.#engine, step, mode, stamp, results, error);
-        }
-      }
-      const moved = stamp === null || compareVersions(plan.target, stamp) > 0;
-      if (moved) {
-        await this.adapter.write(lease, async (writer) => {
-          await writer.setStamp(plan.target);
-          await writer.appendHistory(
-            historyEntry(this.#engine, "stamp", { version: plan.target, details: { from: stamp } }),
-          );
-        });
-        this.emit("stamped", { version: plan.target, action: "upgrade" });
-      }
-      if (results.length > 0 || moved) {
-        await this.adapter.write(lease, (writer) =>
-          writer.appendHistory(
-            historyEntry(this.#engine, "upgrade_finished", {
-              version: plan.target,
-              details: { from: plan.from, steps: results.map((r) => r.step) },
-            }),
-          ),
-        );
-      }
-      return {
-        outcome: results.length > 0 || moved ? "upgraded" : "current",
-        from: state.stamp,
-        to: plan.target,
-        results,
-        waitedForLease: waited,
-        preconditions,
-        measured: {},
-      };
-    } finally {
-      await lease.release();
-    }
-  }
-
-  async #dryRun(
-    database: DatabaseDescription,
-    planOptions: PlanOptions,
-    force: boolean,
-  ): Promise<UpgradeResult> {
-    const state = await this.adapter.readState();
-    const plan = planUpgrade(state, this.steps, this.codeVersion, planOptions);
-    this.#refuseInterrupted(state, plan);
-    const preconditions = await this.#checkPreconditions(plan.steps, force);
-    throwOnFailedPreconditions(preconditions);
-    const results: StepResult[] = [];
-    const measured: Record<string, MeasuredCount[]> = {};
-    for (const [index, step] of plan.steps.entries()) {
-      this.emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: true });
-      measured[step.id] = await Promise.all(
-        (step.affects ?? []).map(async (query) => ({
-          query: JSON.stringify(query),
-          count: await this.adapter.count(query),
-        })),
-      );
-      const started = Date.now();
-      // Steps are called in dry-run mode; where the database has transactions they also run
-      // inside one that is always rolled back, so a step that forgets `dryRun` still writes nothing.
-      const counts = await this.adapter.write(
-        null,
-        async (_writer, db) => normaliseCounts(await step.run(stepContext(this.#engine, step, db, true))),
-        { transactional: runsInTransaction(step, database.capabilities), rollback: true },
-      );
-      const result = stepResult(step, "dry-run", { durationMs: Date.now() - started, counts });
-      results.push(result);
-      this.emit("step:finished", result);
-    }
-    return {
-      outcome: "dry-run",
-      from: state.stamp,
-      to: plan.target,
-      results,
-      waitedForLease: false,
-      preconditions,
-      measured,
+    const run = {
+      engine: this.#engine,
+      registry: this.registry,
+      database,
+      planOptions,
+      force: options.force ?? false,
     };
+    if (options.dryRun) return dryRunUpgrade(run);
+    return this.#withLease(options.wait ?? true, (acquired) => applyUpgrade(run, acquired));
   }
 
-  #stampAfter(stamp: string | null, stepVersion: string, target: string): string | null {
-    // Capped at the target: a release candidate applies the steps of its release (see
-    // versions.ts) but records its own version. Out-of-order steps never lower the stamp.
-    const candidate = compareVersions(stepVersion, target) > 0 ? target : stepVersion;
-    return stamp === null || compareVersions(candidate, stamp) > 0 ? candidate : stamp;
-  }
-
-  #refuseInterrupted(state: DatabaseState, plan: Plan<TDb>): void {
-    for (const marker of state.interrupted) {
-      const step = this.registry.find(marker.version, marker.name);
-      const id = stepId(marker.version, marker.name);
-      // Idempotent steps can run again; batched ones resume after their last checkpoint.
-      const retryable =
-        step !== undefined &&
-        (step.idempotent === true || step.batched === true) &&
-        plan.steps.includes(step);
-      if (!retryable) {
-        throw new RefusedError(
-          "E_INTERRUPTED",
-          `step ${id} started at ${marker.startedAt} (pid ${marker.pid} on ${marker.host}) and never finished; its writes may be partial`,
-          {
-            hint: `check the data, then run \`lockstep resolve ${id} --applied\` if its work is complete or \`lockstep resolve ${id} --rolled-back\` if it is undone`,
-          },
-        );
-      }
-      this.emit("warning", {
-        message: step.batched
-          ? `resuming interrupted batched step ${id} after its last checkpoint`
-          : `retrying interrupted idempotent step ${id}`,
-      });
-    }
-  }
-
-  async #checkPreconditions(steps: readonly Step<TDb>[], force: boolean): Promise<PreconditionReport[]> {
-    const reports: PreconditionReport[] = [];
-    const ctx = {
-      db: this.adapter.handle(),
-      databaseKind: this.adapter.kind,
-      count: (query: Parameters<Adapter["count"]>[0]) => this.adapter.count(query),
-    };
-    for (const step of steps) {
-      for (const condition of step.conditions ?? []) {
-        const base = { step: step.id, description: condition.description, skippable: condition.skippable };
-        if (force && condition.skippable) {
-          reports.push({ ...base, status: "skipped" });
-          continue;
-        }
-        const failure = await condition.check(ctx);
-        reports.push(
-          failure
-            ? {
-                ...base,
-                status: "failed",
-                message: failure.message,
-                ...(failure.count !== undefined && { count: failure.count }),
-              }
-            : { ...base, status: "passed" },
-        );
-      }
-    }
-    return reports;
-  }
-
-  async #writeBaseline(lease: LeaseHandle, plan: Plan<TDb>, stamp: string | null): Promise<string> {
-    const at = new Date().toISOString();
-    await this.adapter.write(lease, async (writer) => {
-      for (const step of plan.baseline)
-        await writer.putLedgerEntry(ledgerEntry(this.#engine, step, "baselined", at, null, null));
-      if (stamp === null) await writer.setStamp(plan.from);
-      await writer.appendHistory(
-        historyEntry(this.#engine, "baseline", {
-          version: plan.from,
-          details: { steps: plan.baseline.map((s) => s.id) },
-        }),
-      );
-    });
-    return stamp ?? plan.from;
-  }
-
-  /** Takes the lease, waiting for another holder unless `wait` is false. */
-  async #acquireLease(wait: boolean): Promise<{ lease: LeaseHandle; waited: boolean }> {
-    const started = Date.now();
-    const request = {
-      owner: this.#actor.owner,
-      host: this.#actor.host,
-      pid: this.#actor.pid,
-      user: this.#actor.user,
-      ttlMs: this.#lease.ttlMs,
-    };
-    let waited = false;
-    for (;;) {
-      const attempt = await this.adapter.tryAcquireLease(request);
-      if ("lease" in attempt) {
-        this.emit("lease:acquired", { owner: request.owner, waited });
-        return { lease: attempt.lease, waited };
-      }
-      const holder = attempt.heldBy;
-      if (holder && this.#actor.isLocalProcessAlive(holder.owner, holder.pid) === false) {
-        // The holder ran on this machine and its process is gone (killed): its lease can
-        // never be renewed, so waiting for it to expire only delays the next upgrader.
-        const broken = await this.adapter.breakLease({ owner: holder.owner });
-        if (broken) {
-          const reason = `holder process ${holder.pid} on ${holder.host} is no longer running`;
-          await this.adapter.ensureStore();
-          await this.adapter.write(null, (writer) =>
-            writer.appendHistory(
-              historyEntry(this.#engine, "unlock", { details: { holder: broken, reason, automatic: true } }),
-            ),
-          );
-          this.emit("lease:broken", { holder: broken, reason });
-        } else {
-          // Someone else broke or took it first (or a session lock lingers): don't spin.
-          await sleep(this.#lease.pollMs);
-        }
-        continue;
-      }
-      const waitedMs = Date.now() - started;
-      if (!wait || waitedMs >= this.#lease.waitMs) {
-        throw new LeaseError(
-          "E_LOCK_HELD",
-          holder
-            ? `another upgrader holds the lease on ${this.adapter.displayName}: ${holder.owner} (pid ${holder.pid} on ${holder.host}, user ${holder.user}) until ${holder.expiresAt}`
-            : `could not take the lease on ${this.adapter.displayName}: another upgrader holds it (or another process is writing)`,
-          holder
-            ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt }
-            : undefined,
-          {
-            hint: wait
-              ? "wait for it to finish and run again (or raise the wait with --lock-timeout); if that process is gone, `lockstep unlock` once the lease has expired"
-              : "run again without --no-wait to wait for it; if that process is gone, `lockstep unlock` once the lease has expired",
-          },
-        );
-      }
-      waited = true;
-      this.emit("lease:waiting", { holder, waitedMs });
-      await sleep(this.#lease.pollMs);
-    }
+  /** Runs `fn` under the lease (see {@link withLease}). */
+  #withLease<T>(wait: boolean, fn: (acquired: AcquiredLease) => Promise<T>): Promise<T> {
+    return withLease(this.#engine, this.#lease, wait, fn);
   }
 
   /**
@@ -465,8 +193,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       });
     }
     await this.#open(true);
-    const { lease } = await this.#acquireLease(true);
-    try {
+    return this.#withLease(true, async ({ lease }) => {
       await this.adapter.ensureStore();
       const state = await this.adapter.readState();
       if (state.stamp !== null && !options.force) {
@@ -492,9 +219,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       });
       this.emit("stamped", { version, action: "init" });
       return { version, previous: state.stamp };
-    } finally {
-      await lease.release();
-    }
+    });
   }
 
   /** The history, oldest first. */
@@ -541,8 +266,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
    */
   async resolve(id: string, outcome: "applied" | "rolled-back"): Promise<void> {
     await this.#open(false);
-    const { lease } = await this.#acquireLease(true);
-    try {
+    await this.#withLease(true, async ({ lease }) => {
       const state = await this.adapter.readState();
       const marker = state.interrupted.find((m) => stepId(m.version, m.name) === id);
       if (!marker) {
@@ -581,9 +305,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           }),
         );
       });
-    } finally {
-      await lease.release();
-    }
+    });
   }
 
   /**
@@ -593,109 +315,17 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
    * together upgrade once.
    */
   async check(options: { policy?: CheckPolicy } = {}): Promise<CheckResult> {
-    const policy = options.policy ?? "warn";
-    await this.#open(policy === "upgrade");
-    const report = await this.status();
-    const done = (action: CheckResult["action"], r: StatusReport, warnings: string[] = []): CheckResult => ({
-      status: action === "stamped" ? "AUTO_STAMPED" : r.status,
-      report: r,
-      action,
-      warnings,
-    });
-    if (report.status === "DEV" || report.status === "CURRENT") return done("none", report);
-    if (report.autoStampable || (policy === "upgrade" && report.status !== "AHEAD")) {
-      if (report.autoStampable) {
-        const stamped = await this.#autoStamp();
-        if (stamped) return done("stamped", await this.status());
-        return done("none", await this.status());
-      }
-      await this.upgrade({});
-      return done("upgraded", await this.status());
-    }
-    if (policy === "warn") {
-      const warning = `${report.status}: ${report.message}${report.next ? ` (next: ${report.next})` : ""}`;
-      this.emit("warning", { message: warning });
-      return done("none", report, [warning]);
-    }
-    throw refusalFor(report);
+    return runStartUpCheck(
+      {
+        engine: this.#engine,
+        steps: this.steps,
+        open: (create) => this.#open(create),
+        status: () => this.status(),
+        assess: (state) => this.#assess(state),
+        upgrade: () => this.upgrade({}),
+        withLease: (fn) => this.#withLease(true, fn),
+      },
+      options.policy ?? "warn",
+    );
   }
-
-  /** Stamps the code version when no step applies; false when someone else did first. */
-  async #autoStamp(): Promise<boolean> {
-    await this.#open(true);
-    const { lease } = await this.#acquireLease(true);
-    try {
-      await this.adapter.ensureStore();
-      const state = await this.adapter.readState();
-      const report = this.#assess(state);
-      if (!report.autoStampable) return false;
-      await this.adapter.write(lease, async (writer) => {
-        if (state.stamp === null || !state.hasLedger) {
-          const at = new Date().toISOString();
-          for (const step of this.steps) {
-            if (state.stamp !== null && compareVersions(step.version, state.stamp) <= 0) {
-              await writer.putLedgerEntry(ledgerEntry(this.#engine, step, "baselined", at, null, null));
-            }
-          }
-        }
-        await writer.setStamp(this.codeVersion);
-        await writer.appendHistory(
-          historyEntry(this.#engine, "auto_stamp", {
-            version: this.codeVersion,
-            details: { previous: state.stamp },
-          }),
-        );
-      });
-      this.emit("stamped", { version: this.codeVersion, action: "auto_stamp" });
-      return true;
-    } finally {
-      await lease.release();
-    }
-  }
-}
-
-/** Throws a {@link PreconditionError} listing every failed precondition, if any failed. */
-export function throwOnFailedPreconditions(reports: readonly PreconditionReport[]): void {
-  const failed = reports.filter((report) => report.status === "failed");
-  if (failed.length === 0) return;
-  const lines = failed.map((f) => `  - ${f.description} (step ${f.step}): ${f.message}`).join("\n");
-  const allSkippable = failed.every((f) => f.skippable);
-  throw new PreconditionError(
-    `${failed.length} precondition(s) failed; nothing was applied:\n${lines}`,
-    failed.map((f) => ({
-      step: f.step,
-      description: f.description,
-      message: f.message ?? "",
-      skippable: f.skippable,
-      ...(f.count !== undefined && { count: f.count }),
-    })),
-    {
-      hint: allSkippable
-        ? "fix the data, or rerun with --force to skip these skippable conditions"
-        : "fix the data first: at least one condition cannot be skipped",
-    },
-  );
-}
-
-/** The error a refusing start-up check throws for a status. */
-export function refusalFor(report: StatusReport): LockstepError {
-  const code =
-    report.status === "UNINITIALISED"
-      ? "E_UNINITIALISED"
-      : report.status === "AHEAD"
-        ? "E_AHEAD"
-        : report.status === "INTERRUPTED"
-          ? "E_INTERRUPTED"
-          : report.status === "UPGRADING"
-            ? "E_LOCK_HELD"
-            : "E_UPGRADE_PENDING";
-  return new RefusedError(
-    code,
-    `refusing to start: ${report.message}`,
-    report.next ? { hint: report.next } : {},
-  );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
