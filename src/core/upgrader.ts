@@ -1,137 +1,44 @@
 import { type Actor, defaultActor } from "../runtime/actor.js";
-import { LOCKSTEP_VERSION } from "../version.js";
-import type {
-  Adapter,
-  DatabaseDescription,
-  DatabaseState,
-  HistoryAction,
-  HistoryEntry,
-  InProgressMarker,
-  LeaseHandle,
-  LeaseInfo,
-  LedgerEntry,
-  StateWriter,
-} from "./adapter.js";
-import { type BatchCheckpoint, type BatchDeps, readPages, runBatch } from "./batch.js";
+import type { Adapter, DatabaseDescription, DatabaseState, HistoryEntry, LeaseInfo } from "./adapter.js";
+import { applyUpgrade, dryRunUpgrade } from "./apply-upgrade.js";
 import { assertCheckPolicy } from "./check-policy.js";
-import {
-  LeaseError,
-  LockstepError,
-  PreconditionError,
-  RefusedError,
-  StepDefinitionError,
-  StepFailedError,
-} from "./errors.js";
+import type { EngineContext } from "./engine-context.js";
+import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
-import { assessStatus, type Plan, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
-import { StepRegistry, type StepSource, stepId } from "./registry.js";
-import type { StepResult } from "./results.js";
-import type { Step, StepContext, StepCounts } from "./step.js";
+import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
+import { assessStatus, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
+import { checkPreconditions } from "./preconditions.js";
+import { historyEntry, ledgerEntry } from "./records.js";
+import { StepRegistry, stepId } from "./registry.js";
+import type { CheckPolicy, CheckResult, PlannedStep, PlanReport, UpgradeResult } from "./reports.js";
+import { runStartUpCheck } from "./start-up-check.js";
+import type { Step } from "./step.js";
+import { stepMode } from "./step-mode.js";
+import {
+  DEFAULT_LEASE_OPTIONS,
+  type LeaseOptions,
+  type UpgradeOptions,
+  type UpgraderOptions,
+} from "./upgrader-options.js";
 import { compareVersions, isDevVersion, normaliseVersion, parseVersion } from "./versions.js";
 
-/** Lease timing. */
-export interface LeaseOptions {
-  /** How long a lease lives without renewal (ms). The holder renews it at a third of this. */
-  readonly ttlMs?: number;
-  /** How long `upgrade` waits for another upgrader to finish (ms). */
-  readonly waitMs?: number;
-  /** How often a waiter retries (ms). */
-  readonly pollMs?: number;
-}
-
-/** Default lease timing: 30 s lease, wait up to 10 min, retry every 250 ms. */
-export const DEFAULT_LEASE_OPTIONS: Required<LeaseOptions> = { ttlMs: 30_000, waitMs: 600_000, pollMs: 250 };
-
-/** Options of {@link Upgrader}. */
-export interface UpgraderOptions<TDb = unknown> {
-  readonly adapter: Adapter<TDb>;
-  /** The running application's release (the code version). */
-  readonly appVersion: string;
-  readonly steps: readonly StepSource<TDb>[];
-  readonly lease?: LeaseOptions;
-  /** Who is acting; defaults to this process. */
-  readonly actor?: Actor;
-}
-
-/** Options of {@link Upgrader.upgrade}. */
-export interface UpgradeOptions extends PlanOptions {
-  /** Plan, check preconditions, call each step in dry-run mode, write nothing. */
-  readonly dryRun?: boolean;
-  /** Skip the preconditions marked skippable. */
-  readonly force?: boolean;
-  /** Wait for a held lease (default) or fail at once with `E_LOCK_HELD`. */
-  readonly wait?: boolean;
-}
-
-/** What `upgrade()` did. */
-export interface UpgradeResult {
-  /** "upgraded": steps ran or the stamp moved; "current": nothing to do; "dry-run": nothing written. */
-  readonly outcome: "upgraded" | "current" | "dry-run";
-  readonly from: string | null;
-  readonly to: string;
-  readonly results: readonly StepResult[];
-  /** True when another upgrader held the lease first and we waited for it. */
-  readonly waitedForLease: boolean;
-  readonly preconditions: readonly PreconditionReport[];
-  /** Counts measured on the database for each step's declared `affects` (dry run). */
-  readonly measured: Readonly<Record<string, readonly MeasuredCount[]>>;
-}
-
-/** One precondition's outcome. */
-export interface PreconditionReport {
-  readonly step: string;
-  readonly description: string;
-  readonly status: "passed" | "failed" | "skipped";
-  readonly skippable: boolean;
-  readonly message?: string;
-  readonly count?: number;
-}
-
-/** A count a dry run measured. */
-export interface MeasuredCount {
-  readonly query: string;
-  readonly count: number;
-}
-
-/** What `plan()` returns: the plan as data. */
-export interface PlanReport {
-  readonly database: DatabaseDescription;
-  readonly codeVersion: string;
-  readonly stamp: string | null;
-  readonly from: string;
-  readonly target: string;
-  readonly steps: readonly PlannedStep[];
-  readonly baseline: readonly string[];
-  readonly skippedOutOfOrder: readonly string[];
-  readonly checksumMismatches: Plan["checksumMismatches"];
-  readonly preconditions: readonly PreconditionReport[];
-  readonly interrupted: DatabaseState["interrupted"];
-}
-
-/** A step as shown in a plan. */
-export interface PlannedStep {
-  readonly id: string;
-  readonly version: string;
-  readonly name: string;
-  readonly description: string | null;
-  /** Commits atomically with its ledger entry and stamp. */
-  readonly atomic: boolean;
-  readonly idempotent: boolean;
-  /** Walks its data page by page, each page committed with a checkpoint: resumable. */
-  readonly batched: boolean;
-}
-
-/** Start-up policies of {@link Upgrader.check}. */
-export type CheckPolicy = "warn" | "refuse" | "upgrade";
-
-/** What the start-up check found and did. */
-export interface CheckResult {
-  readonly status: StatusReport["status"];
-  readonly report: StatusReport;
-  /** "stamped": auto-stamped; "upgraded": ran the upgrade (policy "upgrade"); "none". */
-  readonly action: "none" | "stamped" | "upgraded";
-  readonly warnings: readonly string[];
-}
+export { throwOnFailedPreconditions } from "./preconditions.js";
+export type {
+  CheckPolicy,
+  CheckResult,
+  MeasuredCount,
+  PlannedStep,
+  PlanReport,
+  PreconditionReport,
+  UpgradeResult,
+} from "./reports.js";
+export { refusalFor } from "./start-up-check.js";
+export {
+  DEFAULT_LEASE_OPTIONS,
+  type LeaseOptions,
+  type UpgradeOptions,
+  type UpgraderOptions,
+} from "./upgrader-options.js";
 
 /**
  * The upgrade engine: statuses, plans, upgrades, init, history, the start-up check.
@@ -143,6 +50,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   readonly registry: StepRegistry<TDb>;
   readonly #lease: Required<LeaseOptions>;
   readonly #actor: Actor;
+  readonly #engine: EngineContext<TDb>;
   #opened: Promise<DatabaseDescription> | undefined;
 
   constructor(options: UpgraderOptions<TDb>) {
@@ -152,6 +60,12 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     this.registry = new StepRegistry(options.steps);
     this.#lease = { ...DEFAULT_LEASE_OPTIONS, ...options.lease };
     this.#actor = options.actor ?? defaultActor();
+    this.#engine = {
+      adapter: this.adapter,
+      actor: this.#actor,
+      codeVersion: this.codeVersion,
+      emit: (event, payload) => this.emit(event, payload),
+    };
   }
 
   /** The registered steps, in execution order. */
@@ -190,19 +104,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
 
   #assess(state: DatabaseState): StatusReport {
     return assessStatus(state, this.steps, this.codeVersion, {
-      leaseHeldByOther: this.#heldByOther(state.lease),
+      leaseHeldByOther: heldByOther(this.#actor, state.lease),
     });
-  }
-
-  #heldByOther(lease: LeaseInfo | null): boolean {
-    // A lease whose holder ran here and is gone (killed) is not an upgrade in progress: the
-    // next upgrader breaks it at once (see #acquireLease).
-    return (
-      lease !== null &&
-      !lease.expired &&
-      lease.owner !== this.#actor.owner &&
-      this.#actor.isLocalProcessAlive(lease.owner, lease.pid) !== false
-    );
   }
 
   /** What an upgrade would do, with preconditions evaluated. Writes nothing. */
@@ -210,7 +113,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     const database = await this.#open(false);
     const state = await this.adapter.readState();
     const plan = planUpgrade(state, this.steps, this.codeVersion, this.#normalisePlanOptions(options));
-    const preconditions = await this.#checkPreconditions(plan.steps, options.force ?? false);
+    const preconditions = await checkPreconditions(this.adapter, plan.steps, options.force ?? false);
     return {
       database,
       codeVersion: this.codeVersion,
@@ -232,14 +135,10 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       version: step.version,
       name: step.name,
       description: step.description ?? null,
-      atomic: this.#isAtomic(step, database) && step.batched !== true,
+      atomic: stepMode(step, database.capabilities) === "atomic",
       idempotent: step.idempotent ?? false,
       batched: step.batched ?? false,
     };
-  }
-
-  #isAtomic(step: Step<TDb>, database: DatabaseDescription): boolean {
-    return database.capabilities.supportsTransactionalSteps && step.transaction !== false;
   }
 
   #normalisePlanOptions(options: PlanOptions): PlanOptions {
@@ -263,473 +162,20 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   async upgrade(options: UpgradeOptions = {}): Promise<UpgradeResult> {
     const planOptions = this.#normalisePlanOptions(options);
     const database = await this.#open(!options.dryRun);
-    if (options.dryRun) return this.#dryRun(database, planOptions, options.force ?? false);
-
-    const { lease, waited } = await this.#acquireLease(options.wait ?? true);
-    try {
-      await this.adapter.ensureStore();
-      // Re-read under the lease: another upgrader may have finished while we waited.
-      const state = await this.adapter.readState();
-      const plan = planUpgrade(state, this.steps, this.codeVersion, planOptions);
-      this.#refuseInterrupted(state, plan);
-      const preconditions = await this.#checkPreconditions(plan.steps, options.force ?? false);
-      throwOnFailedPreconditions(preconditions);
-      for (const id of plan.skippedOutOfOrder) {
-        this.emit("warning", {
-          message: `step ${id} is below the stamp and was never applied: rerun with --out-of-order`,
-        });
-      }
-
-      let stamp = state.stamp;
-      if (plan.baseline.length > 0 || (plan.unstamped && planOptions.fromVersion !== undefined)) {
-        stamp = await this.#writeBaseline(lease, plan, state.stamp);
-      }
-      const results: StepResult[] = [];
-      for (const [index, step] of plan.steps.entries()) {
-        this.emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: false });
-        try {
-          const interrupted = state.interrupted.find(
-            (m) => m.version === step.version && m.name === step.name,
-          );
-          const result = await this.#runStep(step, lease, plan, stamp, database, interrupted);
-          stamp = this.#stampAfter(stamp, step.version, plan.target);
-          results.push(result);
-          this.emit("step:finished", result);
-        } catch (error) {
-          const failed: StepResult = {
-            step: step.id,
-            version: step.version,
-            name: step.name,
-            status: "failed",
-            durationMs: null,
-            counts: null,
-            error: error instanceof Error ? error.message : String(error),
-          };
-          results.push(failed);
-          this.emit("step:finished", failed);
-          for (const rest of plan.steps.slice(index + 1)) results.push(pendingResult(rest));
-          if (error instanceof LeaseError) throw error;
-          throw new StepFailedError(
-            `step ${step.id} failed on ${this.adapter.displayName}: ${failed.error}`,
-            step.id,
-            results,
-            {
-              cause: error,
-              hint: `earlier steps stay applied and the database is at ${stamp ?? "no version"}; fix the step, then run \`lockstep upgrade\` again${this.#isAtomic(step, database) ? "" : " (the step was not atomic: check its partial writes, then `lockstep resolve`)"}`,
-            },
-          );
-        }
-      }
-      const moved = stamp === null || compareVersions(plan.target, stamp) > 0;
-      if (moved) {
-        await this.adapter.write(lease, async (writer) => {
-          await writer.setStamp(plan.target);
-          await writer.appendHistory(
-            this.#entry("stamp", { version: plan.target, details: { from: stamp } }),
-          );
-        });
-        this.emit("stamped", { version: plan.target, action: "upgrade" });
-      }
-      if (results.length > 0 || moved) {
-        await this.adapter.write(lease, (writer) =>
-          writer.appendHistory(
-            this.#entry("upgrade_finished", {
-              version: plan.target,
-              details: { from: plan.from, steps: results.map((r) => r.step) },
-            }),
-          ),
-        );
-      }
-      return {
-        outcome: results.length > 0 || moved ? "upgraded" : "current",
-        from: state.stamp,
-        to: plan.target,
-        results,
-        waitedForLease: waited,
-        preconditions,
-        measured: {},
-      };
-    } finally {
-      await lease.release();
-    }
-  }
-
-  async #dryRun(
-    database: DatabaseDescription,
-    planOptions: PlanOptions,
-    force: boolean,
-  ): Promise<UpgradeResult> {
-    const state = await this.adapter.readState();
-    const plan = planUpgrade(state, this.steps, this.codeVersion, planOptions);
-    this.#refuseInterrupted(state, plan);
-    const preconditions = await this.#checkPreconditions(plan.steps, force);
-    throwOnFailedPreconditions(preconditions);
-    const results: StepResult[] = [];
-    const measured: Record<string, MeasuredCount[]> = {};
-    for (const [index, step] of plan.steps.entries()) {
-      this.emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: true });
-      measured[step.id] = await Promise.all(
-        (step.affects ?? []).map(async (query) => ({
-          query: JSON.stringify(query),
-          count: await this.adapter.count(query),
-        })),
-      );
-      const started = Date.now();
-      // Steps are called in dry-run mode; where the database has transactions they also run
-      // inside one that is always rolled back, so a step that forgets `dryRun` still writes nothing.
-      const counts = await this.adapter.write(
-        null,
-        async (_writer, db) => normaliseCounts(await step.run(this.#context(step, db, true))),
-        { transactional: this.#isAtomic(step, database), rollback: true },
-      );
-      const result: StepResult = {
-        step: step.id,
-        version: step.version,
-        name: step.name,
-        status: "dry-run",
-        durationMs: Date.now() - started,
-        counts,
-      };
-      results.push(result);
-      this.emit("step:finished", result);
-    }
-    return {
-      outcome: "dry-run",
-      from: state.stamp,
-      to: plan.target,
-      results,
-      waitedForLease: false,
-      preconditions,
-      measured,
+    const run = {
+      engine: this.#engine,
+      registry: this.registry,
+      database,
+      planOptions,
+      force: options.force ?? false,
     };
+    if (options.dryRun) return dryRunUpgrade(run);
+    return this.#withLease(options.wait ?? true, (acquired) => applyUpgrade(run, acquired));
   }
 
-  #stampAfter(stamp: string | null, stepVersion: string, target: string): string | null {
-    // Capped at the target: a release candidate applies the steps of its release (see
-    // versions.ts) but records its own version. Out-of-order steps never lower the stamp.
-    const candidate = compareVersions(stepVersion, target) > 0 ? target : stepVersion;
-    return stamp === null || compareVersions(candidate, stamp) > 0 ? candidate : stamp;
-  }
-
-  #refuseInterrupted(state: DatabaseState, plan: Plan<TDb>): void {
-    for (const marker of state.interrupted) {
-      const step = this.registry.find(marker.version, marker.name);
-      const id = stepId(marker.version, marker.name);
-      // Idempotent steps can run again; batched ones resume after their last checkpoint.
-      const retryable =
-        step !== undefined &&
-        (step.idempotent === true || step.batched === true) &&
-        plan.steps.includes(step);
-      if (!retryable) {
-        throw new RefusedError(
-          "E_INTERRUPTED",
-          `step ${id} started at ${marker.startedAt} (pid ${marker.pid} on ${marker.host}) and never finished; its writes may be partial`,
-          {
-            hint: `check the data, then run \`lockstep resolve ${id} --applied\` if its work is complete or \`lockstep resolve ${id} --rolled-back\` if it is undone`,
-          },
-        );
-      }
-      this.emit("warning", {
-        message: step.batched
-          ? `resuming interrupted batched step ${id} after its last checkpoint`
-          : `retrying interrupted idempotent step ${id}`,
-      });
-    }
-  }
-
-  async #checkPreconditions(steps: readonly Step<TDb>[], force: boolean): Promise<PreconditionReport[]> {
-    const reports: PreconditionReport[] = [];
-    const ctx = {
-      db: this.adapter.handle(),
-      databaseKind: this.adapter.kind,
-      count: (query: Parameters<Adapter["count"]>[0]) => this.adapter.count(query),
-    };
-    for (const step of steps) {
-      for (const condition of step.conditions ?? []) {
-        const base = { step: step.id, description: condition.description, skippable: condition.skippable };
-        if (force && condition.skippable) {
-          reports.push({ ...base, status: "skipped" });
-          continue;
-        }
-        const failure = await condition.check(ctx);
-        reports.push(
-          failure
-            ? {
-                ...base,
-                status: "failed",
-                message: failure.message,
-                ...(failure.count !== undefined && { count: failure.count }),
-              }
-            : { ...base, status: "passed" },
-        );
-      }
-    }
-    return reports;
-  }
-
-  async #writeBaseline(lease: LeaseHandle, plan: Plan<TDb>, stamp: string | null): Promise<string> {
-    const at = new Date().toISOString();
-    await this.adapter.write(lease, async (writer) => {
-      for (const step of plan.baseline)
-        await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
-      if (stamp === null) await writer.setStamp(plan.from);
-      await writer.appendHistory(
-        this.#entry("baseline", { version: plan.from, details: { steps: plan.baseline.map((s) => s.id) } }),
-      );
-    });
-    return stamp ?? plan.from;
-  }
-
-  async #runStep(
-    step: Step<TDb>,
-    lease: LeaseHandle,
-    plan: Plan<TDb>,
-    stamp: string | null,
-    database: DatabaseDescription,
-    interrupted: InProgressMarker | undefined,
-  ): Promise<StepResult> {
-    const atomic = this.#isAtomic(step, database);
-    const batched = step.batched === true;
-    const marked = batched || !atomic || !database.capabilities.supportsTransactionalDdl;
-    const resumeFrom = batched ? ((interrupted?.checkpoint ?? null) as BatchCheckpoint | null) : null;
-    const started = Date.now();
-    const marker: InProgressMarker = {
-      version: step.version,
-      name: step.name,
-      startedAt: new Date(started).toISOString(),
-      owner: this.#actor.owner,
-      host: this.#actor.host,
-      pid: this.#actor.pid,
-      checkpoint: null,
-    };
-    await this.adapter.write(lease, async (writer) => {
-      await writer.appendHistory(
-        this.#entry("step_started", {
-          version: step.version,
-          step: step.name,
-          outcome: "started",
-          details: resumeFrom ? { resumedFrom: resumeFrom } : null,
-        }),
-      );
-      // Without a transaction (or where DDL commits implicitly, as on MySQL) a crash could
-      // leave partial writes and no trace; the marker makes the next run report INTERRUPTED
-      // naming this step. A batched step's marker carries its checkpoint, kept on resume.
-      if (marked && resumeFrom === null) await writer.setMarker(marker);
-    });
-    try {
-      if (step.prepare) {
-        const prepare = step.prepare.bind(step);
-        await this.adapter.write(lease, async (_w, db) => prepare(this.#context(step, db, false)), {
-          transactional: false,
-        });
-      }
-      const nextStamp = this.#stampAfter(stamp, step.version, plan.target);
-      const finish = async (writer: StateWriter, counts: StepCounts | null) => {
-        const durationMs = Date.now() - started;
-        await writer.putLedgerEntry(
-          this.#ledgerEntry(step, "applied", new Date().toISOString(), durationMs, counts),
-        );
-        if (nextStamp !== stamp && nextStamp !== null) await writer.setStamp(nextStamp);
-        // Cleared even when this run set no marker: an idempotent step retried after a
-        // crash (or a non-atomic run of it) left one, and it is done now.
-        await writer.clearMarker(step.version, step.name);
-        await writer.appendHistory(
-          this.#entry("step_succeeded", {
-            version: step.version,
-            step: step.name,
-            durationMs,
-            details: counts ? { counts } : null,
-          }),
-        );
-        return counts;
-      };
-      let counts: StepCounts | null;
-      if (batched) {
-        // Pages commit one by one with their checkpoint; the ledger entry comes after the last.
-        const batch: BatchDeps = {
-          adapter: this.adapter,
-          lease,
-          dryRun: false,
-          transactional: database.capabilities.supportsTransactionalSteps,
-          resumeFrom,
-          saveCheckpoint: (writer, checkpoint) => writer.setMarker({ ...marker, checkpoint }),
-          progress: (done, total) => this.emit("step:progress", { step: step.id, done, total }),
-        };
-        const ran = await this.adapter.write(
-          lease,
-          async (_w, db) => normaliseCounts(await step.run(this.#context(step, db, false, batch))),
-          { transactional: false },
-        );
-        counts = await this.adapter.write(lease, (writer) => finish(writer, ran), { transactional: true });
-      } else {
-        counts = await this.adapter.write(
-          lease,
-          async (writer, db) =>
-            finish(writer, normaliseCounts(await step.run(this.#context(step, db, false)))),
-          { transactional: atomic },
-        );
-      }
-      return {
-        step: step.id,
-        version: step.version,
-        name: step.name,
-        status: "applied",
-        durationMs: Date.now() - started,
-        counts,
-      };
-    } catch (error) {
-      if (!(error instanceof LeaseError)) {
-        await this.adapter
-          .write(lease, (writer) =>
-            writer.appendHistory(
-              this.#entry("step_failed", {
-                version: step.version,
-                step: step.name,
-                outcome: "failed",
-                durationMs: Date.now() - started,
-                details: { error: error instanceof Error ? error.message : String(error), atomic, batched },
-              }),
-            ),
-          )
-          .catch(() => undefined);
-      }
-      throw error;
-    }
-  }
-
-  #context(step: Step<TDb>, db: TDb, dryRun: boolean, batch?: BatchDeps): StepContext<TDb> {
-    const progress = (done: number, total?: number) =>
-      this.emit("step:progress", { step: step.id, done, total });
-    const deps: BatchDeps = batch ?? {
-      adapter: this.adapter,
-      lease: null,
-      dryRun,
-      transactional: false,
-      resumeFrom: null,
-      saveCheckpoint: async () => undefined,
-      progress,
-    };
-    return {
-      db,
-      dryRun,
-      version: step.version,
-      name: step.name,
-      databaseKind: this.adapter.kind,
-      log: (message) => this.emit("step:log", { step: step.id, message }),
-      progress,
-      batch: (source, transform, options) => {
-        if (step.batched !== true) {
-          throw new StepDefinitionError(
-            "E_INVALID_STEP",
-            `step ${step.id} calls ctx.batch but is not declared batched`,
-            {
-              hint: "add batched: true to the step: its pages then commit one by one with a checkpoint",
-            },
-          );
-        }
-        return runBatch(deps, source, transform, options);
-      },
-      pages: (source, options) => readPages(this.adapter, source, options),
-    };
-  }
-
-  #ledgerEntry(
-    step: Step<TDb>,
-    kind: LedgerEntry["kind"],
-    at: string,
-    durationMs: number | null,
-    counts: StepCounts | null,
-  ): LedgerEntry {
-    return {
-      version: step.version,
-      name: step.name,
-      checksum: kind === "baselined" ? null : step.checksum,
-      kind,
-      appliedAt: at,
-      durationMs,
-      appVersion: this.codeVersion,
-      counts,
-    };
-  }
-
-  #entry(
-    action: HistoryAction,
-    fields: Partial<Pick<HistoryEntry, "version" | "step" | "outcome" | "durationMs" | "details">>,
-  ): HistoryEntry {
-    return {
-      at: new Date().toISOString(),
-      action,
-      version: fields.version ?? null,
-      step: fields.step ?? null,
-      outcome: fields.outcome ?? "ok",
-      durationMs: fields.durationMs ?? null,
-      host: this.#actor.host,
-      user: this.#actor.user,
-      pid: this.#actor.pid,
-      appVersion: this.codeVersion,
-      lockstepVersion: LOCKSTEP_VERSION,
-      details: fields.details ?? null,
-    };
-  }
-
-  /** Takes the lease, waiting for another holder unless `wait` is false. */
-  async #acquireLease(wait: boolean): Promise<{ lease: LeaseHandle; waited: boolean }> {
-    const started = Date.now();
-    const request = {
-      owner: this.#actor.owner,
-      host: this.#actor.host,
-      pid: this.#actor.pid,
-      user: this.#actor.user,
-      ttlMs: this.#lease.ttlMs,
-    };
-    let waited = false;
-    for (;;) {
-      const attempt = await this.adapter.tryAcquireLease(request);
-      if ("lease" in attempt) {
-        this.emit("lease:acquired", { owner: request.owner, waited });
-        return { lease: attempt.lease, waited };
-      }
-      const holder = attempt.heldBy;
-      if (holder && this.#actor.isLocalProcessAlive(holder.owner, holder.pid) === false) {
-        // The holder ran on this machine and its process is gone (killed): its lease can
-        // never be renewed, so waiting for it to expire only delays the next upgrader.
-        const broken = await this.adapter.breakLease({ owner: holder.owner });
-        if (broken) {
-          const reason = `holder process ${holder.pid} on ${holder.host} is no longer running`;
-          await this.adapter.ensureStore();
-          await this.adapter.write(null, (writer) =>
-            writer.appendHistory(
-              this.#entry("unlock", { details: { holder: broken, reason, automatic: true } }),
-            ),
-          );
-          this.emit("lease:broken", { holder: broken, reason });
-        } else {
-          // Someone else broke or took it first (or a session lock lingers): don't spin.
-          await sleep(this.#lease.pollMs);
-        }
-        continue;
-      }
-      const waitedMs = Date.now() - started;
-      if (!wait || waitedMs >= this.#lease.waitMs) {
-        throw new LeaseError(
-          "E_LOCK_HELD",
-          holder
-            ? `another upgrader holds the lease on ${this.adapter.displayName}: ${holder.owner} (pid ${holder.pid} on ${holder.host}, user ${holder.user}) until ${holder.expiresAt}`
-            : `could not take the lease on ${this.adapter.displayName}: another upgrader holds it (or another process is writing)`,
-          holder
-            ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt }
-            : undefined,
-          {
-            hint: wait
-              ? "wait for it to finish and run again (or raise the wait with --lock-timeout); if that process is gone, `lockstep unlock` once the lease has expired"
-              : "run again without --no-wait to wait for it; if that process is gone, `lockstep unlock` once the lease has expired",
-          },
-        );
-      }
-      waited = true;
-      this.emit("lease:waiting", { holder, waitedMs });
-      await sleep(this.#lease.pollMs);
-    }
+  /** Runs `fn` under the lease (see {@link withLease}). */
+  #withLease<T>(wait: boolean, fn: (acquired: AcquiredLease) => Promise<T>): Promise<T> {
+    return withLease(this.#engine, this.#lease, wait, fn);
   }
 
   /**
@@ -748,8 +194,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       });
     }
     await this.#open(true);
-    const { lease } = await this.#acquireLease(true);
-    try {
+    return this.#withLease(true, async ({ lease }) => {
       await this.adapter.ensureStore();
       const state = await this.adapter.readState();
       if (state.stamp !== null && !options.force) {
@@ -762,19 +207,20 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       await this.adapter.write(lease, async (writer) => {
         for (const step of this.steps) {
           if (compareVersions(step.version, version) <= 0 && !known.has(step.id)) {
-            await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
+            await writer.putLedgerEntry(ledgerEntry(this.#engine, step, "baselined", at, null, null));
           }
         }
         await writer.setStamp(version);
         await writer.appendHistory(
-          this.#entry("init", { version, details: { previous: state.stamp, force: options.force ?? false } }),
+          historyEntry(this.#engine, "init", {
+            version,
+            details: { previous: state.stamp, force: options.force ?? false },
+          }),
         );
       });
       this.emit("stamped", { version, action: "init" });
       return { version, previous: state.stamp };
-    } finally {
-      await lease.release();
-    }
+    });
   }
 
   /** The history, oldest first. */
@@ -806,7 +252,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     if (broken) {
       await this.adapter.write(null, (writer) =>
         writer.appendHistory(
-          this.#entry("unlock", { details: { holder: broken, force: options.force ?? false } }),
+          historyEntry(this.#engine, "unlock", {
+            details: { holder: broken, force: options.force ?? false },
+          }),
         ),
       );
     }
@@ -819,8 +267,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
    */
   async resolve(id: string, outcome: "applied" | "rolled-back"): Promise<void> {
     await this.#open(false);
-    const { lease } = await this.#acquireLease(true);
-    try {
+    await this.#withLease(true, async ({ lease }) => {
       const state = await this.adapter.readState();
       const marker = state.interrupted.find((m) => stepId(m.version, m.name) === id);
       if (!marker) {
@@ -852,16 +299,14 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
         }
         await writer.clearMarker(marker.version, marker.name);
         await writer.appendHistory(
-          this.#entry("resolve", {
+          historyEntry(this.#engine, "resolve", {
             version: marker.version,
             step: marker.name,
             details: { outcome, marker },
           }),
         );
       });
-    } finally {
-      await lease.release();
-    }
+    });
   }
 
   /**
@@ -871,124 +316,17 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
    * together upgrade once.
    */
   async check(options: { policy?: CheckPolicy } = {}): Promise<CheckResult> {
-    const policy = assertCheckPolicy(options.policy ?? "warn");
-    await this.#open(policy === "upgrade");
-    const report = await this.status();
-    const done = (action: CheckResult["action"], r: StatusReport, warnings: string[] = []): CheckResult => ({
-      status: action === "stamped" ? "AUTO_STAMPED" : r.status,
-      report: r,
-      action,
-      warnings,
-    });
-    if (report.status === "DEV" || report.status === "CURRENT") return done("none", report);
-    if (report.autoStampable || (policy === "upgrade" && report.status !== "AHEAD")) {
-      if (report.autoStampable) {
-        const stamped = await this.#autoStamp();
-        if (stamped) return done("stamped", await this.status());
-        return done("none", await this.status());
-      }
-      await this.upgrade({});
-      return done("upgraded", await this.status());
-    }
-    if (policy === "warn") {
-      const warning = `${report.status}: ${report.message}${report.next ? ` (next: ${report.next})` : ""}`;
-      this.emit("warning", { message: warning });
-      return done("none", report, [warning]);
-    }
-    throw refusalFor(report);
+    return runStartUpCheck(
+      {
+        engine: this.#engine,
+        steps: this.steps,
+        open: (create) => this.#open(create),
+        status: () => this.status(),
+        assess: (state) => this.#assess(state),
+        upgrade: () => this.upgrade({}),
+        withLease: (fn) => this.#withLease(true, fn),
+      },
+      assertCheckPolicy(options.policy ?? "warn"),
+    );
   }
-
-  /** Stamps the code version when no step applies; false when someone else did first. */
-  async #autoStamp(): Promise<boolean> {
-    await this.#open(true);
-    const { lease } = await this.#acquireLease(true);
-    try {
-      await this.adapter.ensureStore();
-      const state = await this.adapter.readState();
-      const report = this.#assess(state);
-      if (!report.autoStampable) return false;
-      await this.adapter.write(lease, async (writer) => {
-        if (state.stamp === null || !state.hasLedger) {
-          const at = new Date().toISOString();
-          for (const step of this.steps) {
-            if (state.stamp !== null && compareVersions(step.version, state.stamp) <= 0) {
-              await writer.putLedgerEntry(this.#ledgerEntry(step, "baselined", at, null, null));
-            }
-          }
-        }
-        await writer.setStamp(this.codeVersion);
-        await writer.appendHistory(
-          this.#entry("auto_stamp", { version: this.codeVersion, details: { previous: state.stamp } }),
-        );
-      });
-      this.emit("stamped", { version: this.codeVersion, action: "auto_stamp" });
-      return true;
-    } finally {
-      await lease.release();
-    }
-  }
-}
-
-/** Throws a {@link PreconditionError} listing every failed precondition, if any failed. */
-export function throwOnFailedPreconditions(reports: readonly PreconditionReport[]): void {
-  const failed = reports.filter((report) => report.status === "failed");
-  if (failed.length === 0) return;
-  const lines = failed.map((f) => `  - ${f.description} (step ${f.step}): ${f.message}`).join("\n");
-  const allSkippable = failed.every((f) => f.skippable);
-  throw new PreconditionError(
-    `${failed.length} precondition(s) failed; nothing was applied:\n${lines}`,
-    failed.map((f) => ({
-      step: f.step,
-      description: f.description,
-      message: f.message ?? "",
-      skippable: f.skippable,
-      ...(f.count !== undefined && { count: f.count }),
-    })),
-    {
-      hint: allSkippable
-        ? "fix the data, or rerun with --force to skip these skippable conditions"
-        : "fix the data first: at least one condition cannot be skipped",
-    },
-  );
-}
-
-/** The error a refusing start-up check throws for a status. */
-export function refusalFor(report: StatusReport): LockstepError {
-  const code =
-    report.status === "UNINITIALISED"
-      ? "E_UNINITIALISED"
-      : report.status === "AHEAD"
-        ? "E_AHEAD"
-        : report.status === "INTERRUPTED"
-          ? "E_INTERRUPTED"
-          : report.status === "UPGRADING"
-            ? "E_LOCK_HELD"
-            : "E_UPGRADE_PENDING";
-  return new RefusedError(
-    code,
-    `refusing to start: ${report.message}`,
-    report.next ? { hint: report.next } : {},
-  );
-}
-
-function pendingResult(step: Step<unknown>): StepResult {
-  return {
-    step: step.id,
-    version: step.version,
-    name: step.name,
-    status: "pending",
-    durationMs: null,
-    counts: null,
-  };
-}
-
-function normaliseCounts(value: unknown): StepCounts | null {
-  if (value === null || typeof value !== "object") return null;
-  const out: StepCounts = {};
-  for (const [key, n] of Object.entries(value)) if (typeof n === "number") out[key] = n;
-  return Object.keys(out).length > 0 ? out : null;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

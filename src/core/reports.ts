@@ -1,0 +1,75 @@
+/** The reports the upgrader returns: what an upgrade, a plan and the start-up check found and did. */
+
+import type { DatabaseDescription, DatabaseState } from "./adapter.js";
+import type { Plan, StatusReport } from "./planner.js";
+import type { StepResult } from "./results.js";
+
+/** What `upgrade()` did. */
+export interface UpgradeResult {
+  /** "upgraded": steps ran or the stamp moved; "current": nothing to do; "dry-run": nothing written. */
+  readonly outcome: "upgraded" | "current" | "dry-run";
+  readonly from: string | null;
+  readonly to: string;
+  readonly results: readonly StepResult[];
+  /** True when another upgrader held the lease first and we waited for it. */
+  readonly waitedForLease: boolean;
+  readonly preconditions: readonly PreconditionReport[];
+  /** Counts measured on the database for each step's declared `affects` (dry run). */
+  readonly measured: Readonly<Record<string, readonly MeasuredCount[]>>;
+}
+
+/** One precondition's outcome. */
+export interface PreconditionReport {
+  readonly step: string;
+  readonly description: string;
+  readonly status: "passed" | "failed" | "skipped";
+  readonly skippable: boolean;
+  readonly message?: string;
+  readonly count?: number;
+}
+
+/** A count a dry run measured. */
+export interface MeasuredCount {
+  readonly query: string;
+  readonly count: number;
+}
+
+/** What `plan()` returns: the plan as data. */
+export interface PlanReport {
+  readonly database: DatabaseDescription;
+  readonly codeVersion: string;
+  readonly stamp: string | null;
+  readonly from: string;
+  readonly target: string;
+  readonly steps: readonly PlannedStep[];
+  readonly baseline: readonly string[];
+  readonly skippedOutOfOrder: readonly string[];
+  readonly checksumMismatches: Plan["checksumMismatches"];
+  readonly preconditions: readonly PreconditionReport[];
+  readonly interrupted: DatabaseState["interrupted"];
+}
+
+/** A step as shown in a plan. */
+export interface PlannedStep {
+  readonly id: string;
+  readonly version: string;
+  readonly name: string;
+  readonly description: string | null;
+  /** Commits atomically with its ledger entry and stamp. */
+  readonly atomic: boolean;
+  readonly idempotent: boolean;
+  /** Walks its data page by page, each page committed with a checkpoint: resumable. */
+  readonly batched: boolean;
+}
+
+/** Start-up policies of {@link Upgrader.check}. */
+export type CheckPolicy = "warn" | "refuse" | "upgrade";
+
+/** What the start-up check found and did. */
+export interface CheckResult {
+  readonly status: StatusReport["status"];
+  readonly report: StatusReport;
+  /** "stamped": auto-stamped; "upgraded": ran the upgrade (policy "upgrade"); "none". */
+  readonly action: "none" | "stamped" | "upgraded";
+  readonly warnings: readonly string[];
+}

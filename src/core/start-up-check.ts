@@ -1,0 +1,104 @@
+import type { DatabaseState } from "./adapter.js";
+import type { EngineContext } from "./engine-context.js";
+import { type LockstepError, type LockstepErrorCode, RefusedError } from "./errors.js";
+import type { AcquiredLease } from "./lease-acquire.js";
+import type { DatabaseStatus, StatusReport } from "./planner.js";
+import { historyEntry, ledgerEntry } from "./records.js";
+import type { CheckPolicy, CheckResult } from "./reports.js";
+import type { Step } from "./step.js";
+import { compareVersions } from "./versions.js";
+
+/** What the start-up check needs from the upgrader. */
+export interface CheckHost<TDb> {
+  readonly engine: EngineContext<TDb>;
+  readonly steps: readonly Step<TDb>[];
+  /** Opens the database (creating it when `create`). */
+  open(create: boolean): Promise<unknown>;
+  status(): Promise<StatusReport>;
+  assess(state: DatabaseState): StatusReport;
+  upgrade(): Promise<unknown>;
+  /** Runs `fn` under the lease, waiting for another holder. */
+  withLease<T>(fn: (acquired: AcquiredLease) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The start-up check. Costs one read when the database is current. `warn` reports and
+ * lets the app run; `refuse` throws unless the database is CURRENT (or DEV, or safely
+ * auto-stamped); `upgrade` applies pending steps under the lease.
+ */
+export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPolicy): Promise<CheckResult> {
+  await host.open(policy === "upgrade");
+  const report = await host.status();
+  const done = (action: CheckResult["action"], r: StatusReport, warnings: string[] = []): CheckResult => ({
+    status: action === "stamped" ? "AUTO_STAMPED" : r.status,
+    report: r,
+    action,
+    warnings,
+  });
+  if (report.status === "DEV" || report.status === "CURRENT") return done("none", report);
+  if (report.autoStampable || (policy === "upgrade" && report.status !== "AHEAD")) {
+    if (report.autoStampable) {
+      const stamped = await autoStamp(host);
+      if (stamped) return done("stamped", await host.status());
+      return done("none", await host.status());
+    }
+    await host.upgrade();
+    return done("upgraded", await host.status());
+  }
+  if (policy === "warn") {
+    const warning = `${report.status}: ${report.message}${report.next ? ` (next: ${report.next})` : ""}`;
+    host.engine.emit("warning", { message: warning });
+    return done("none", report, [warning]);
+  }
+  throw refusalFor(report);
+}
+
+/** Stamps the code version when no step applies; false when someone else did first. */
+async function autoStamp<TDb>(host: CheckHost<TDb>): Promise<boolean> {
+  const { engine } = host;
+  const { adapter, codeVersion } = engine;
+  await host.open(true);
+  return host.withLease(async ({ lease }) => {
+    await adapter.ensureStore();
+    const state = await adapter.readState();
+    if (!host.assess(state).autoStampable) return false;
+    await adapter.write(lease, async (writer) => {
+      if (state.stamp === null || !state.hasLedger) {
+        const at = new Date().toISOString();
+        for (const step of host.steps) {
+          if (state.stamp !== null && compareVersions(step.version, state.stamp) <= 0) {
+            await writer.putLedgerEntry(ledgerEntry(engine, step, "baselined", at, null, null));
+          }
+        }
+      }
+      await writer.setStamp(codeVersion);
+      await writer.appendHistory(
+        historyEntry(engine, "auto_stamp", { version: codeVersion, details: { previous: state.stamp } }),
+      );
+    });
+    engine.emit("stamped", { version: codeVersion, action: "auto_stamp" });
+    return true;
+  });
+}
+
+/** The code a refusing start-up check throws for each status. */
+const REFUSAL_CODES: Readonly<Record<DatabaseStatus, LockstepErrorCode>> = {
+  UNINITIALISED: "E_UNINITIALISED",
+  AHEAD: "E_AHEAD",
+  INTERRUPTED: "E_INTERRUPTED",
+  UPGRADING: "E_LOCK_HELD",
+  UPGRADE_PENDING: "E_UPGRADE_PENDING",
+  // The check returns before refusing these; a caller passing one gets the generic code.
+  DEV: "E_UPGRADE_PENDING",
+  CURRENT: "E_UPGRADE_PENDING",
+  AUTO_STAMPED: "E_UPGRADE_PENDING",
+};
+
+/** The error a refusing start-up check throws for a status. */
+export function refusalFor(report: StatusReport): LockstepError {
+  return new RefusedError(
+    REFUSAL_CODES[report.status],
+    `refusing to start: ${report.message}`,
+    report.next ? { hint: report.next } : {},
+  );
+}

@@ -1,0 +1,40 @@
+/** How an {@link Upgrader} is set up and how one upgrade runs. */
+
+import type { Actor } from "../runtime/actor.js";
+import type { Adapter } from "./adapter.js";
+import type { PlanOptions } from "./planner.js";
+import type { StepSource } from "./registry.js";
+
+/** Lease timing. */
+export interface LeaseOptions {
+  /** How long a lease lives without renewal (ms). The holder renews it at a third of this. */
+  readonly ttlMs?: number;
+  /** How long `upgrade` waits for another upgrader to finish (ms). */
+  readonly waitMs?: number;
+  /** How often a waiter retries (ms). */
+  readonly pollMs?: number;
+}
+
+/** Default lease timing: 30 s lease, wait up to 10 min, retry every 250 ms. */
+export const DEFAULT_LEASE_OPTIONS: Required<LeaseOptions> = { ttlMs: 30_000, waitMs: 600_000, pollMs: 250 };
+
+/** Options of {@link Upgrader}. */
+export interface UpgraderOptions<TDb = unknown> {
+  readonly adapter: Adapter<TDb>;
+  /** The running application's release (the code version). */
+  readonly appVersion: string;
+  readonly steps: readonly StepSource<TDb>[];
+  readonly lease?: LeaseOptions;
+  /** Who is acting; defaults to this process. */
+  readonly actor?: Actor;
+}
+
+/** Options of {@link Upgrader.upgrade}. */
+export interface UpgradeOptions extends PlanOptions {
+  /** Plan, check preconditions, call each step in dry-run mode, write nothing. */
+  readonly dryRun?: boolean;
+  /** Skip the preconditions marked skippable. */
+  readonly force?: boolean;
+  /** Wait for a held lease (default) or fail at once with `E_LOCK_HELD`. */
+  readonly wait?: boolean;
+}
