@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { LOCKSTEP_VERSION } from "../version.js";
 import type { ExitHolder } from "./command.js";
+import { checkCommand } from "./commands/check.js";
 import { historyCommand } from "./commands/history.js";
 import { initCommand } from "./commands/init.js";
 import { newCommand } from "./commands/new.js";
@@ -33,6 +34,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder): Command {
     unlockCommand,
     resolveCommand,
     newCommand,
+    checkCommand,
   ]) {
     program.addCommand(make(streams, exit).exitOverride());
   }
