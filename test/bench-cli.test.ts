@@ -3,30 +3,19 @@
  * no server is skipped with one line saying how to include it. Never runs the bench itself.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { REPO } from "./support/cli.js";
 
 function bench(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "bench", "main.ts"), ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "bench", "main.ts"), ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
   });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** A port nothing listens on (taken from the OS, then released). */
@@ -41,7 +30,7 @@ async function closedPort(): Promise<number> {
 const STACK = /^\s+at /m;
 
 test("--help prints the usage and exits 0", async () => {
-  const run = await bench(["--help"]);
+  const run = bench(["--help"]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^usage: npm run bench -- \[options\]/);
   for (const option of ["--n", "--only", "--mongodb", "--postgres", "--json", "scripts/ferretdb.sh start"]) {
@@ -50,7 +39,7 @@ test("--help prints the usage and exits 0", async () => {
 });
 
 test("an unknown option is one line and the usage, exit 2, no stack trace", async () => {
-  const run = await bench(["--bogus"]);
+  const run = bench(["--bogus"]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /^bench: Unknown option '--bogus'/);
   assert.match(run.stderr, /usage: npm run bench/);
@@ -59,7 +48,7 @@ test("an unknown option is one line and the usage, exit 2, no stack trace", asyn
 
 test("no MongoDB-protocol server at --mongodb: skipped with one line saying how to include it", async () => {
   const port = await closedPort();
-  const run = await bench(["--only", "mongodb", "--n", "5", "--mongodb", `mongodb://127.0.0.1:${port}/test`]);
+  const run = bench(["--only", "mongodb", "--n", "5", "--mongodb", `mongodb://127.0.0.1:${port}/test`]);
   assert.equal(run.code, 0, run.stderr);
   const skipped = run.stderr.split("\n").filter((line) => line.includes("skipped"));
   assert.equal(skipped.length, 1, run.stderr);
@@ -74,7 +63,7 @@ test("no MongoDB-protocol server at --mongodb: skipped with one line saying how 
 
 test("BENCH_MONGODB_URL with no server, --json: the skip is in the result", async () => {
   const port = await closedPort();
-  const run = await bench(["--only", "mongodb", "--n", "5", "--json"], {
+  const run = bench(["--only", "mongodb", "--n", "5", "--json"], {
     BENCH_MONGODB_URL: `mongodb://127.0.0.1:${port}/test`,
   });
   assert.equal(run.code, 0, run.stderr);
