@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --n N] [-- --only postgres|mongodb] [-- --json]`: builds N items as the
+ * `npm run bench [-- --n N] [-- --only postgres|mongodb] [-- --json] [-- --help]`: builds N items as the
  * datalab example's release 0.1.0 stored them (3 relationships each, about 1 % dangling) and
  * rewrites their relationships from item_id to refcode three ways, each on fresh data:
  * (a) naive, a query per lookup and a write per item (timed on the first --naive-limit
@@ -9,19 +9,17 @@
  *
  * For profiling: `--methods lockstep,single`, `--page-size N` (the bench's config only),
  * `--cpu-prof-dir DIR` (the lockstep child), `--mongodb-n N`, `--mongodb-naive-limit N`.
+ * A database whose server does not answer is skipped (see servers.ts); `--help` lists it all.
  */
-import { parseArgs } from "node:util";
 import { generateItems, type ItemV1 } from "../examples/datalab/model.js";
+import { parseBenchArgs, positiveInt, usageError } from "./args.js";
 import { expectedChecksum } from "./checksum.js";
 import { runLockstep, stepFigures } from "./lockstep-run.js";
 import { MongodbTarget } from "./mongodb-target.js";
 import { PostgresTarget } from "./postgres-target.js";
+import { checkServer } from "./servers.js";
 import type { BenchTarget, TargetName } from "./target.js";
 
-/** Items per run when `--n` is not given. */
-const DEFAULT_N = 200_000;
-/** The naive method is timed on at most this many items (it is slow; its rate is per item). */
-const NAIVE_LIMIT = 20_000;
 /**
  * FerretDB 1.24 on SQLite (this machine's MongoDB-protocol server) scans the whole collection
  * for every `item_id` lookup, index or not: ~0.14 ms per document, so one findOne costs ~150 ms
@@ -29,33 +27,9 @@ const NAIVE_LIMIT = 20_000;
  * figures are taken on a smaller N unless `--mongodb-n` says otherwise.
  */
 const DEFAULT_MONGODB_N = 2000;
-const DEFAULT_MONGODB_NAIVE_LIMIT = 100;
 const MB = 1024 * 1024;
 
-const { values } = parseArgs({
-  options: {
-    n: { type: "string", default: String(DEFAULT_N) },
-    only: { type: "string" },
-    json: { type: "boolean", default: false },
-    "page-size": { type: "string" },
-    "naive-limit": { type: "string", default: String(NAIVE_LIMIT) },
-    "mongodb-n": { type: "string" },
-    "mongodb-naive-limit": { type: "string", default: String(DEFAULT_MONGODB_NAIVE_LIMIT) },
-    "cpu-prof-dir": { type: "string" },
-    methods: { type: "string", default: "naive,lockstep,single" },
-    postgres: {
-      type: "string",
-      default: process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
-    },
-    mongodb: { type: "string", default: process.env.BENCH_MONGODB_URL ?? "mongodb://127.0.0.1:27017/test" },
-  },
-});
-
-function positiveInt(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer, got ${text}`);
-  return n;
-}
+const values = parseBenchArgs(process.argv.slice(2), process.env);
 
 const n = positiveInt("n", values.n);
 const naiveLimit = positiveInt("naive-limit", values["naive-limit"]);
@@ -67,12 +41,12 @@ const mongodbNaiveLimit = positiveInt("mongodb-naive-limit", values["mongodb-nai
 const pageSize =
   values["page-size"] === undefined ? undefined : positiveInt("page-size", values["page-size"]);
 if (values.only !== undefined && values.only !== "postgres" && values.only !== "mongodb") {
-  throw new Error(`--only takes postgres or mongodb, got ${values.only}`);
+  usageError(`--only takes postgres or mongodb, got ${values.only}`);
 }
 const METHODS = ["naive", "lockstep", "single"];
 const methods = new Set(values.methods.split(","));
 for (const method of methods) {
-  if (!METHODS.includes(method)) throw new Error(`--methods takes ${METHODS.join(",")}, got ${method}`);
+  if (!METHODS.includes(method)) usageError(`--methods takes ${METHODS.join(",")}, got ${method}`);
 }
 const names: TargetName[] = values.only ? [values.only as TargetName] : ["postgres", "mongodb"];
 
@@ -252,7 +226,7 @@ function summary(result: TargetResult): Record<string, number | null> {
   };
 }
 
-function table(results: Partial<Record<TargetName, TargetResult>>): string {
+function table(results: Partial<Record<TargetName, TargetResult>>, skipped: Skipped): string {
   const fmt = (v: number | null, digits = 0) => (v === null ? "null" : v.toFixed(digits));
   const rows = [["database", "N", "method", "items", "seconds", "docs/s", "checksum", "note"]];
   for (const [name, result] of Object.entries(results)) {
@@ -294,23 +268,39 @@ function table(results: Partial<Record<TargetName, TargetResult>>): string {
         ]
       : []),
     ...(pageSize ? [`lockstep page size ${pageSize} (bench config)`] : []),
+    ...Object.entries(skipped).map(([name, reason]) => `${name}: skipped: ${reason}`),
   ];
+  if (Object.keys(results).length === 0) return `${header.join("\n")}\n`;
   return `${header.join("\n")}\n\n${lines.join("\n")}\n`;
 }
 
+type Skipped = Partial<Record<TargetName, string>>;
+
 const results: Partial<Record<TargetName, TargetResult>> = {};
+const skipped: Skipped = {};
 for (const name of names) {
-  const targetN = name === "mongodb" ? mongodbN : n;
-  log(`${name}: generating ${targetN} items with the example's generateItems…`);
-  const target =
-    name === "postgres" ? new PostgresTarget(values.postgres) : new MongodbTarget(values.mongodb);
-  results[name] = { n: targetN, ...(await bench(target, generateItems(targetN))) };
+  const url = name === "postgres" ? values.postgres : values.mongodb;
+  const server = await checkServer(name, url, { mayStartFerretdb: values.mongodbIsDefault, log });
+  if (!server.run) {
+    log(`${name}: skipped: ${server.reason}`);
+    skipped[name] = server.reason;
+    continue;
+  }
+  try {
+    const targetN = name === "mongodb" ? mongodbN : n;
+    log(`${name}: generating ${targetN} items with the example's generateItems…`);
+    const target = name === "postgres" ? new PostgresTarget(url) : new MongodbTarget(url);
+    results[name] = { n: targetN, ...(await bench(target, generateItems(targetN))) };
+  } finally {
+    server.stop?.();
+  }
 }
 if (values.json) {
-  const out: Record<string, Record<string, number | null>> = {};
+  const out: Record<string, Record<string, number | null> | { skipped: string }> = {};
   for (const [name, result] of Object.entries(results)) out[name] = summary(result);
+  for (const [name, reason] of Object.entries(skipped)) out[name] = { skipped: reason };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 } else {
-  process.stdout.write(table(results));
+  process.stdout.write(table(results, skipped));
 }
 if (Object.values(results).some((r) => !r.ok)) process.exitCode = 1;

@@ -47,6 +47,7 @@ export {
   BASELINE_VERSION,
   isDevVersion,
   normaliseVersion,
+  type ParsedVersion,
   parseVersion,
   stepTarget,
 } from "./core/versions.js";

@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import { REPO } from "./support/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lockstep-pack-"));
+const app = join(dir, "app");
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("npm pack installs and its binary runs a TypeScript config on SQLite", () => {
@@ -21,7 +22,6 @@ test("npm pack installs and its binary runs a TypeScript config on SQLite", () =
     .trim()
     .split("\n")
     .at(-1)!;
-  const app = join(dir, "app");
   mkdirSync(join(app, "upgrades"), { recursive: true });
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "2.0.0", type: "module" }));
   const install = spawnSync(
@@ -57,4 +57,49 @@ test("npm pack installs and its binary runs a TypeScript config on SQLite", () =
   assert.equal(status.status, 0, status.stderr);
   assert.equal(JSON.parse(status.stdout).status, "CURRENT");
   assert.deepEqual(JSON.parse(status.stdout).pending, []);
+});
+
+test("the packed types type-check in a consumer project with skipLibCheck false", () => {
+  assert.ok(existsSync(join(app, "node_modules", "lockstep")), "the install above must have run");
+  // A user of a subpath installs its driver (and the driver's types where it ships none);
+  // nothing else: lockstep's public types may not need its devDependencies (@types/semver).
+  mkdirSync(join(app, "node_modules", "@types"), { recursive: true });
+  for (const dep of ["pg", "@types/pg", "@types/better-sqlite3", "mysql2", "mongodb", "@types/node"]) {
+    symlinkSync(join(REPO, "node_modules", dep), join(app, "node_modules", dep), "dir");
+  }
+  writeFileSync(
+    join(app, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        target: "es2022",
+        types: ["node"],
+        skipLibCheck: false,
+        noEmit: true,
+      },
+      files: ["consumer.ts"],
+    }),
+  );
+  writeFileSync(
+    join(app, "consumer.ts"),
+    `import { parseVersion, stepTarget, Upgrader, upgrade, type ParsedVersion } from "lockstep";
+import { SqliteAdapter } from "lockstep/sqlite";
+import { PostgresAdapter } from "lockstep/postgres";
+import { MysqlAdapter } from "lockstep/mysql";
+import { MongoAdapter } from "lockstep/mongodb";
+const target: ParsedVersion = stepTarget(parseVersion("1.0.0-rc.1", "consumer"));
+export const used = [target.version, Upgrader, upgrade, SqliteAdapter, PostgresAdapter, MysqlAdapter, MongoAdapter];
+`,
+  );
+  const tsc = spawnSync(
+    process.execPath,
+    [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", app],
+    {
+      cwd: app,
+      encoding: "utf8",
+    },
+  );
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
 });

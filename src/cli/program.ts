@@ -3,6 +3,7 @@ import { unsettledImportError } from "../config/import-module.js";
 import { LockstepError } from "../core/errors.js";
 import { LOCKSTEP_VERSION } from "../version.js";
 import type { ExitHolder } from "./command.js";
+import { checkCommand } from "./commands/check.js";
 import { historyCommand } from "./commands/history.js";
 import { initCommand } from "./commands/init.js";
 import { newCommand } from "./commands/new.js";
@@ -35,6 +36,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder): Command {
     unlockCommand,
     resolveCommand,
     newCommand,
+    checkCommand,
   ]) {
     program.addCommand(usageErrorsCoded(make(streams, exit)).exitOverride());
   }

@@ -41,9 +41,9 @@ export async function applyUpgrade<TDb>(
   // Re-read under the lease: another upgrader may have finished while we waited.
   const state = await adapter.readState();
   const { plan, preconditions } = await checkedPlan(run, state);
-  for (const id of plan.skippedOutOfOrder) {
+  for (const step of plan.skippedOutOfOrder) {
     run.engine.emit("warning", {
-      message: `step ${id} is below the stamp and was never applied: rerun with --out-of-order`,
+      message: `step ${step.id} is below the stamp and was never applied: rerun with --out-of-order`,
     });
   }
   let stamp = state.stamp;

@@ -5,6 +5,7 @@ import { assertCheckPolicy } from "./check-policy.js";
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
+import { validateHistoryLimit } from "./history-limit.js";
 import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
 import { assessStatus, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
 import { checkPreconditions } from "./preconditions.js";
@@ -225,8 +226,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
 
   /** The history, oldest first. */
   async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    const limit = validateHistoryLimit(options.limit);
     await this.#open(false);
-    return this.adapter.readHistory(options);
+    return this.adapter.readHistory(limit === undefined ? {} : { limit });
   }
 
   /**

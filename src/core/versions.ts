@@ -1,5 +1,19 @@
-import semver, { SemVer } from "semver";
+import semver from "semver";
 import { InvalidVersionError } from "./errors.js";
+
+/**
+ * A parsed version. lockstep's own type, so the public API does not expose `semver`'s
+ * `SemVer` class (whose types are not a dependency of lockstep's users).
+ */
+export interface ParsedVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  readonly prerelease: readonly (string | number)[];
+  readonly build: readonly string[];
+  /** `major.minor.patch` with the prerelease, without build metadata. */
+  readonly version: string;
+}
 
 /** The "start of history" version an unstamped database is compared from. */
 export const BASELINE_VERSION = "0.0.0";
@@ -8,15 +22,16 @@ export const BASELINE_VERSION = "0.0.0";
  * Parses a semver string, accepting a leading `v` ("v1.2.0"). A malformed string is an
  * {@link InvalidVersionError} naming the string and where it came from (`source`).
  */
-export function parseVersion(value: unknown, source: string): SemVer {
+export function parseVersion(value: unknown, source: string): ParsedVersion {
   if (typeof value !== "string") throw new InvalidVersionError(String(value), source);
   const parsed = semver.parse(value.trim().replace(/^v(?=\d)/, ""));
   if (parsed === null) throw new InvalidVersionError(value, source);
-  return parsed;
+  const { major, minor, patch, prerelease, build, version } = parsed;
+  return { major, minor, patch, prerelease: [...prerelease], build: [...build], version };
 }
 
 /** The canonical string of a version: no `v`, build metadata kept. */
-export function formatVersion(version: SemVer): string {
+export function formatVersion(version: ParsedVersion): string {
   return version.build.length > 0 ? `${version.version}+${version.build.join(".")}` : version.version;
 }
 
@@ -30,7 +45,7 @@ export function normaliseVersion(value: unknown, source: string): string {
  * build metadata (`1.2.0+g019fc04`, what setuptools-scm and `git describe` produce).
  * As in the seed, such code is `DEV`: the start-up check never writes for it.
  */
-export function isDevVersion(version: SemVer): boolean {
+export function isDevVersion(version: ParsedVersion): boolean {
   return (
     version.build.length > 0 ||
     version.prerelease.some((part) => typeof part === "string" && /^dev/i.test(part))
@@ -46,9 +61,10 @@ export function isDevVersion(version: SemVer): boolean {
  * never upgraded; lockstep applies those steps instead. The stamp recorded is still the
  * prerelease itself, and the ledger keeps the final release from applying them twice.
  */
-export function stepTarget(version: SemVer): SemVer {
+export function stepTarget(version: ParsedVersion): ParsedVersion {
   if (version.prerelease.length === 0) return version;
-  return new SemVer(`${version.major}.${version.minor}.${version.patch}`);
+  const release = `${version.major}.${version.minor}.${version.patch}`;
+  return { ...version, prerelease: [], build: [], version: release };
 }
 
 /** Semver comparison of two canonical version strings. */

@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { validateHistoryLimit } from "../../core/history-limit.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Streams } from "../output.js";
 
@@ -10,9 +11,10 @@ export function historyCommand(streams: Streams, exit: ExitHolder): Command {
     streams,
     exit,
     async ({ options, output, open }) => {
+      // Checked before the database is opened: a bad option never costs a connection.
+      const limit = validateHistoryLimit(options.limit, "--limit");
       const upgrader = await open();
-      const limit = options.limit !== undefined ? Number.parseInt(options.limit, 10) : undefined;
-      const entries = await upgrader.history(limit !== undefined && Number.isFinite(limit) ? { limit } : {});
+      const entries = await upgrader.history(limit !== undefined ? { limit } : {});
       output.result(entries);
       if (entries.length === 0) output.line("No history yet.");
       for (const e of entries) {
@@ -24,5 +26,5 @@ export function historyCommand(streams: Streams, exit: ExitHolder): Command {
       }
       return EXIT.ok;
     },
-  ).addOption(new Option("--limit <n>", "only the newest n entries"));
+  ).addOption(new Option("--limit <n>", "only the newest n entries (a positive integer)"));
 }

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import type { StatusReport } from "../../core/planner.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Output, type Streams } from "../output.js";
@@ -17,9 +17,17 @@ export function statusExitCode(report: StatusReport): number {
   }
 }
 
+/**
+ * With `--strict`, a step edited since it was applied (its checksum differs from the
+ * ledger's) is an error, exit 1, whatever the status: a released step must not change.
+ */
+export function strictExitCode(report: StatusReport, strict: boolean): number {
+  return strict && report.checksumMismatches.length > 0 ? EXIT.error : statusExitCode(report);
+}
+
 /** `lockstep status`: can this code run on this database? */
 export function statusCommand(streams: Streams, exit: ExitHolder): Command {
-  return defineCommand(
+  return defineCommand<{ strict?: boolean }>(
     "status",
     "show whether this code can run on the database (read-only)",
     streams,
@@ -30,12 +38,20 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
       const database = await upgrader.describe();
       run.output.result({ ...report, database });
       printStatus(run.output, report, database.server, database.target);
-      return statusExitCode(report);
+      const strict = run.options.strict === true;
+      if (strict && report.checksumMismatches.length > 0) {
+        run.output.note(
+          `${run.output.c.red("--strict:")} ${report.checksumMismatches.length} applied step(s) edited since they ran; restore their code (or set \`checksum\` after a cosmetic edit)`,
+        );
+      }
+      return strictExitCode(report, strict);
     },
-  ).addHelpText(
-    "after",
-    "\nExit codes: 0 current (or dev build), 2 upgrade pending, 3 refused (uninitialised, ahead, interrupted, upgrading), 1 error.",
-  );
+  )
+    .addOption(new Option("--strict", "exit 1 when a step was edited since it was applied (for CI)"))
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 current (or dev build), 2 upgrade pending, 3 refused (uninitialised, ahead, interrupted, upgrading), 1 error\n(with --strict also: a step edited since it was applied).",
+    );
 }
 
 /** Prints a status report for humans. */
