@@ -190,8 +190,13 @@ export class MongodbTarget implements BenchTarget {
     return sum.digest();
   }
 
+  /** Drops the bench's database and ends the connection: the shared server keeps nothing of a run. */
   async close(): Promise<void> {
-    await this.#client?.close();
-    this.#client = undefined;
+    try {
+      await (await this.#db()).dropDatabase();
+    } finally {
+      await this.#client?.close();
+      this.#client = undefined;
+    }
   }
 }

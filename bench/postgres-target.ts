@@ -196,8 +196,16 @@ export class PostgresTarget implements BenchTarget {
     return sum.digest();
   }
 
+  /** Ends the connection and drops the bench's database: the shared server keeps nothing of a run. */
   async close(): Promise<void> {
     await this.#client?.end();
     this.#client = undefined;
+    const admin = new pg.Client({ connectionString: this.#adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
+    } finally {
+      await admin.end();
+    }
   }
 }

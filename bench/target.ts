@@ -26,5 +26,6 @@ export interface BenchTarget {
   single(): Promise<Timing | string>;
   /** Checksum of the first `limit` items (all when undefined) as stored now, in key order. */
   checksum(limit?: number): Promise<string>;
+  /** Ends its connections and drops the bench's database, so a run leaves nothing on the server. */
   close(): Promise<void>;
 }

@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 import { type Db, MongoClient, ObjectId } from "mongodb";
 import { MongoAdapter } from "../src/adapters/mongodb/mongodb-adapter.js";
 import { Upgrader } from "../src/core/upgrader.js";
-import fixture, { MONGODB_TEST_URL } from "./support/mongodb-fixture.js";
+import { describeFixture } from "./support/harness.js";
+import fixture from "./support/mongodb-fixture.js";
 
 const CHILD = fileURLToPath(new URL("./support/batch-mongodb-child.ts", import.meta.url));
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -27,11 +28,6 @@ const PAGES = Math.ceil(DOCS / PAGE);
 const KILL_AFTER_PAGES = Math.floor(PAGES / 2);
 /** ...this long after the next page reached the transform: while that page is being written. */
 const KILL_DELAY_MS = 250;
-
-const unavailable = await fixture.unavailable();
-if (unavailable && process.env.CI !== "true")
-  console.log(`# skipping the MongoDB batch suite: ${unavailable}`);
-const skip = unavailable !== null && process.env.CI !== "true" ? unavailable : false;
 
 /** One run of the child: what it printed, and how it ended. */
 interface ChildRun {
@@ -93,39 +89,37 @@ function runChild(url: string, tag: string, killAfterDone?: number): Promise<Chi
 /** A fresh database of DOCS documents `{ n }`, stamped 0.1.0; `_id`s (ObjectIds) ascend with n. */
 async function seeded(): Promise<{ url: string; db: Db; cleanup(): Promise<void> }> {
   const database = await fixture.create();
-  const client = await new MongoClient(database.url).connect();
-  const db = client.db();
-  await db.collection("docs").insertMany(Array.from({ length: DOCS }, (_, n) => ({ n })));
-  const upgrader = new Upgrader({
-    adapter: MongoAdapter.fromUrl(database.url),
-    appVersion: "0.2.0",
-    steps: [],
-  });
-  try {
-    await upgrader.init({ version: "0.1.0" });
-  } finally {
-    await upgrader.close();
-  }
-  return {
-    url: database.url,
-    db,
-    async cleanup() {
-      await client.close();
-      await database.cleanup();
-    },
+  let client: MongoClient | undefined;
+  const cleanup = async () => {
+    await client?.close();
+    await database.cleanup();
   };
+  try {
+    client = await new MongoClient(database.url).connect();
+    const db = client.db();
+    await db.collection("docs").insertMany(Array.from({ length: DOCS }, (_, n) => ({ n })));
+    const upgrader = new Upgrader({
+      adapter: MongoAdapter.fromUrl(database.url),
+      appVersion: "0.2.0",
+      steps: [],
+    });
+    try {
+      await upgrader.init({ version: "0.1.0" });
+    } finally {
+      await upgrader.close();
+    }
+    return { url: database.url, db, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
 }
 
 type Doc = { _id: ObjectId; n: number; value?: number; done?: boolean } & Record<string, unknown>;
 
 const allDocs = (db: Db) => db.collection<Doc>("docs").find({}).sort({ n: 1 }).toArray();
 
-describe(`the batch helper on MongoDB (${MONGODB_TEST_URL})`, { skip }, () => {
-  if (unavailable !== null) {
-    test("the server is reachable", () => assert.fail(unavailable));
-    return;
-  }
-
+await describeFixture(fixture, describe, () => {
   let uninterrupted: Doc[] = [];
 
   before(async () => {

@@ -28,11 +28,14 @@ const KILL_AFTER_PAGES = 10;
 /** A fresh database stamped 1.0.0 with `things` filled. */
 async function prepared(fixture: AdapterFixture): Promise<Harness> {
   const h = await Harness.create(fixture);
-  const adapter = await h.adapter();
-  await createThings(adapter);
-  const u = await h.upgrader("1.0.0", []);
-  await u.init();
-  return h;
+  try {
+    await createThings(await h.adapter());
+    await (await h.upgrader("1.0.0", [])).init();
+    return h;
+  } catch (error) {
+    await h.dispose();
+    throw error;
+  }
 }
 
 async function things(h: Harness): Promise<ThingRow[]> {

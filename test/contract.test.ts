@@ -4,32 +4,16 @@
  * history, leases, interrupted steps and the start-up check.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe } from "node:test";
 import type { CountQuery } from "../src/core/adapter.js";
 import { condition, noDocumentsIn, noRowsWhere } from "../src/core/conditions.js";
-import {
-  isLockstepError,
-  type LockstepError,
-  type LockstepErrorCode,
-  PreconditionError,
-  StepFailedError,
-} from "../src/core/errors.js";
+import { PreconditionError, StepFailedError } from "../src/core/errors.js";
 import { upgrade } from "../src/core/registry.js";
 import type { StepResult } from "../src/core/results.js";
 import { LOCKSTEP_VERSION } from "../src/version.js";
+import { rejectsWith } from "./support/assertions.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
-import { describeFixture, Harness, markStep, sleep } from "./support/harness.js";
-
-async function rejectsWith(promise: Promise<unknown>, code: LockstepErrorCode): Promise<LockstepError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isLockstepError(error), `expected a LockstepError ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, `expected ${code}: ${error.message}`);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it resolved`);
-}
+import { describeFixture, type Harness, harnessTest, markStep, sleep } from "./support/harness.js";
 
 const statuses = (results: readonly StepResult[]) => results.map((r) => `${r.step}:${r.status}`);
 
@@ -46,15 +30,7 @@ function marker(version: string, name: string) {
 }
 
 function contract(fixture: AdapterFixture) {
-  const test = (name: string, fn: (h: Harness) => Promise<void>) =>
-    it(name, async () => {
-      const h = await Harness.create(fixture);
-      try {
-        await fn(h);
-      } finally {
-        await h.dispose();
-      }
-    });
+  const test = harnessTest(fixture);
 
   /** Stamps the database at `version` through init (no step runs). */
   async function initAt(h: Harness, version: string) {

@@ -11,22 +11,20 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { MongoClient } from "mongodb";
-import { generateItems, type RelationshipV2 } from "../examples/datalab/model.js";
+import { generateItems } from "../examples/datalab/model.js";
 import { DATALAB_STAMP_ID, mongodbStore } from "../examples/datalab/stores/mongodb-store.js";
 import { lockstep, REPO } from "./support/cli.js";
+import { assertRewritten } from "./support/datalab.js";
+import { TEST_RUN_PREFIX } from "./support/fixtures.js";
+import { describeFixture } from "./support/harness.js";
 import fixture, { MONGODB_TEST_URL, mongoUrlFor } from "./support/mongodb-fixture.js";
 
 const CONFIG = join(REPO, "examples", "datalab", "lockstep.config.ts");
 
-const unavailable = await fixture.unavailable();
-if (unavailable && process.env.CI !== "true")
-  console.log(`# skipping the datalab example on MongoDB: ${unavailable}`);
-const skip = unavailable !== null && process.env.CI !== "true" ? unavailable : false;
-
 const databases: string[] = [];
 /** A fresh database's URL, dropped after the suite. */
 function freshUrl(): string {
-  const name = `lockstep_t_datalab_${randomBytes(4).toString("hex")}`;
+  const name = `${TEST_RUN_PREFIX}datalab_${randomBytes(4).toString("hex")}`;
   databases.push(name);
   return mongoUrlFor(MONGODB_TEST_URL, name);
 }
@@ -47,11 +45,7 @@ async function stampDoc(url: string): Promise<StampDoc | null> {
   }
 }
 
-describe(`the datalab example on MongoDB (${MONGODB_TEST_URL})`, { skip }, () => {
-  if (unavailable !== null) {
-    test("the server is reachable", () => assert.fail(unavailable));
-    return;
-  }
+await describeFixture(fixture, describe, () => {
   after(async () => {
     const client = await new MongoClient(MONGODB_TEST_URL).connect();
     try {
@@ -117,34 +111,8 @@ describe(`the datalab example on MongoDB (${MONGODB_TEST_URL})`, { skip }, () =>
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const counts = run.json().results[0].counts;
 
-    const refcodeOf = new Map(seeded.map((i) => [i.item_id, i.refcode]));
     const items = await mongodbStore.items(url);
-    assert.equal(items.length, seeded.length);
-    let dangling = 0;
-    for (const [i, item] of items.entries()) {
-      const before = seeded[i]!;
-      assert.equal(item.item_id, before.item_id);
-      assert.equal(item.relationships.length, before.relationships.length, "no relationship vanishes");
-      for (const [j, rel] of (item.relationships as RelationshipV2[]).entries()) {
-        const old = before.relationships[j] as { item_id: string; relation: string; type: string };
-        assert.equal(rel.relation, old.relation);
-        assert.equal(rel.type, old.type);
-        assert.ok(!("item_id" in rel));
-        const target = refcodeOf.get(old.item_id);
-        if (target === undefined) {
-          dangling++;
-          assert.deepEqual(
-            {
-              refcode: rel.refcode,
-              legacy: "legacy_item_id" in rel && rel.legacy_item_id,
-              flagged: "dangling" in rel && rel.dangling,
-            },
-            { refcode: null, legacy: old.item_id, flagged: true },
-          );
-        } else assert.equal(rel.refcode, target);
-      }
-    }
-    assert.ok(dangling > 0, "the data set has dangling relationships");
+    const dangling = assertRewritten(seeded, items);
     assert.equal(counts.dangling, dangling);
     assert.equal(counts.items, seeded.length);
 

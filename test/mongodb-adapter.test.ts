@@ -16,13 +16,10 @@ import type { Adapter, LeaseHandle, LeaseRequest } from "../src/core/adapter.js"
 import { isLockstepError } from "../src/core/errors.js";
 import { upgrade } from "../src/core/registry.js";
 import { Upgrader } from "../src/core/upgrader.js";
+import { rejectsWith } from "./support/assertions.js";
 import type { TestDatabase } from "./support/fixtures.js";
+import { describeFixture } from "./support/harness.js";
 import fixture, { MONGODB_TEST_URL, mongoUrlFor } from "./support/mongodb-fixture.js";
-
-const unavailable = await fixture.unavailable();
-if (unavailable && process.env.CI !== "true")
-  console.log(`# skipping the MongoDB adapter suite: ${unavailable}`);
-const skip = unavailable !== null && process.env.CI !== "true" ? unavailable : false;
 
 /** The seed's stamp document exactly as datalab PR #1833's Python code writes it. */
 function seedDocument(): Record<string, unknown> {
@@ -37,21 +34,7 @@ function request(owner: string, ttlMs = 30_000): LeaseRequest {
   return { owner, host: "test-host", pid: process.pid, user: "tester", ttlMs };
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(isLockstepError(error), `expected a LockstepError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    return true;
-  });
-}
-
-describe(`mongodb adapter (${MONGODB_TEST_URL})`, { skip }, () => {
-  if (unavailable !== null) {
-    // Only reached in CI (otherwise skipped): a missing server fails the suite.
-    test("the server is reachable", () => assert.fail(unavailable));
-    return;
-  }
-
+await describeFixture(fixture, describe, () => {
   let database: TestDatabase;
   let client: MongoClient;
   let db: Db;
@@ -66,7 +49,7 @@ describe(`mongodb adapter (${MONGODB_TEST_URL})`, { skip }, () => {
   }
 
   before(async () => {
-    console.log(`MongoDB suite against ${fixture.server() ?? "?"}`);
+    console.log(`MongoDB suite against ${fixture.server() ?? "?"} (${MONGODB_TEST_URL})`);
   });
 
   /** Time passes for the lease: its current document (MongoDB) or generations (FerretDB) expire. */

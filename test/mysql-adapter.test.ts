@@ -9,63 +9,17 @@ import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import type mysql from "mysql2/promise";
 import { MysqlAdapter } from "../src/adapters/mysql/index.js";
-import type { Adapter, HistoryEntry, LeaseHandle, LeaseRequest } from "../src/core/adapter.js";
-import { isLockstepError, type LockstepErrorCode } from "../src/core/errors.js";
-import type { TestDatabase } from "./support/fixtures.js";
-import { describeFixture } from "./support/harness.js";
+import { isLockstepError } from "../src/core/errors.js";
+import { rejectsWith, takeLease } from "./support/assertions.js";
+import { describeFixture, testWith } from "./support/harness.js";
+import { entry, request } from "./support/lease-fixtures.js";
 import mysqlFixture, { MYSQL_TEST_URL, mysqlUrlFor, withMysql } from "./support/mysql-fixture.js";
+import { Place } from "./support/place.js";
 
-const request = (owner: string, ttlMs = 60_000): LeaseRequest => ({
-  owner,
-  host: "test-host",
-  pid: 4242,
-  user: "ops",
-  ttlMs,
-});
-
-const entry: HistoryEntry = {
-  at: new Date().toISOString(),
-  action: "stamp",
-  version: "1.0.0",
-  step: null,
-  outcome: "ok",
-  durationMs: null,
-  host: "test-host",
-  user: "ops",
-  pid: 4242,
-  appVersion: "1.0.0",
-  lockstepVersion: "0.0.0",
-  details: null,
-};
-
-async function rejectsWith(promise: Promise<unknown>, code: LockstepErrorCode): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isLockstepError(error, code), `expected ${code}, got ${inspect(error)}`);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it resolved`);
-}
-
-function takeLease(attempt: Awaited<ReturnType<Adapter["tryAcquireLease"]>>): LeaseHandle {
-  assert.ok("lease" in attempt, `expected the lease, got ${JSON.stringify(attempt)}`);
-  return attempt.lease;
-}
-
-/** One isolated database and the adapters opened on it, all closed at the end. */
-class Place {
-  readonly #adapters: Adapter<any>[] = [];
-  private constructor(
-    readonly db: TestDatabase,
-    readonly database: string,
-  ) {}
-
-  static async create(): Promise<Place> {
-    const db = await mysqlFixture.create();
-    const database = /\/(lockstep_t_[0-9a-f]+)/.exec(db.url)?.[1];
-    assert.ok(database);
-    return new Place(db, database);
+/** The test's database and the adapters opened on it, closed and dropped at the end. */
+class MysqlPlace extends Place {
+  get database(): string {
+    return this.name;
   }
 
   /** The GET_LOCK name the adapter uses for the lease on this database (default tables). */
@@ -73,28 +27,12 @@ class Place {
     return `lockstep:lease:${this.database}.lockstep_lease`;
   }
 
-  async adapter(url = this.db.url): Promise<MysqlAdapter> {
-    const adapter = MysqlAdapter.fromUrl(url);
-    await adapter.open({ create: true });
-    this.#adapters.push(adapter);
-    return adapter;
-  }
-
-  async dispose(): Promise<void> {
-    for (const adapter of this.#adapters) await adapter.close().catch(() => undefined);
-    await this.db.cleanup();
+  adapter(url = this.db.url): Promise<MysqlAdapter> {
+    return this.open(MysqlAdapter.fromUrl(url));
   }
 }
 
-const test = (name: string, fn: (p: Place) => Promise<void>) =>
-  it(name, async () => {
-    const place = await Place.create();
-    try {
-      await fn(place);
-    } finally {
-      await place.dispose();
-    }
-  });
+const test = testWith(() => MysqlPlace.create(mysqlFixture, /\/(lockstep_t_[0-9a-z_]+)/));
 
 /** A plain connection to the test server, for playing a stranger. */
 async function stranger<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {

@@ -8,92 +8,32 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import { PostgresAdapter } from "../src/adapters/postgres/index.js";
-import type { Adapter, HistoryEntry, LeaseHandle, LeaseRequest } from "../src/core/adapter.js";
-import { isLockstepError, type LockstepErrorCode } from "../src/core/errors.js";
-import type { TestDatabase } from "./support/fixtures.js";
-import { describeFixture } from "./support/harness.js";
+import type { Adapter } from "../src/core/adapter.js";
+import { isLockstepError } from "../src/core/errors.js";
+import { rejectsWith, takeLease } from "./support/assertions.js";
+import { TEST_RUN_PREFIX } from "./support/fixtures.js";
+import { describeFixture, testWith } from "./support/harness.js";
+import { entry, request } from "./support/lease-fixtures.js";
+import { Place } from "./support/place.js";
 import postgresFixture, {
   POSTGRES_TEST_URL,
   postgresUrlFor,
   withPostgres,
 } from "./support/postgres-fixture.js";
 
-const request = (owner: string, ttlMs = 60_000): LeaseRequest => ({
-  owner,
-  host: "test-host",
-  pid: 4242,
-  user: "ops",
-  ttlMs,
-});
-
-const entry: HistoryEntry = {
-  at: new Date().toISOString(),
-  action: "stamp",
-  version: "1.0.0",
-  step: null,
-  outcome: "ok",
-  durationMs: null,
-  host: "test-host",
-  user: "ops",
-  pid: 4242,
-  appVersion: "1.0.0",
-  lockstepVersion: "0.0.0",
-  details: null,
-};
-
-async function rejectsWith(promise: Promise<unknown>, code: LockstepErrorCode): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isLockstepError(error, code), `expected ${code}, got ${inspect(error)}`);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it resolved`);
-}
-
-function takeLease(attempt: Awaited<ReturnType<Adapter["tryAcquireLease"]>>): LeaseHandle {
-  assert.ok("lease" in attempt, `expected the lease, got ${JSON.stringify(attempt)}`);
-  return attempt.lease;
-}
-
-/** One isolated schema and the adapters opened on it, all closed at the end. */
-class Place {
-  readonly #adapters: Adapter<any>[] = [];
-  private constructor(
-    readonly db: TestDatabase,
-    readonly schema: string,
-  ) {}
-
-  static async create(): Promise<Place> {
-    const db = await postgresFixture.create();
-    const schema = /[?&]schema=([^&]+)/.exec(db.url)?.[1];
-    assert.ok(schema);
-    return new Place(db, schema);
+/** The test's schema and the adapters opened on it, closed and dropped at the end. */
+class PostgresPlace extends Place {
+  get schema(): string {
+    return this.name;
   }
 
   /** An opened adapter on this schema with the given lease mode. */
-  async adapter(lease: "session" | "table" = "session"): Promise<PostgresAdapter> {
-    const adapter = PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, this.schema, lease));
-    await adapter.open({ create: true });
-    this.#adapters.push(adapter);
-    return adapter;
-  }
-
-  async dispose(): Promise<void> {
-    for (const adapter of this.#adapters) await adapter.close().catch(() => undefined);
-    await this.db.cleanup();
+  adapter(lease: "session" | "table" = "session"): Promise<PostgresAdapter> {
+    return this.open(PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, this.schema, lease)));
   }
 }
 
-const test = (name: string, fn: (p: Place) => Promise<void>) =>
-  it(name, async () => {
-    const place = await Place.create();
-    try {
-      await fn(place);
-    } finally {
-      await place.dispose();
-    }
-  });
+const test = testWith(() => PostgresPlace.create(postgresFixture, /[?&]schema=([^&]+)/));
 
 await describeFixture(postgresFixture, describe, () => {
   describe("session advisory lock", () => {
@@ -291,7 +231,7 @@ await describeFixture(postgresFixture, describe, () => {
 
   describe("store", () => {
     test("readState on a missing schema is empty and creates nothing", async () => {
-      const schema = `lockstep_absent_${randomBytes(4).toString("hex")}`;
+      const schema = `${TEST_RUN_PREFIX}absent_${randomBytes(4).toString("hex")}`;
       const adapter = PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, schema));
       await adapter.open({ create: false });
       try {
@@ -314,7 +254,7 @@ await describeFixture(postgresFixture, describe, () => {
     });
 
     test("ensureStore is idempotent and safe to race", async () => {
-      const schema = `lockstep_race_${randomBytes(4).toString("hex")}`;
+      const schema = `${TEST_RUN_PREFIX}race_${randomBytes(4).toString("hex")}`;
       const adapters = Array.from({ length: 6 }, () =>
         PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, schema)),
       );

@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { isLockstepError } from "../src/core/errors.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
-import { describeFixture, Harness } from "./support/harness.js";
+import { describeFixture, Harness, harnessTest } from "./support/harness.js";
 import {
   KILL_STEP_ID,
   killStep,
@@ -217,15 +217,7 @@ function processTests(fixture: AdapterFixture) {
     const rerunStep = (h: Harness, transaction: boolean, idempotent = false) =>
       killStep((db, text) => h.db.mark(db, text), { transaction, idempotent });
 
-    const test = (name: string, fn: (h: Harness) => Promise<void>) =>
-      it(name, async () => {
-        const h = await Harness.create(fixture);
-        try {
-          await fn(h);
-        } finally {
-          await h.dispose();
-        }
-      });
+    const test = harnessTest(fixture);
 
     test(
       fixture.atomicSteps

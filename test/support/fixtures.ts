@@ -6,6 +6,20 @@
 import { readdirSync } from "node:fs";
 import type { Adapter } from "../../src/core/adapter.js";
 
+/**
+ * The run every test process belongs to: the test runner's pid, shared with the processes a
+ * test spawns through the environment. Node's runner starts one process per test file, so
+ * every file of one `node --test` run sees the same runner pid.
+ */
+process.env.LOCKSTEP_TEST_RUN ??= String(process.ppid);
+const RUN = process.env.LOCKSTEP_TEST_RUN;
+
+/**
+ * How every database, schema and SQLite folder a test creates is named: `lockstep_t_<run>_…`,
+ * so test/zz-leftovers.test.ts can list what this run left behind on the shared servers.
+ */
+export const TEST_RUN_PREFIX = `lockstep_t_${RUN}_`;
+
 /** A fresh database for one test. */
 export interface TestDatabase {
   /** The URL a CLI or child process can use (`sqlite:/tmp/…/db.sqlite`, `postgres://…/db?schema=…`). */
@@ -26,20 +40,45 @@ export interface AdapterFixture {
   /** Null when the server is reachable; otherwise why the suite is skipped. */
   unavailable(): Promise<string | null>;
   create(): Promise<TestDatabase>;
+  /** What {@link TestDatabase.mark} does, needing only the step's db handle (no test database). */
+  mark(db: unknown, mark: string): Promise<void>;
+  /** The databases, schemas or folders named with {@link TEST_RUN_PREFIX} that still exist. */
+  leftovers(): Promise<string[]>;
   /** Steps are atomic here (nothing of a killed step persists) rather than INTERRUPTED. */
   readonly atomicSteps: boolean;
 }
 
+/** Each `*-fixture.ts` file beside this one, by the fixture name it holds (`mysql-fixture.ts` → `mysql`). */
+function fixtureFiles(): Map<string, string> {
+  const files = readdirSync(new URL(".", import.meta.url)).filter((f) => f.endsWith("-fixture.ts"));
+  return new Map(files.sort().map((f) => [f.slice(0, -"-fixture.ts".length), f]));
+}
+
 /**
- * Every fixture: each `*-fixture.ts` file beside this one default-exports one. In CI
- * (CI=true) an unavailable server fails its suite; elsewhere it is skipped with a line saying so.
+ * Why the suites of `name` do not run, or null when they do: LOCKSTEP_TEST_DATABASES lists
+ * the databases to test (`sqlite,postgres`; all when unset). A name no fixture has is an error.
+ */
+export function notSelected(name: string): string | null {
+  const list = process.env.LOCKSTEP_TEST_DATABASES?.trim();
+  if (!list) return null;
+  const selected = list.split(",").map((n) => n.trim().toLowerCase());
+  const known = [...fixtureFiles().keys()];
+  const unknown = selected.filter((n) => n !== "" && !known.includes(n));
+  if (unknown.length > 0)
+    throw new Error(
+      `LOCKSTEP_TEST_DATABASES names ${unknown.join(", ")}; the databases are ${known.join(", ")}`,
+    );
+  return selected.includes(name) ? null : `not in LOCKSTEP_TEST_DATABASES=${list}`;
+}
+
+/**
+ * Every fixture: each `*-fixture.ts` file beside this one default-exports one. Suites declare
+ * each with `describeFixture`, which skips the ones LOCKSTEP_TEST_DATABASES leaves out.
  */
 export async function loadFixtures(): Promise<AdapterFixture[]> {
-  const files = readdirSync(new URL(".", import.meta.url))
-    .filter((f) => f.endsWith("-fixture.ts"))
-    .sort();
+  notSelected(""); // refuses a misspelt LOCKSTEP_TEST_DATABASES before any suite is declared
   const out: AdapterFixture[] = [];
-  for (const file of files) {
+  for (const file of fixtureFiles().values()) {
     const module = (await import(new URL(file, import.meta.url).href)) as { default: AdapterFixture };
     out.push(module.default);
   }

@@ -16,11 +16,10 @@ const [fixtureName, url, ttl] = process.argv.slice(2);
 const fixture = (
   (await import(new URL(`./${fixtureName}-fixture.ts`, import.meta.url).href)) as { default: AdapterFixture }
 ).default;
-const scratch = await fixture.create();
 const upgrader = new Upgrader({
   adapter: await adapterFromUrl(url!),
   appVersion: "0.3.0",
-  steps: lostLeaseSteps((db, text) => scratch.mark(db, text)),
+  steps: lostLeaseSteps((db, text) => fixture.mark(db, text)),
   lease: { ttlMs: Number(ttl), pollMs: 25, waitMs: 60_000 },
 });
 upgrader.on("step:started", ({ step }) => {
@@ -37,5 +36,4 @@ try {
   );
 } finally {
   await upgrader.close();
-  await scratch.cleanup();
 }

@@ -9,7 +9,7 @@ import type { Adapter, DatabaseState, HistoryEntry } from "../../src/core/adapte
 import { upgrade } from "../../src/core/registry.js";
 import type { StepDefinition } from "../../src/core/step.js";
 import { type LeaseOptions, Upgrader, type UpgraderOptions } from "../../src/core/upgrader.js";
-import type { AdapterFixture, TestDatabase } from "./fixtures.js";
+import { type AdapterFixture, notSelected, type TestDatabase } from "./fixtures.js";
 
 /** Short lease timings so waits in tests stay short. */
 export const TEST_LEASE: LeaseOptions = { ttlMs: 3_000, pollMs: 20, waitMs: 30_000 };
@@ -23,8 +23,13 @@ export class Harness {
   /** A fresh database, created (an empty SQLite file exists, as an app would have made it). */
   static async create(fixture: AdapterFixture): Promise<Harness> {
     const harness = new Harness(await fixture.create());
-    const adapter = await harness.adapter();
-    await adapter.close();
+    try {
+      const adapter = await harness.adapter();
+      await adapter.close();
+    } catch (error) {
+      await harness.dispose();
+      throw error;
+    }
     return harness;
   }
 
@@ -113,14 +118,47 @@ export function markStep(
 }
 
 /**
- * Declares the suite of one fixture: skipped with one line when its server is missing,
- * failed instead in CI (CI=true).
+ * `test(name, fn)` for tests that each need a fresh `T`: made before `fn`, disposed after it
+ * in every case, so a failing test leaves nothing behind on the server.
+ */
+export function testWith<T extends { dispose(): Promise<void> }>(
+  create: () => Promise<T>,
+): (name: string, fn: (subject: T) => Promise<void>) => void {
+  return (name, fn) => {
+    it(name, async () => {
+      const subject = await create();
+      try {
+        await fn(subject);
+      } finally {
+        await subject.dispose();
+      }
+    });
+  };
+}
+
+/** `test(name, fn)` giving each test a fresh {@link Harness} on `fixture`, disposed after it. */
+export function harnessTest(
+  fixture: AdapterFixture,
+): (name: string, fn: (h: Harness) => Promise<void>) => void {
+  return testWith(() => Harness.create(fixture));
+}
+
+/**
+ * Declares the suite of one fixture: skipped with one line when LOCKSTEP_TEST_DATABASES
+ * leaves it out (in CI too) or when its server is missing; a missing server fails in CI
+ * (CI=true) instead.
  */
 export async function describeFixture(
   fixture: AdapterFixture,
   describe: (name: string, options: { skip?: string | boolean }, fn: () => void) => unknown,
   body: () => void,
 ): Promise<void> {
+  const unselected = notSelected(fixture.name);
+  if (unselected !== null) {
+    console.log(`# skipping ${fixture.name}: ${unselected}`);
+    describe(fixture.name, { skip: unselected }, body);
+    return;
+  }
   const reason = await fixture.unavailable();
   if (reason === null) {
     describe(fixture.name, {}, body);

@@ -3,7 +3,7 @@ import type { Db } from "mongodb";
 import { MongoClient } from "mongodb";
 import { adapterFromUrl } from "../../src/adapters/from-url.js";
 import { MongoAdapter } from "../../src/adapters/mongodb/mongodb-adapter.js";
-import type { AdapterFixture } from "./fixtures.js";
+import { type AdapterFixture, TEST_RUN_PREFIX } from "./fixtures.js";
 
 /** The server the MongoDB suite uses: MONGODB_URI (any real MongoDB), else FerretDB on 27017. */
 export const MONGODB_TEST_URL =
@@ -28,7 +28,7 @@ let probed: { transactions: boolean; server: string } | undefined;
 /** Connects once, and learns what the server is and whether it runs transactions. */
 async function probe(): Promise<{ transactions: boolean; server: string }> {
   if (probed) return probed;
-  const adapter = MongoAdapter.fromUrl(mongoUrlFor(MONGODB_TEST_URL, "lockstep_t_probe"), {
+  const adapter = MongoAdapter.fromUrl(mongoUrlFor(MONGODB_TEST_URL, `${TEST_RUN_PREFIX}probe`), {
     serverSelectionTimeoutMS: 2000,
   });
   await adapter.open({ create: false });
@@ -41,7 +41,7 @@ async function probe(): Promise<{ transactions: boolean; server: string }> {
   }
 }
 
-/** MongoDB protocol (FerretDB by default): a fresh database `lockstep_t_<random>` per test. */
+/** MongoDB protocol (FerretDB by default): a fresh database `lockstep_t_<run>_<random>` per test. */
 const mongodbFixture: AdapterFixture & { server(): string | undefined } = {
   name: "mongodb",
   /** True on a replica set or sharded cluster; false on FerretDB and standalone servers. Known after `unavailable()`. */
@@ -50,6 +50,19 @@ const mongodbFixture: AdapterFixture & { server(): string | undefined } = {
   },
   server() {
     return probed?.server;
+  },
+  async mark(db, mark) {
+    // The step's db: inside a transaction it is session-bound, so this insert is part of it.
+    await (db as Db).collection("marks").insertOne({ mark, at: Date.now() });
+  },
+  async leftovers() {
+    const client = await new MongoClient(MONGODB_TEST_URL, { serverSelectionTimeoutMS: 5000 }).connect();
+    try {
+      const { databases } = await client.db().admin().listDatabases({ nameOnly: true });
+      return databases.map((d) => d.name).filter((name) => name.startsWith(TEST_RUN_PREFIX));
+    } finally {
+      await client.close();
+    }
   },
   async unavailable() {
     try {
@@ -61,7 +74,7 @@ const mongodbFixture: AdapterFixture & { server(): string | undefined } = {
   },
   async create() {
     await probe();
-    const database = `lockstep_t_${randomBytes(6).toString("hex")}`;
+    const database = `${TEST_RUN_PREFIX}${randomBytes(6).toString("hex")}`;
     const url = mongoUrlFor(MONGODB_TEST_URL, database);
     let client: MongoClient | undefined;
     const connect = async (): Promise<Db> => {
@@ -71,10 +84,7 @@ const mongodbFixture: AdapterFixture & { server(): string | undefined } = {
     return {
       url,
       adapter: () => adapterFromUrl(url),
-      async mark(db, mark) {
-        // The step's db: inside a transaction it is session-bound, so this insert is part of it.
-        await (db as Db).collection("marks").insertOne({ mark, at: Date.now() });
-      },
+      mark: (db, mark) => mongodbFixture.mark(db, mark),
       async marks() {
         const docs = await (await connect())
           .collection<{ mark: string }>("marks")

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { adapterFromUrl } from "../../src/adapters/from-url.js";
 import { redactUrl } from "../../src/adapters/url.js";
-import type { AdapterFixture } from "./fixtures.js";
+import { type AdapterFixture, TEST_RUN_PREFIX } from "./fixtures.js";
 
 /** The server the MySQL/MariaDB suite uses (root with no password on the test machine). */
 export const MYSQL_TEST_URL = process.env.LOCKSTEP_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
@@ -30,11 +30,25 @@ export async function withMysql<T>(fn: (conn: mysql.Connection) => Promise<T>): 
 
 const q = (identifier: string) => `\`${identifier.replaceAll("`", "``")}\``;
 
-/** MySQL/MariaDB: a fresh database `lockstep_t_<random>` per test, holding lockstep's tables and `marks`. */
+/** MySQL/MariaDB: a fresh database `lockstep_t_<run>_<random>` per test, holding lockstep's tables and `marks`. */
 const mysqlFixture: AdapterFixture = {
   name: "mysql",
   // DDL commits implicitly: a killed step is INTERRUPTED rather than rolled back.
   atomicSteps: false,
+  async mark(db, mark) {
+    // Only the step's connection (inside the step's transaction) decides where: the current
+    // database of the one it was opened on.
+    await (db as mysql.Connection).query("insert into marks (mark) values (?)", [mark]);
+  },
+  async leftovers() {
+    return withMysql(async (c) => {
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        "select schema_name as name from information_schema.schemata where left(schema_name, char_length(?)) = ?",
+        [TEST_RUN_PREFIX, TEST_RUN_PREFIX],
+      );
+      return rows.map((r) => String(r.name));
+    });
+  },
   async unavailable() {
     try {
       await withMysql((c) => c.query("select 1"));
@@ -44,7 +58,7 @@ const mysqlFixture: AdapterFixture = {
     }
   },
   async create() {
-    const database = `lockstep_t_${randomBytes(6).toString("hex")}`;
+    const database = `${TEST_RUN_PREFIX}${randomBytes(6).toString("hex")}`;
     // The user table exists before any step: DDL inside a step would commit its transaction.
     await withMysql(async (c) => {
       await c.query(`create database ${q(database)}`);
@@ -56,11 +70,7 @@ const mysqlFixture: AdapterFixture = {
     return {
       url,
       adapter: () => adapterFromUrl(url),
-      async mark(db, mark) {
-        // Only the step's connection (inside the step's transaction) decides where: its
-        // current database, which may not be this one.
-        await (db as mysql.Connection).query("insert into marks (mark) values (?)", [mark]);
-      },
+      mark: (db, mark) => mysqlFixture.mark(db, mark),
       async marks() {
         return withMysql(async (c) => {
           const [rows] = await c.query<mysql.RowDataPacket[]>(

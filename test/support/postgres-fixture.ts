@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { adapterFromUrl } from "../../src/adapters/from-url.js";
 import { redactUrl } from "../../src/adapters/url.js";
-import type { AdapterFixture } from "./fixtures.js";
+import { type AdapterFixture, TEST_RUN_PREFIX } from "./fixtures.js";
 
 /** The server the PostgreSQL suite uses (trust auth on the test machine). */
 export const POSTGRES_TEST_URL =
@@ -39,10 +39,25 @@ export async function withPostgres<T>(fn: (client: pg.Client) => Promise<T>): Pr
 
 const q = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
-/** PostgreSQL: a fresh schema `lockstep_t_<random>` per test, holding lockstep's tables and `marks`. */
+/** PostgreSQL: a fresh schema `lockstep_t_<run>_<random>` per test, holding lockstep's tables and `marks`. */
 const postgresFixture: AdapterFixture = {
   name: "postgres",
   atomicSteps: true,
+  async mark(db, mark) {
+    // Only the step's client (inside the step's transaction) decides where: its search_path
+    // names the schema of the database it was opened on.
+    await (db as pg.ClientBase).query("insert into marks (mark) values ($1)", [mark]);
+  },
+  async leftovers() {
+    return withPostgres(async (c) => {
+      const { rows } = await c.query<{ name: string }>(
+        `select nspname as name from pg_namespace where left(nspname, length($1)) = $1
+         union all select datname from pg_database where left(datname, length($1)) = $1`,
+        [TEST_RUN_PREFIX],
+      );
+      return rows.map((r) => r.name);
+    });
+  },
   async unavailable() {
     try {
       await withPostgres((c) => c.query("select 1"));
@@ -52,7 +67,7 @@ const postgresFixture: AdapterFixture = {
     }
   },
   async create() {
-    const schema = `lockstep_t_${randomBytes(6).toString("hex")}`;
+    const schema = `${TEST_RUN_PREFIX}${randomBytes(6).toString("hex")}`;
     await withPostgres(async (c) => {
       await c.query(`create schema ${q(schema)}`);
       await c.query(`create table ${q(schema)}.marks (id bigserial primary key, mark text not null)`);
@@ -61,11 +76,7 @@ const postgresFixture: AdapterFixture = {
     return {
       url,
       adapter: () => adapterFromUrl(url),
-      async mark(db, mark) {
-        // Only the step's client (inside the step's transaction) decides where: its search_path
-        // names the schema of the database it was opened on, which may not be this one.
-        await (db as pg.ClientBase).query("insert into marks (mark) values ($1)", [mark]);
-      },
+      mark: (db, mark) => postgresFixture.mark(db, mark),
       async marks() {
         return withPostgres(async (c) => {
           const { rows } = await c.query<{ mark: string }>(`select mark from ${q(schema)}.marks order by id`);

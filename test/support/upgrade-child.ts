@@ -25,13 +25,11 @@ if (!fixtureName || !url || (scenario !== "race" && scenario !== "kill")) {
 }
 
 // Only this fixture's module (and driver) is loaded: racers start faster. Its mark() needs
-// only the step's db handle; a scratch test database lends it.
+// only the step's db handle, so the child creates no database (a SIGKILLed child would leave it).
 const fixture = (
   (await import(new URL(`./${fixtureName}-fixture.ts`, import.meta.url).href)) as { default: AdapterFixture }
 ).default;
-await fixture.unavailable();
-const scratch = await fixture.create();
-const mark = (db: unknown, text: string) => scratch.mark(db, text);
+const mark = (db: unknown, text: string) => fixture.mark(db, text);
 
 function report(result: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ pid: process.pid, ...result })}\n`);
@@ -67,35 +65,29 @@ async function open(target: string, appVersion: string, steps: StepDefinition[],
   return upgrader;
 }
 
-try {
-  if (scenario === "race") {
-    const steps = raceSteps(mark, Number(extra ?? 0));
-    const lines = createInterface({ input: process.stdin });
-    let upgrader: Upgrader<unknown> | undefined;
-    process.stdout.write("READY\n");
-    for await (const line of lines) {
-      const [command, argument] = line.trim().split(" ");
-      if (command === "open" && argument) {
-        upgrader = await open(argument, RACE_TARGET, steps, { ttlMs: 5_000, pollMs: 25, waitMs: 120_000 });
-        process.stdout.write("OPENED\n");
-      } else if (command === "go" && upgrader) {
-        await upgradeOnce(upgrader, mode !== "nowait");
-        upgrader = undefined;
-      } else if (command === "exit") {
-        break;
-      }
+if (scenario === "race") {
+  const steps = raceSteps(mark, Number(extra ?? 0));
+  const lines = createInterface({ input: process.stdin });
+  let upgrader: Upgrader<unknown> | undefined;
+  process.stdout.write("READY\n");
+  for await (const line of lines) {
+    const [command, argument] = line.trim().split(" ");
+    if (command === "open" && argument) {
+      upgrader = await open(argument, RACE_TARGET, steps, { ttlMs: 5_000, pollMs: 25, waitMs: 120_000 });
+      process.stdout.write("OPENED\n");
+    } else if (command === "go" && upgrader) {
+      await upgradeOnce(upgrader, mode !== "nowait");
+      upgrader = undefined;
+    } else if (command === "exit") {
+      break;
     }
-    lines.close();
-  } else {
-    const step = killStep(
-      mark,
-      { transaction: mode !== "nonatomic", idempotent: extra === "idempotent" },
-      () => process.stdout.write("STEP_STARTED\n"),
-    );
-    // A long lease: the next upgrader must notice the dead holder, not wait for expiry.
-    const upgrader = await open(url, "0.2.0", [step], { ttlMs: 60_000, pollMs: 25, waitMs: 120_000 });
-    process.exitCode = await upgradeOnce(upgrader, true);
   }
-} finally {
-  await scratch.cleanup();
+  lines.close();
+} else {
+  const step = killStep(mark, { transaction: mode !== "nonatomic", idempotent: extra === "idempotent" }, () =>
+    process.stdout.write("STEP_STARTED\n"),
+  );
+  // A long lease: the next upgrader must notice the dead holder, not wait for expiry.
+  const upgrader = await open(url, "0.2.0", [step], { ttlMs: 60_000, pollMs: 25, waitMs: 120_000 });
+  process.exitCode = await upgradeOnce(upgrader, true);
 }
