@@ -15,6 +15,7 @@ import { checkDatabase } from "../src/core/check-database.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { lockstep, makeProject, markingStep, type Project } from "./support/cli.js";
 import { loadFixtures } from "./support/fixtures.js";
+import { describeFixture } from "./support/harness.js";
 
 const PACKAGE = JSON.stringify({ name: "app", version: "1.1.0", type: "module" });
 const CONFIG = `import { defineConfig } from "lockstep";
@@ -239,10 +240,9 @@ export default class Steps {
   });
 });
 
-describe("SQL-file steps on every database (item 27)", async () => {
-  for (const fixture of await loadFixtures()) {
-    const reason = await fixture.unavailable();
-    test(fixture.name, { skip: reason ?? false }, async () => {
+for (const fixture of await loadFixtures()) {
+  await describeFixture(fixture, describe, () => {
+    test("SQL-file steps run in the step's transaction, or are refused on MongoDB (item 27)", async () => {
       const database = await fixture.create();
       try {
         const sql = [
@@ -272,8 +272,8 @@ describe("SQL-file steps on every database (item 27)", async () => {
         await database.cleanup();
       }
     });
-  }
-});
+  });
+}
 
 describe("a relative SQLite path in the config (item 28)", () => {
   test("resolves against the config's folder; --database against the working directory", async () => {

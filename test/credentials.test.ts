@@ -9,6 +9,8 @@ import { after, describe, it } from "node:test";
 import { assertPasswordParses, redactUrl, secretsOf } from "../src/adapters/url.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { makeProject } from "./support/cli.js";
+import { loadFixtures } from "./support/fixtures.js";
+import { describeFixture } from "./support/harness.js";
 
 const HEAD = "Zq9";
 const TAIL = "Xk7";
@@ -70,14 +72,6 @@ describe("a password the driver cannot parse is E_DATABASE_URL, never echoed", (
   });
 });
 
-/** The server URL of each database, as the suites use them, with `user` in front of the host. */
-const SERVERS = {
-  sqlite: null,
-  postgres: process.env.LOCKSTEP_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
-  mysql: process.env.LOCKSTEP_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test",
-  mongodb: process.env.MONGODB_URI ?? "mongodb://127.0.0.1:27017/lockstep_t_credentials",
-} as const;
-
 /** `base` with `password` put into its userinfo (a user is added when it has none). */
 function withPassword(base: string, password: string): string {
   const match = /^([a-z+]+:\/\/)(?:([^:@/]*)(?::[^@/]*)?@)?(.*)$/i.exec(base);
@@ -85,39 +79,47 @@ function withPassword(base: string, password: string): string {
   return `${match[1]}${match[2] ?? "lockstep"}:${password}@${match[3]}`;
 }
 
-describe("the CLI prints no password of a hostile URL on any database", () => {
-  const project = makeProject({
-    "package.json": JSON.stringify({ name: "creds", version: "1.0.0", type: "module" }),
-    "lockstep.config.mjs": `export default { database: "sqlite:./app.db", steps: [], appVersion: "1.0.0" };\n`,
-  });
-  after(() => project.cleanup());
+const project = makeProject({
+  "package.json": JSON.stringify({ name: "creds", version: "1.0.0", type: "module" }),
+  "lockstep.config.mjs": `export default { database: "sqlite:./app.db", steps: [], appVersion: "1.0.0" };\n`,
+});
+after(() => project.cleanup());
 
-  for (const [name, server] of Object.entries(SERVERS)) {
-    if (server === null) continue;
-    it(`${name}: status --json, plan and history, every password`, { timeout: 120_000 }, async () => {
-      for (const [i, password] of passwords.entries()) {
-        const url = withPassword(server, password);
-        // Every password through status; plan and history (plain output, their own errors) for a few.
-        const commands = i < 3 ? [["status", "--json"], ["plan"], ["history"]] : [["status", "--json"]];
-        for (const args of commands) {
-          const run = await project.run(...args, "--database", url);
-          const output = `${run.stdout}\n${run.stderr}`;
-          // It got as far as the database: connected (a redacted target) or a coded database error.
-          if (args[0] !== "history") {
-            assert.match(
-              output,
-              /\*\*\*@|E_DATABASE_[A-Z]+/,
-              `${args.join(" ")} never reached the database:\n${output}`,
+for (const fixture of await loadFixtures()) {
+  // A SQLite URL has no userinfo to leak.
+  if (fixture.name === "sqlite") continue;
+  await describeFixture(fixture, describe, () => {
+    it("the CLI prints no fragment of a hostile password: status --json, plan, history", {
+      timeout: 180_000,
+    }, async () => {
+      const database = await fixture.create();
+      try {
+        for (const [i, password] of passwords.entries()) {
+          const url = withPassword(database.url, password);
+          // Every password through status; plan and history (plain output, their own errors) for a few.
+          const commands = i < 3 ? [["status", "--json"], ["plan"], ["history"]] : [["status", "--json"]];
+          for (const args of commands) {
+            const run = await project.run(...(args as string[]), "--database", url);
+            const output = `${run.stdout}\n${run.stderr}`;
+            assert.deepEqual(
+              leaks(output),
+              [],
+              `${args.join(" ")} with ${JSON.stringify(password)}:\n${output}`,
             );
+            assert.doesNotMatch(output, /E_UNEXPECTED|\n\s+at /, `uncoded error:\n${output}`);
+            if (args[0] !== "history") {
+              // It got as far as the database: connected (a redacted target) or a coded database error.
+              assert.match(
+                output,
+                /\*\*\*@|E_DATABASE_[A-Z]+/,
+                `${args.join(" ")} never reached the database:\n${output}`,
+              );
+            }
           }
-          assert.deepEqual(
-            leaks(output),
-            [],
-            `${args.join(" ")} with ${JSON.stringify(password)}:\n${output}`,
-          );
-          assert.doesNotMatch(output, /E_UNEXPECTED|\n\s+at /, `uncoded error:\n${output}`);
         }
+      } finally {
+        await database.cleanup();
       }
     });
-  }
-});
+  });
+}
