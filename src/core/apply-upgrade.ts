@@ -47,14 +47,15 @@ export async function applyUpgrade<TDb>(
     });
   }
   let stamp = state.stamp;
-  if (plan.baseline.length > 0 || (plan.unstamped && run.planOptions.fromVersion !== undefined)) {
-    stamp = await writeBaseline(run.engine, lease, plan, state.stamp);
-  }
+  const baselined = plan.baseline.length > 0 || (plan.unstamped && run.planOptions.fromVersion !== undefined);
+  if (baselined) stamp = await writeBaseline(run.engine, lease, plan, state.stamp);
   const applied = await applySteps(run, lease, plan, state, stamp);
-  const moved = await finishUpgrade(run.engine, lease, plan, applied.stamp, applied.results);
+  const moved = await finishUpgrade(run.engine, lease, plan, applied.stamp, applied.results, baselined);
   return {
-    outcome: applied.results.length > 0 || moved ? "upgraded" : "current",
+    outcome: applied.results.length > 0 || moved ? "upgraded" : baselined ? "baselined" : "current",
     from: state.stamp,
+    baseline: baselined ? plan.baseline.map((step) => step.id) : [],
+    ...(plan.note !== null && { note: plan.note }),
     to: plan.target,
     results: applied.results,
     waitedForLease: waited,
@@ -93,6 +94,8 @@ export async function dryRunUpgrade<TDb>(run: UpgradeRun<TDb>): Promise<UpgradeR
   return {
     outcome: "dry-run",
     from: state.stamp,
+    baseline: plan.baseline.map((step) => step.id),
+    ...(plan.note !== null && { note: plan.note }),
     to: plan.target,
     results,
     waitedForLease: false,
@@ -149,6 +152,7 @@ async function finishUpgrade<TDb>(
   plan: Plan<TDb>,
   stamp: string | null,
   results: readonly StepResult[],
+  baselined: boolean,
 ): Promise<boolean> {
   const moved = stamp === null || compareVersions(plan.target, stamp) > 0;
   if (moved) {
@@ -160,12 +164,17 @@ async function finishUpgrade<TDb>(
     });
     engine.emit("stamped", { version: plan.target, action: "upgrade" });
   }
-  if (results.length > 0 || moved) {
+  // A baseline alone (`--from-version` with nothing to run) is recorded as an upgrade too.
+  if (results.length > 0 || moved || baselined) {
     await engine.adapter.write(lease, (writer) =>
       writer.appendHistory(
         historyEntry(engine, "upgrade_finished", {
           version: plan.target,
-          details: { from: plan.from, steps: results.map((r) => r.step) },
+          details: {
+            from: plan.from,
+            steps: results.map((r) => r.step),
+            ...(baselined && { baseline: plan.baseline.map((s) => s.id) }),
+          },
         }),
       ),
     );

@@ -5,7 +5,9 @@ import { assertCheckPolicy } from "./check-policy.js";
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
+import { checkHistoryLimit } from "./history-limit.js";
 import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
+import { holderSummary, unlockRefusedHint } from "./lease-hints.js";
 import { assessStatus, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
 import { checkPreconditions } from "./preconditions.js";
 import { historyEntry, ledgerEntry } from "./records.js";
@@ -105,6 +107,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   #assess(state: DatabaseState): StatusReport {
     return assessStatus(state, this.steps, this.codeVersion, {
       leaseHeldByOther: heldByOther(this.#actor, state.lease),
+      leaseMode: this.adapter.capabilities.leaseMode,
     });
   }
 
@@ -126,6 +129,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       checksumMismatches: plan.checksumMismatches,
       preconditions,
       interrupted: state.interrupted,
+      note: plan.note,
     };
   }
 
@@ -225,8 +229,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
 
   /** The history, oldest first. */
   async history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    const limit = checkHistoryLimit(options.limit);
     await this.#open(false);
-    return this.adapter.readHistory(options);
+    return this.adapter.readHistory(limit === undefined ? {} : { limit });
   }
 
   /**
@@ -242,10 +247,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       throw new LeaseError(
         "E_LOCK_HELD",
         `the lease is held by ${lease.owner} (pid ${lease.pid} on ${lease.host}) and has not expired (until ${lease.expiresAt})`,
-        { owner: lease.owner, host: lease.host, pid: lease.pid, expiresAt: lease.expiresAt },
-        {
-          hint: "wait for it to expire, or `lockstep unlock --force` if you are sure that process is gone",
-        },
+        holderSummary(lease),
+        { hint: unlockRefusedHint(this.adapter.capabilities.leaseMode) },
       );
     }
     const broken = await this.adapter.breakLease({ owner: lease.owner });
