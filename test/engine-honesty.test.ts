@@ -5,15 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { Adapter, HistoryEntry, LedgerEntry, StateWriter } from "../src/core/adapter.js";
 import {
   isLockstepError,
   LeaseError,
   type LockstepError,
   type LockstepErrorCode,
+  StoreWriteError,
 } from "../src/core/errors.js";
 import { upgrade } from "../src/core/registry.js";
+import { Upgrader } from "../src/core/upgrader.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
-import { describeFixture, Harness, markStep } from "./support/harness.js";
+import { describeFixture, Harness, markStep, TEST_LEASE } from "./support/harness.js";
 
 async function rejectsWith(promise: Promise<unknown>, code: LockstepErrorCode): Promise<LockstepError> {
   try {
@@ -24,6 +27,42 @@ async function rejectsWith(promise: Promise<unknown>, code: LockstepErrorCode): 
     return error;
   }
   assert.fail(`expected ${code}, but it resolved`);
+}
+
+/** A store write the fault below refuses: the real database, with one of lockstep's writes failing. */
+type Fault = (call: { method: keyof StateWriter; entry: unknown }) => boolean;
+
+/**
+ * The real adapter, except that the store writes `fault` picks fail the way a full disk or a
+ * revoked grant would; everything else (the step, its transaction) runs on the database.
+ */
+function withStoreFault(adapter: Adapter<any>, fault: Fault): Adapter<any> {
+  const faulty = (writer: StateWriter): StateWriter => {
+    const wrap =
+      <A extends unknown[]>(method: keyof StateWriter, call: (...args: A) => Promise<void>) =>
+      async (...args: A) => {
+        if (fault({ method, entry: args[0] }))
+          throw new Error(`injected: ${String(method)} refused by the database`);
+        return call(...args);
+      };
+    return {
+      setStamp: wrap("setStamp", (v: string) => writer.setStamp(v)),
+      putLedgerEntry: wrap("putLedgerEntry", (e: LedgerEntry) => writer.putLedgerEntry(e)),
+      setMarker: wrap("setMarker", (m: Parameters<StateWriter["setMarker"]>[0]) => writer.setMarker(m)),
+      clearMarker: wrap("clearMarker", (v: string, n: string) => writer.clearMarker(v, n)),
+      appendHistory: wrap("appendHistory", (e: HistoryEntry) => writer.appendHistory(e)),
+    };
+  };
+  return new Proxy(adapter, {
+    get(target, prop) {
+      if (prop === "write") {
+        return (lease: any, fn: (w: StateWriter, db: unknown) => Promise<unknown>, options: any) =>
+          target.write(lease, (writer, db) => fn(faulty(writer), db), options);
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 function honesty(fixture: AdapterFixture) {
@@ -85,6 +124,106 @@ function honesty(fixture: AdapterFixture) {
     });
   });
 
+  // Item 10.
+  describe("a failure of lockstep's own store is not a failed step", () => {
+    async function faultyUpgrader(h: Harness, fault: Fault, steps: Parameters<Harness["upgrader"]>[1]) {
+      const init = await h.upgrader("0.1.0", []);
+      await init.init();
+      const u = new Upgrader({
+        adapter: withStoreFault(await h.adapter(), fault),
+        appVersion: "0.2.0",
+        steps,
+        lease: TEST_LEASE,
+      });
+      return u;
+    }
+
+    test("its history entry or marker cannot be written: E_STORE_WRITE_FAILED, the step never ran", async (h) => {
+      const u = await faultyUpgrader(
+        h,
+        ({ method, entry }) =>
+          method === "appendHistory" && (entry as HistoryEntry).action === "step_started",
+        [markStep(h.db, "0.2.0", "b")],
+      );
+      try {
+        const error = await rejectsWith(u.upgrade(), "E_STORE_WRITE_FAILED");
+        assert.ok(error instanceof StoreWriteError);
+        assert.equal(error.stepBodyRan, false);
+        assert.match(error.message, /never ran/);
+        assert.doesNotMatch(error.hint ?? "", /fix the step|resolve/);
+        assert.deepEqual(await h.marks(), [], "the step body never ran");
+        assert.equal((await h.state()).stamp, "0.1.0");
+      } finally {
+        await u.close();
+      }
+    });
+
+    test("its ledger entry cannot be written: E_STORE_WRITE_FAILED, saying the step ran", async (h) => {
+      const u = await faultyUpgrader(h, ({ method }) => method === "putLedgerEntry", [
+        markStep(h.db, "0.2.0", "b"),
+      ]);
+      try {
+        const error = await rejectsWith(u.upgrade(), "E_STORE_WRITE_FAILED");
+        assert.ok(error instanceof StoreWriteError);
+        assert.equal(error.stepBodyRan, true);
+        assert.match(error.message, /the step ran/);
+        const status = (await u.status()).status;
+        if (fixture.atomicSteps) {
+          assert.deepEqual(await h.marks(), [], "rolled back with its failed record");
+          assert.match(error.hint ?? "", /run `lockstep upgrade` again/);
+          assert.equal(status, "UPGRADE_PENDING");
+        } else {
+          assert.match(error.hint ?? "", /lockstep resolve 0\.2\.0\/b --applied/);
+          assert.equal(status, "INTERRUPTED");
+        }
+      } finally {
+        await u.close();
+      }
+    });
+  });
+
+  // Item 11: one decision of "atomic", pinned per fixture.
+  describe("a failing transactional data step", () => {
+    const failing = (h: Harness, fixed: { yes: boolean }) =>
+      upgrade({
+        version: "0.2.0",
+        name: "b",
+        run: async (ctx) => {
+          if (ctx.dryRun) return;
+          await h.db.mark(ctx.db, "0.2.0/b");
+          if (!fixed.yes) throw new Error("boom in b");
+        },
+      });
+
+    test("plan, status after the failure and the hint's next command agree", async (h) => {
+      const init = await h.upgrader("0.1.0", []);
+      await init.init();
+      const fixed = { yes: false };
+      const u = await h.upgrader("0.2.0", [failing(h, fixed)]);
+      const plan = await u.plan();
+      assert.equal(plan.steps[0]?.atomic, fixture.atomicSteps, "plan says what the runner does");
+      const error = await rejectsWith(u.upgrade(), "E_STEP_FAILED");
+      const report = await u.status();
+      if (fixture.atomicSteps) {
+        assert.equal(report.status, "UPGRADE_PENDING");
+        assert.deepEqual(report.pending, ["0.2.0/b"]);
+        assert.match(error.hint ?? "", /run `lockstep upgrade` again/);
+        assert.doesNotMatch(error.hint ?? "", /resolve/);
+      } else {
+        // MySQL (DDL commits implicitly) and MongoDB without transactions: marked, left INTERRUPTED.
+        assert.equal(report.status, "INTERRUPTED");
+        assert.match(error.hint ?? "", /`lockstep resolve 0\.2\.0\/b --rolled-back`/);
+        await rejectsWith(u.upgrade(), "E_INTERRUPTED");
+        await u.resolve("0.2.0/b", "rolled-back");
+      }
+      // The command the hint named works next.
+      fixed.yes = true;
+      const result = await u.upgrade();
+      assert.equal(result.outcome, "upgraded");
+      assert.equal((await u.status()).status, "CURRENT");
+    });
+  });
+
   // Item 16, lease parts.
   describe("lease errors", () => {
     test("a refusing start-up check during an upgrade throws a LeaseError naming the holder", async (h) => {
@@ -140,5 +279,3 @@ function honesty(fixture: AdapterFixture) {
 for (const fixture of await loadFixtures()) {
   await describeFixture(fixture, describe, () => honesty(fixture));
 }
-
-export { upgrade };

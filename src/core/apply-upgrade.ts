@@ -10,6 +10,7 @@ import type { MeasuredCount, PreconditionReport, UpgradeResult } from "./reports
 import { type StepResult, stepResult } from "./results.js";
 import { runsInTransaction, stepMode } from "./step-mode.js";
 import { messageOf, normaliseCounts, runStep, stepContext, stepFailedError } from "./step-runner.js";
+import { StoreWriteFailure, storeWriteError } from "./store-write-failure.js";
 import { compareVersions } from "./versions.js";
 
 /** One call of `upgrade()`: where, which steps, and how it was asked to plan. */
@@ -139,6 +140,8 @@ async function applySteps<TDb>(
       engine.emit("step:finished", failed);
       for (const rest of plan.steps.slice(index + 1)) results.push(stepResult(rest, "pending"));
       if (error instanceof LeaseError) throw error;
+      if (error instanceof StoreWriteFailure)
+        throw storeWriteError(engine, step, stepMode(step, capabilities), stamp, results, error);
       throw stepFailedError(engine, step, stepMode(step, capabilities), stamp, results, error);
     }
   }
