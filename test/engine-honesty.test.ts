@@ -76,6 +76,78 @@ function honesty(fixture: AdapterFixture) {
       }
     });
 
+  /** Runs `sql` (or, on MongoDB, `mongo`) on the database as an operator would by hand. */
+  async function byHand(h: Harness, sql: string, mongo: (db: any) => Promise<unknown>) {
+    const adapter = await h.adapter();
+    await adapter.write(
+      null,
+      async (_w, db: any) => {
+        if (fixture.name === "mongodb") await mongo(db);
+        else if (fixture.name === "sqlite") db.exec(sql);
+        else await db.query(sql);
+      },
+      { transactional: false },
+    );
+  }
+
+  // Item 7.
+  describe("a damaged store", () => {
+    const run = (h: Harness) => [markStep(h.db, "0.1.0", "a"), markStep(h.db, "0.2.0", "b")];
+
+    test("a ledger row deleted by hand: STORE_DAMAGED, plan refuses alike, nothing re-runs", async (h) => {
+      const u = await h.upgrader("0.2.0", run(h));
+      await u.upgrade({ fromVersion: "0.0.1" });
+      await byHand(h, "delete from lockstep_ledger where version = '0.1.0'", (db) =>
+        db.collection("lockstep_ledger").deleteOne({ _id: "0.1.0/a" }),
+      );
+      const report = await u.status();
+      assert.equal(report.status, "STORE_DAMAGED");
+      assert.doesNotMatch(report.next ?? "", /out-of-order|upgrade/);
+      assert.match(report.next ?? "", /init --version 0\.2\.0 --force/);
+      await rejectsWith(u.plan(), "E_STORE_DAMAGED");
+      await rejectsWith(u.upgrade({ outOfOrder: true }), "E_STORE_DAMAGED");
+      await rejectsWith(u.check({ policy: "refuse" }), "E_STORE_DAMAGED");
+      assert.deepEqual(await h.marks(), ["0.1.0/a", "0.2.0/b"], "nothing ran twice");
+      await u.init({ version: "0.2.0", force: true });
+      assert.equal((await u.status()).status, "CURRENT", "the hint's repair works");
+    });
+
+    test("the markers table dropped while a step is INTERRUPTED: STORE_DAMAGED, never re-run", async (h) => {
+      const init = await h.upgrader("0.1.0", []);
+      await init.init();
+      const adapter = await h.adapter();
+      await adapter.write(null, (w) =>
+        w.setMarker({
+          version: "0.2.0",
+          name: "b",
+          startedAt: new Date().toISOString(),
+          owner: "crashed/1",
+          host: "elsewhere",
+          pid: 4242,
+          checkpoint: null,
+        }),
+      );
+      await byHand(h, "drop table lockstep_markers", (db) => db.collection("lockstep_markers").drop());
+      const u = await h.upgrader("0.2.0", [markStep(h.db, "0.2.0", "b")]);
+      assert.equal((await u.status()).status, "STORE_DAMAGED");
+      await rejectsWith(u.plan(), "E_STORE_DAMAGED");
+      await rejectsWith(u.upgrade(), "E_STORE_DAMAGED");
+      assert.deepEqual(await h.marks(), [], "the interrupted step did not run again");
+    });
+
+    test("a hotfix below the stamp that never ran is still out of order, not damage", async (h) => {
+      const u = await h.upgrader("0.2.0", [markStep(h.db, "0.2.0", "b")]);
+      await u.upgrade({ fromVersion: "0.1.0" });
+      const later = await h.upgrader("0.2.0", [
+        markStep(h.db, "0.1.5", "hotfix"),
+        markStep(h.db, "0.2.0", "b"),
+      ]);
+      const report = await later.status();
+      assert.equal(report.status, "CURRENT");
+      assert.deepEqual(report.outOfOrder, ["0.1.5/hotfix"]);
+    });
+  });
+
   describe("--from-version", () => {
     // Item 12.
     test("with nothing to run: reported as a baseline, with upgrade_finished in history", async (h) => {

@@ -10,6 +10,7 @@ import type { MeasuredCount, PreconditionReport, UpgradeResult } from "./reports
 import { type StepResult, stepResult } from "./results.js";
 import { runsInTransaction, stepMode } from "./step-mode.js";
 import { messageOf, normaliseCounts, runStep, stepContext, stepFailedError } from "./step-runner.js";
+import { findStoreDamage, storeDamagedError } from "./store-damage.js";
 import { StoreWriteFailure, storeWriteError } from "./store-write-failure.js";
 import { compareVersions } from "./versions.js";
 
@@ -38,6 +39,10 @@ export async function applyUpgrade<TDb>(
   { lease, waited }: AcquiredLease,
 ): Promise<UpgradeResult> {
   const { adapter } = run.engine;
+  // Again under the lease (`upgrade()` checked before taking it): a ledger row may be gone.
+  const stored = await adapter.readState();
+  const damage = await findStoreDamage(adapter, stored, run.registry.steps);
+  if (damage !== null) throw storeDamagedError(damage, stored.stamp);
   await adapter.ensureStore();
   // Re-read under the lease: another upgrader may have finished while we waited.
   const state = await adapter.readState();

@@ -3,6 +3,7 @@ import { type LockstepError, RefusedError } from "./errors.js";
 import { type LeaseMode, leaseGoneHint } from "./lease-hints.js";
 import { stepId } from "./registry.js";
 import type { Step } from "./step.js";
+import { storeDamageHint } from "./store-damage.js";
 import { BASELINE_VERSION, compareVersions, isDevVersion, parseVersion, stepTarget } from "./versions.js";
 
 /** The answer to "can this code run on this database?". */
@@ -14,7 +15,8 @@ export type DatabaseStatus =
   | "UNINITIALISED"
   | "AHEAD"
   | "INTERRUPTED"
-  | "UPGRADING";
+  | "UPGRADING"
+  | "STORE_DAMAGED";
 
 /** A step applied earlier whose code has changed since. */
 export interface ChecksumMismatch {
@@ -211,7 +213,7 @@ export function assessStatus(
   state: DatabaseState,
   steps: readonly Step[],
   codeVersion: string,
-  now: { leaseHeldByOther: boolean; leaseMode?: LeaseMode },
+  now: { leaseHeldByOther: boolean; leaseMode?: LeaseMode; storeDamage?: string | null },
 ): StatusReport {
   const code = parseVersion(codeVersion, "the code version");
   const base = {
@@ -236,6 +238,13 @@ export function assessStatus(
       "UPGRADING",
       `an upgrade is running: lease held by ${l.owner} (pid ${l.pid} on ${l.host}) ${now.leaseMode === "session-lock" ? "on its connection" : `until ${l.expiresAt}`}`,
       `wait for it to finish; ${leaseGoneHint(now.leaseMode ?? "lease-row")}`,
+    );
+  }
+  if (now.storeDamage) {
+    return report(
+      "STORE_DAMAGED",
+      `lockstep's store is damaged: ${now.storeDamage}`,
+      storeDamageHint(state.stamp),
     );
   }
   const marker = state.interrupted[0];

@@ -89,6 +89,7 @@ const REFUSAL_CODES: Readonly<Record<DatabaseStatus, LockstepErrorCode>> = {
   INTERRUPTED: "E_INTERRUPTED",
   UPGRADING: "E_LOCK_HELD",
   UPGRADE_PENDING: "E_UPGRADE_PENDING",
+  STORE_DAMAGED: "E_STORE_DAMAGED",
   // The check returns before refusing these; a caller passing one gets the generic code.
   DEV: "E_UPGRADE_PENDING",
   CURRENT: "E_UPGRADE_PENDING",
