@@ -9,6 +9,7 @@ const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
   "E_LOCK_HELD",
   "E_LEASE_LOST",
   "E_INTERRUPTED",
+  "E_STORE_DAMAGED",
   "E_AHEAD",
   "E_UNINITIALISED",
   "E_UPGRADE_PENDING",

@@ -64,12 +64,23 @@ export interface LeaseInfo {
   readonly expired: boolean;
 }
 
+/** One of lockstep's own tables (SQL) or collections (MongoDB). */
+export type StorePart = "state" | "ledger" | "history" | "lease" | "markers";
+
+/** Every part of lockstep's store. */
+export const STORE_PARTS: readonly StorePart[] = ["state", "ledger", "history", "lease", "markers"];
+
 /** Everything lockstep knows about a database, read in one go. */
 export interface DatabaseState {
   /** The recorded version, canonical semver; null when unstamped. */
   readonly stamp: string | null;
   /** lockstep's ledger store exists (false on a database stamped only by the seed's Python code). */
   readonly hasLedger: boolean;
+  /**
+   * lockstep's own tables/collections that do not exist ("state" is the stamp's table, or the
+   * seed's metadata collection on MongoDB). Undefined when an adapter does not say.
+   */
+  readonly missingStore?: readonly StorePart[];
   readonly ledger: readonly LedgerEntry[];
   readonly interrupted: readonly InProgressMarker[];
   /** The lease as it is now, expired or not; null when nobody holds it. */

@@ -10,6 +10,8 @@ import type { MeasuredCount, PreconditionReport, UpgradeResult } from "./reports
 import { type StepResult, stepResult } from "./results.js";
 import { runsInTransaction, stepMode } from "./step-mode.js";
 import { messageOf, normaliseCounts, runStep, stepContext, stepFailedError } from "./step-runner.js";
+import { findStoreDamage, storeDamagedError } from "./store-damage.js";
+import { StoreWriteFailure, storeWriteError } from "./store-write-failure.js";
 import { compareVersions } from "./versions.js";
 
 /** One call of `upgrade()`: where, which steps, and how it was asked to plan. */
@@ -37,6 +39,10 @@ export async function applyUpgrade<TDb>(
   { lease, waited }: AcquiredLease,
 ): Promise<UpgradeResult> {
   const { adapter } = run.engine;
+  // Again under the lease (`upgrade()` checked before taking it): a ledger row may be gone.
+  const stored = await adapter.readState();
+  const damage = await findStoreDamage(adapter, stored, run.registry.steps);
+  if (damage !== null) throw storeDamagedError(damage, stored.stamp);
   await adapter.ensureStore();
   // Re-read under the lease: another upgrader may have finished while we waited.
   const state = await adapter.readState();
@@ -47,14 +53,15 @@ export async function applyUpgrade<TDb>(
     });
   }
   let stamp = state.stamp;
-  if (plan.baseline.length > 0 || (plan.unstamped && run.planOptions.fromVersion !== undefined)) {
-    stamp = await writeBaseline(run.engine, lease, plan, state.stamp);
-  }
+  const baselined = plan.baseline.length > 0 || (plan.unstamped && run.planOptions.fromVersion !== undefined);
+  if (baselined) stamp = await writeBaseline(run.engine, lease, plan, state.stamp);
   const applied = await applySteps(run, lease, plan, state, stamp);
-  const moved = await finishUpgrade(run.engine, lease, plan, applied.stamp, applied.results);
+  const moved = await finishUpgrade(run.engine, lease, plan, applied.stamp, applied.results, baselined);
   return {
-    outcome: applied.results.length > 0 || moved ? "upgraded" : "current",
+    outcome: applied.results.length > 0 || moved ? "upgraded" : baselined ? "baselined" : "current",
     from: state.stamp,
+    baseline: baselined ? plan.baseline.map((step) => step.id) : [],
+    ...(plan.note !== null && { note: plan.note }),
     to: plan.target,
     results: applied.results,
     waitedForLease: waited,
@@ -93,6 +100,8 @@ export async function dryRunUpgrade<TDb>(run: UpgradeRun<TDb>): Promise<UpgradeR
   return {
     outcome: "dry-run",
     from: state.stamp,
+    baseline: plan.baseline.map((step) => step.id),
+    ...(plan.note !== null && { note: plan.note }),
     to: plan.target,
     results,
     waitedForLease: false,
@@ -136,6 +145,8 @@ async function applySteps<TDb>(
       engine.emit("step:finished", failed);
       for (const rest of plan.steps.slice(index + 1)) results.push(stepResult(rest, "pending"));
       if (error instanceof LeaseError) throw error;
+      if (error instanceof StoreWriteFailure)
+        throw storeWriteError(engine, step, stepMode(step, capabilities), stamp, results, error);
       throw stepFailedError(engine, step, stepMode(step, capabilities), stamp, results, error);
     }
   }
@@ -149,6 +160,7 @@ async function finishUpgrade<TDb>(
   plan: Plan<TDb>,
   stamp: string | null,
   results: readonly StepResult[],
+  baselined: boolean,
 ): Promise<boolean> {
   const moved = stamp === null || compareVersions(plan.target, stamp) > 0;
   if (moved) {
@@ -160,12 +172,17 @@ async function finishUpgrade<TDb>(
     });
     engine.emit("stamped", { version: plan.target, action: "upgrade" });
   }
-  if (results.length > 0 || moved) {
+  // A baseline alone (`--from-version` with nothing to run) is recorded as an upgrade too.
+  if (results.length > 0 || moved || baselined) {
     await engine.adapter.write(lease, (writer) =>
       writer.appendHistory(
         historyEntry(engine, "upgrade_finished", {
           version: plan.target,
-          details: { from: plan.from, steps: results.map((r) => r.step) },
+          details: {
+            from: plan.from,
+            steps: results.map((r) => r.step),
+            ...(baselined && { baseline: plan.baseline.map((s) => s.id) }),
+          },
         }),
       ),
     );

@@ -28,6 +28,8 @@ export type LockstepErrorCode =
   | "E_NOT_INTERRUPTED"
   | "E_PRECONDITION_FAILED"
   | "E_STEP_FAILED"
+  | "E_STORE_WRITE_FAILED"
+  | "E_STORE_DAMAGED"
   | "E_CONFIRMATION_REQUIRED"
   | "E_ABORTED"
   | "E_UNSUPPORTED"
@@ -140,6 +142,23 @@ export class StepFailedError extends LockstepError {
     options: { cause?: unknown; hint?: string } = {},
   ) {
     super("E_STEP_FAILED", message, options);
+  }
+}
+
+/**
+ * A write to lockstep's own store (history, marker, ledger entry, stamp) failed around a
+ * step: not the step's fault. `stepBodyRan` says whether the step's own code ran.
+ */
+export class StoreWriteError extends LockstepError {
+  override readonly name = "StoreWriteError";
+  constructor(
+    message: string,
+    readonly step: string,
+    readonly stepBodyRan: boolean,
+    readonly results: readonly unknown[],
+    options: { cause?: unknown; hint?: string } = {},
+  ) {
+    super("E_STORE_WRITE_FAILED", message, options);
   }
 }
 

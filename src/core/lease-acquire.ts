@@ -2,6 +2,7 @@ import type { Actor } from "../runtime/actor.js";
 import type { LeaseHandle, LeaseInfo } from "./adapter.js";
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError } from "./errors.js";
+import { holderSummary, type LeaseMode, leaseGoneHint } from "./lease-hints.js";
 import { historyEntry } from "./records.js";
 import type { LeaseOptions } from "./upgrader-options.js";
 
@@ -63,7 +64,8 @@ export async function acquireLease(
       continue;
     }
     const waitedMs = Date.now() - started;
-    if (!wait || waitedMs >= timing.waitMs) throw lockHeldError(adapter.displayName, holder, wait);
+    if (!wait || waitedMs >= timing.waitMs)
+      throw lockHeldError(adapter.displayName, adapter.capabilities.leaseMode, holder, wait);
     waited = true;
     engine.emit("lease:waiting", { holder, waitedMs });
     await sleep(timing.pollMs);
@@ -103,19 +105,23 @@ async function breakDeadHolder(engine: EngineContext, holder: LeaseInfo, pollMs:
   engine.emit("lease:broken", { holder: broken, reason });
 }
 
-function lockHeldError(displayName: string, holder: LeaseInfo | null, wait: boolean): LeaseError {
+function lockHeldError(
+  displayName: string,
+  mode: LeaseMode,
+  holder: LeaseInfo | null,
+  wait: boolean,
+): LeaseError {
+  const gone = leaseGoneHint(mode);
   return new LeaseError(
     "E_LOCK_HELD",
     holder
-      ? `another upgrader holds the lease on ${displayName}: ${holder.owner} (pid ${holder.pid} on ${holder.host}, user ${holder.user}) until ${holder.expiresAt}`
+      ? `another upgrader holds the lease on ${displayName}: ${holder.owner} (pid ${holder.pid} on ${holder.host}, user ${holder.user})${mode === "session-lock" ? " on its connection" : ` until ${holder.expiresAt}`}`
       : `could not take the lease on ${displayName}: another upgrader holds it (or another process is writing)`,
-    holder
-      ? { owner: holder.owner, host: holder.host, pid: holder.pid, expiresAt: holder.expiresAt }
-      : undefined,
+    holder ? holderSummary(holder) : undefined,
     {
       hint: wait
-        ? "wait for it to finish and run again (or raise the wait with --lock-timeout); if that process is gone, `lockstep unlock` once the lease has expired"
-        : "run again without --no-wait to wait for it; if that process is gone, `lockstep unlock` once the lease has expired",
+        ? `wait for it to finish and run again (or raise the wait with --lock-timeout); ${gone}`
+        : `run again without --no-wait to wait for it; ${gone}`,
     },
   );
 }

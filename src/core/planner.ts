@@ -1,7 +1,9 @@
 import type { DatabaseState, InProgressMarker, LeaseInfo, LedgerEntry } from "./adapter.js";
 import { type LockstepError, RefusedError } from "./errors.js";
+import { type LeaseMode, leaseGoneHint } from "./lease-hints.js";
 import { stepId } from "./registry.js";
 import type { Step } from "./step.js";
+import { storeDamageHint } from "./store-damage.js";
 import { BASELINE_VERSION, compareVersions, isDevVersion, parseVersion, stepTarget } from "./versions.js";
 
 /** The answer to "can this code run on this database?". */
@@ -13,7 +15,8 @@ export type DatabaseStatus =
   | "UNINITIALISED"
   | "AHEAD"
   | "INTERRUPTED"
-  | "UPGRADING";
+  | "UPGRADING"
+  | "STORE_DAMAGED";
 
 /** A step applied earlier whose code has changed since. */
 export interface ChecksumMismatch {
@@ -67,6 +70,8 @@ export interface Plan<TDb = unknown> {
   readonly checksumMismatches: readonly ChecksumMismatch[];
   /** The database has no stamp: the plan starts from `--from-version` or stamps only. */
   readonly unstamped: boolean;
+  /** Why `--from-version` was set aside, when it was (see {@link planUpgrade}). */
+  readonly note: string | null;
 }
 
 const byId = (ledger: readonly LedgerEntry[]) =>
@@ -132,13 +137,19 @@ export function planUpgrade<TDb>(
   const target = resolveTarget(codeVersion, steps, options.targetVersion);
   let from: string;
   let baseline: Step<TDb>[] = [];
-  if (options.fromVersion !== undefined) {
+  let note: string | null = null;
+  if (options.fromVersion !== undefined && fromVersionSettled(state, steps, options.fromVersion)) {
+    // A deploy script rerunning its first `--from-version X`: the stamp and the ledger agree
+    // that the database got past X, so the flag has nothing left to say.
+    note = `--from-version ${options.fromVersion} ignored: the database is already stamped ${state.stamp} and its ledger records every step up to ${options.fromVersion}`;
+    from = state.stamp as string;
+  } else if (options.fromVersion !== undefined) {
     if (state.stamp !== null && compareVersions(state.stamp, options.fromVersion) !== 0) {
       throw new RefusedError(
         "E_FROM_VERSION_CONFLICT",
         `--from-version ${options.fromVersion} contradicts the recorded version ${state.stamp}`,
         {
-          hint: `--from-version is only for a database with no recorded version; if the record is wrong, fix it with \`lockstep init --version <version> --force\``,
+          hint: `--from-version is only for a database with no recorded version (or one stamped at or above it whose ledger records every step up to it); if the record is wrong, fix it with \`lockstep init --version <version> --force\``,
         },
       );
     }
@@ -169,7 +180,18 @@ export function planUpgrade<TDb>(
     skippedOutOfOrder: options.outOfOrder ? [] : late,
     checksumMismatches: checksumMismatches(state, steps),
     unstamped: state.stamp === null,
+    note,
   };
+}
+
+/**
+ * Has an upgrade from `fromVersion` already happened here? True when the database is
+ * stamped at or above it with lockstep's ledger and every step up to it is in that ledger.
+ */
+function fromVersionSettled(state: DatabaseState, steps: readonly Step[], fromVersion: string): boolean {
+  if (state.stamp === null || !state.hasLedger || compareVersions(state.stamp, fromVersion) < 0) return false;
+  const ledger = byId(state.ledger);
+  return steps.every((step) => compareVersions(step.version, fromVersion) > 0 || ledger.has(step.id));
 }
 
 /** The refusal for an unstamped database that steps would apply to. */
@@ -191,7 +213,7 @@ export function assessStatus(
   state: DatabaseState,
   steps: readonly Step[],
   codeVersion: string,
-  now: { leaseHeldByOther: boolean },
+  now: { leaseHeldByOther: boolean; leaseMode?: LeaseMode; storeDamage?: string | null },
 ): StatusReport {
   const code = parseVersion(codeVersion, "the code version");
   const base = {
@@ -214,8 +236,15 @@ export function assessStatus(
     const l = state.lease;
     return report(
       "UPGRADING",
-      `an upgrade is running: lease held by ${l.owner} (pid ${l.pid} on ${l.host}) until ${l.expiresAt}`,
-      "wait for it to finish; if that process is gone, `lockstep unlock` once the lease has expired",
+      `an upgrade is running: lease held by ${l.owner} (pid ${l.pid} on ${l.host}) ${now.leaseMode === "session-lock" ? "on its connection" : `until ${l.expiresAt}`}`,
+      `wait for it to finish; ${leaseGoneHint(now.leaseMode ?? "lease-row")}`,
+    );
+  }
+  if (now.storeDamage) {
+    return report(
+      "STORE_DAMAGED",
+      `lockstep's store is damaged: ${now.storeDamage}`,
+      storeDamageHint(state.stamp),
     );
   }
   const marker = state.interrupted[0];

@@ -6,9 +6,17 @@ import type { StepResult } from "./results.js";
 
 /** What `upgrade()` did. */
 export interface UpgradeResult {
-  /** "upgraded": steps ran or the stamp moved; "current": nothing to do; "dry-run": nothing written. */
-  readonly outcome: "upgraded" | "current" | "dry-run";
+  /**
+   * "upgraded": steps ran or the stamp moved; "baselined": only the baseline of `--from-version`
+   * (steps recorded as applied without running, and the stamp) was written; "current": nothing
+   * to do; "dry-run": nothing written.
+   */
+  readonly outcome: "upgraded" | "baselined" | "current" | "dry-run";
   readonly from: string | null;
+  /** Steps recorded as baselined (applied before lockstep) without running. */
+  readonly baseline: readonly string[];
+  /** Why a `--from-version` was set aside (the database is already stamped and its ledger agrees). */
+  readonly note?: string;
   readonly to: string;
   readonly results: readonly StepResult[];
   /** True when another upgrader held the lease first and we waited for it. */
@@ -47,6 +55,8 @@ export interface PlanReport {
   readonly checksumMismatches: Plan["checksumMismatches"];
   readonly preconditions: readonly PreconditionReport[];
   readonly interrupted: DatabaseState["interrupted"];
+  /** Why a `--from-version` was set aside (the database is already stamped and its ledger agrees). */
+  readonly note: string | null;
 }
 
 /** A step as shown in a plan. */

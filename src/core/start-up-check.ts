@@ -1,7 +1,8 @@
 import type { DatabaseState } from "./adapter.js";
 import type { EngineContext } from "./engine-context.js";
-import { type LockstepError, type LockstepErrorCode, RefusedError } from "./errors.js";
+import { LeaseError, type LockstepError, type LockstepErrorCode, RefusedError } from "./errors.js";
 import type { AcquiredLease } from "./lease-acquire.js";
+import { holderSummary } from "./lease-hints.js";
 import type { DatabaseStatus, StatusReport } from "./planner.js";
 import { historyEntry, ledgerEntry } from "./records.js";
 import type { CheckPolicy, CheckResult } from "./reports.js";
@@ -88,6 +89,7 @@ const REFUSAL_CODES: Readonly<Record<DatabaseStatus, LockstepErrorCode>> = {
   INTERRUPTED: "E_INTERRUPTED",
   UPGRADING: "E_LOCK_HELD",
   UPGRADE_PENDING: "E_UPGRADE_PENDING",
+  STORE_DAMAGED: "E_STORE_DAMAGED",
   // The check returns before refusing these; a caller passing one gets the generic code.
   DEV: "E_UPGRADE_PENDING",
   CURRENT: "E_UPGRADE_PENDING",
@@ -96,6 +98,15 @@ const REFUSAL_CODES: Readonly<Record<DatabaseStatus, LockstepErrorCode>> = {
 
 /** The error a refusing start-up check throws for a status. */
 export function refusalFor(report: StatusReport): LockstepError {
+  if (report.status === "UPGRADING") {
+    // Always the lease error, carrying its holder, like the one an upgrade throws.
+    return new LeaseError(
+      "E_LOCK_HELD",
+      `refusing to start: ${report.message}`,
+      report.lease ? holderSummary(report.lease) : undefined,
+      report.next ? { hint: report.next } : {},
+    );
+  }
   return new RefusedError(
     REFUSAL_CODES[report.status],
     `refusing to start: ${report.message}`,

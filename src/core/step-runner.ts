@@ -6,6 +6,7 @@ import { historyEntry, ledgerEntry } from "./records.js";
 import { type StepResult, stepResult } from "./results.js";
 import type { Step, StepContext, StepCounts } from "./step.js";
 import { runsInTransaction, type StepMode, stepMode } from "./step-mode.js";
+import { storeWrite } from "./store-write-failure.js";
 
 /** One step to apply under the lease. */
 export interface StepRun<TDb> {
@@ -51,7 +52,7 @@ export async function runStep<TDb>(engine: EngineContext<TDb>, run: StepRun<TDb>
       checkpoint: null,
     },
   };
-  await startStep(engine, running);
+  await storeWrite("before", () => startStep(engine, running));
   try {
     await prepareStep(engine, running);
     const counts =
@@ -158,6 +159,15 @@ async function finishStep<TDb>(
   writer: StateWriter,
   counts: StepCounts | null,
 ): Promise<StepCounts | null> {
+  return storeWrite("after", () => recordStep(engine, running, writer, counts));
+}
+
+async function recordStep<TDb>(
+  engine: EngineContext<TDb>,
+  running: Running<TDb>,
+  writer: StateWriter,
+  counts: StepCounts | null,
+): Promise<StepCounts | null> {
   const { step, stamp, nextStamp } = running;
   const durationMs = Date.now() - running.started;
   await writer.putLedgerEntry(
@@ -216,16 +226,21 @@ export function stepFailedError(
   results: readonly StepResult[],
   error: unknown,
 ): StepFailedError {
-  // A marked step's marker stays: the next upgrade reports it INTERRUPTED until resolved.
-  const resolve =
-    mode === "marked" ? " (the step was not atomic: check its partial writes, then `lockstep resolve`)" : "";
+  // A marked step's marker stays (even after a clean rollback: DDL may have committed), so
+  // the next upgrade refuses it as INTERRUPTED until resolved; say that first.
+  const next =
+    mode === "marked"
+      ? `the step was not atomic and is left INTERRUPTED: check its partial writes, then \`lockstep resolve ${step.id} --rolled-back\` (or \`--applied\` if its work is complete), fix the step and run \`lockstep upgrade\``
+      : mode === "batched"
+        ? "its committed pages stay, with their checkpoint: fix the step, then run `lockstep upgrade` again to resume it"
+        : "its writes rolled back: fix the step, then run `lockstep upgrade` again";
   return new StepFailedError(
     `step ${step.id} failed on ${engine.adapter.displayName}: ${messageOf(error)}`,
     step.id,
     results,
     {
       cause: error,
-      hint: `earlier steps stay applied and the database is at ${stamp ?? "no version"}; fix the step, then run \`lockstep upgrade\` again${resolve}`,
+      hint: `earlier steps stay applied and the database is at ${stamp ?? "no version"}; ${next}`,
     },
   );
 }

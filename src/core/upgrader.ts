@@ -7,6 +7,7 @@ import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { validateHistoryLimit } from "./history-limit.js";
 import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
+import { holderSummary, unlockRefusedHint } from "./lease-hints.js";
 import { assessStatus, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
 import { checkPreconditions } from "./preconditions.js";
 import { historyEntry, ledgerEntry } from "./records.js";
@@ -15,6 +16,7 @@ import type { CheckPolicy, CheckResult, PlannedStep, PlanReport, UpgradeResult }
 import { runStartUpCheck } from "./start-up-check.js";
 import type { Step } from "./step.js";
 import { stepMode } from "./step-mode.js";
+import { findStoreDamage, storeDamagedError } from "./store-damage.js";
 import {
   DEFAULT_LEASE_OPTIONS,
   type LeaseOptions,
@@ -100,19 +102,23 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   /** Can this code run on this database? A pure read. */
   async status(): Promise<StatusReport> {
     await this.#open(false);
-    return this.#assess(await this.adapter.readState());
+    const state = await this.adapter.readState();
+    return this.#assess(state, await findStoreDamage(this.adapter, state, this.steps));
   }
 
-  #assess(state: DatabaseState): StatusReport {
+  #assess(state: DatabaseState, storeDamage: string | null = null): StatusReport {
     return assessStatus(state, this.steps, this.codeVersion, {
       leaseHeldByOther: heldByOther(this.#actor, state.lease),
+      leaseMode: this.adapter.capabilities.leaseMode,
+      storeDamage,
     });
   }
 
   /** What an upgrade would do, with preconditions evaluated. Writes nothing. */
   async plan(options: UpgradeOptions = {}): Promise<PlanReport> {
     const database = await this.#open(false);
-    const state = await this.adapter.readState();
+    // `status` and `plan` agree: a damaged store is refused here too (exit 3 both).
+    const state = await this.#refuseDamagedStore();
     const plan = planUpgrade(state, this.steps, this.codeVersion, this.#normalisePlanOptions(options));
     const preconditions = await checkPreconditions(this.adapter, plan.steps, options.force ?? false);
     return {
@@ -127,6 +133,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       checksumMismatches: plan.checksumMismatches,
       preconditions,
       interrupted: state.interrupted,
+      note: plan.note,
     };
   }
 
@@ -140,6 +147,14 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       idempotent: step.idempotent ?? false,
       batched: step.batched ?? false,
     };
+  }
+
+  /** Reads the state; throws E_STORE_DAMAGED when lockstep's store is damaged. */
+  async #refuseDamagedStore(): Promise<DatabaseState> {
+    const state = await this.adapter.readState();
+    const damage = await findStoreDamage(this.adapter, state, this.steps);
+    if (damage !== null) throw storeDamagedError(damage, state.stamp);
+    return state;
   }
 
   #normalisePlanOptions(options: PlanOptions): PlanOptions {
@@ -170,6 +185,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       planOptions,
       force: options.force ?? false,
     };
+    // Before the lease: taking it creates lockstep's missing tables, which would hide the damage.
+    await this.#refuseDamagedStore();
     if (options.dryRun) return dryRunUpgrade(run);
     return this.#withLease(options.wait ?? true, (acquired) => applyUpgrade(run, acquired));
   }
@@ -244,10 +261,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       throw new LeaseError(
         "E_LOCK_HELD",
         `the lease is held by ${lease.owner} (pid ${lease.pid} on ${lease.host}) and has not expired (until ${lease.expiresAt})`,
-        { owner: lease.owner, host: lease.host, pid: lease.pid, expiresAt: lease.expiresAt },
-        {
-          hint: "wait for it to expire, or `lockstep unlock --force` if you are sure that process is gone",
-        },
+        holderSummary(lease),
+        { hint: unlockRefusedHint(this.adapter.capabilities.leaseMode) },
       );
     }
     const broken = await this.adapter.breakLease({ owner: lease.owner });

@@ -47,6 +47,7 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
 import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { normaliseVersion } from "../../core/versions.js";
 import { loadDriver } from "../load-driver.js";
@@ -386,10 +387,19 @@ export class MongoAdapter implements Adapter<Db> {
     return {
       stamp: this.#stampOf(stampDoc),
       hasLedger,
+      missingStore: await this.#missingStore(),
       ledger,
       interrupted: markers.map(fromMarkerDoc),
       lease,
     };
+  }
+
+  /** lockstep's collections that do not exist; the seed's metadata collection counts as "state". */
+  async #missingStore(): Promise<StorePart[]> {
+    const { metadata, ...rest } = this.collections;
+    const names: Record<StorePart, string> = { state: metadata, ...rest };
+    const exists = await Promise.all(STORE_PARTS.map((part) => this.#collectionExists(names[part])));
+    return STORE_PARTS.filter((_part, i) => !exists[i]);
   }
 
   #stampOf(doc: StampDoc | null): string | null {

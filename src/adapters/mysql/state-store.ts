@@ -6,6 +6,7 @@ import type {
   LedgerEntry,
   StateWriter,
 } from "../../core/adapter.js";
+import { STORE_PARTS } from "../../core/adapter.js";
 import { DatabaseError } from "../../core/errors.js";
 import {
   HISTORY_COLUMNS,
@@ -120,7 +121,8 @@ export async function readStore(
   const interrupted = present.has(tables.markers)
     ? (await c.query<Row[]>(`select * from ${q(tables.markers)} order by started_at`))[0].map(fromMarkerRow)
     : [];
-  return { stamp: stamp === null ? null : String(stamp), hasLedger, ledger, interrupted };
+  const missingStore = STORE_PARTS.filter((part) => !present.has(tables[part]));
+  return { stamp: stamp === null ? null : String(stamp), hasLedger, missingStore, ledger, interrupted };
 }
 
 /** The last `limit` history entries (all without one), oldest first. */

@@ -4,6 +4,7 @@
  */
 import type pg from "pg";
 import type { HistoryEntry, InProgressMarker, LedgerEntry, StateWriter } from "../../core/adapter.js";
+import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -29,6 +30,7 @@ import {
 export interface StoredState {
   readonly stamp: string | null;
   readonly hasLedger: boolean;
+  readonly missingStore: StorePart[];
   readonly ledger: LedgerEntry[];
   readonly interrupted: InProgressMarker[];
 }
@@ -113,7 +115,8 @@ export class PostgresStateStore {
           fromMarkerRow,
         )
       : [];
-    return { stamp, hasLedger, ledger, interrupted };
+    const missingStore = STORE_PARTS.filter((part) => !present.has(this.tables[part]));
+    return { stamp, hasLedger, missingStore, ledger, interrupted };
   }
 
   /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. */

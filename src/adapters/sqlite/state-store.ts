@@ -6,6 +6,7 @@ import type {
   LedgerEntry,
   StateWriter,
 } from "../../core/adapter.js";
+import { STORE_PARTS } from "../../core/adapter.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -70,7 +71,8 @@ export function readStore(db: Db, t: SqlTableNames): Omit<DatabaseState, "lease"
         fromMarkerRow,
       )
     : [];
-  return { stamp: stampRow?.version ?? null, hasLedger, ledger, interrupted };
+  const missingStore = STORE_PARTS.filter((part) => !tableExists(db, t[part]));
+  return { stamp: stampRow?.version ?? null, hasLedger, missingStore, ledger, interrupted };
 }
 
 /** The last `limit` history entries (all without one), oldest first. */

@@ -70,6 +70,7 @@ export function printPlan(out: Output, plan: PlanReport): void {
   const { c } = out;
   out.line(`${c.bold("database")}  ${plan.database.target} (${plan.database.server})`);
   for (const g of plan.database.guarantees) out.line(`          · ${g}`);
+  if (plan.note !== null) out.line(`${c.yellow("note")}      ${plan.note}`);
   if (!planHasWork(plan)) {
     out.line(`Database is already up to date (version ${plan.stamp}); nothing to do.`);
     return;

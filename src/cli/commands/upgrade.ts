@@ -67,7 +67,7 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
     .addHelpText(
       "after",
-      "\nTake a backup first. Exit codes: 0 upgraded or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed), 1 error (a step failed: earlier steps stay applied).",
+      "\nTake a backup first. Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed), 1 error (a step failed: earlier steps stay applied).",
     );
 }
 
@@ -107,11 +107,19 @@ function printResult(out: Output, result: UpgradeResult): void {
     for (const m of result.measured[r.step] ?? [])
       out.line(`    would touch ${m.count} record(s): ${m.query}`);
   }
+  if (result.baseline.length > 0 && result.outcome !== "dry-run")
+    out.line(`  baselined (recorded as applied, not run): ${result.baseline.join(", ")}`);
   if (result.outcome === "dry-run")
     out.line(c.cyan(`Dry run: nothing was written. The upgrade would end at ${result.to}.`));
   else if (result.outcome === "current") {
     out.line(
       `Database is already up to date (version ${result.to})${result.waitedForLease ? "; another upgrader finished it while we waited" : ""}.`,
+    );
+  } else if (result.outcome === "baselined") {
+    out.line(
+      c.green(
+        `Database baselined at ${result.to}: ${result.baseline.length} step(s) recorded as applied before lockstep, stamp ${result.to} written; no step ran.`,
+      ),
     );
   } else out.line(c.green(`Database upgraded ${result.from ?? "(unstamped)"} -> ${result.to}.`));
 }
