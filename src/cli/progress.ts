@@ -18,6 +18,7 @@ export function attachProgress(
   let bar: cliProgress.SingleBar | undefined;
   let started = 0;
   let lastLine = 0;
+  let lastWaitingNote = 0;
   const stopBar = () => {
     bar?.stop();
     bar = undefined;
@@ -32,17 +33,7 @@ export function attachProgress(
     upgrader.on("step:progress", (e) => {
       out.event({ event: "step:progress", ...e, rate: rate(e.done, started) });
       if (tty) {
-        if (!bar && e.total !== undefined) {
-          bar = new cliProgress.SingleBar(
-            {
-              stream: out.streams.stderr,
-              format: "  {bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}",
-              hideCursor: true,
-            },
-            cliProgress.Presets.shades_classic,
-          );
-          bar.start(e.total, 0, { rate: 0 });
-        }
+        if (!bar && e.total !== undefined) bar = startBar(out, e.total);
         bar?.update(e.done, { rate: rate(e.done, started) });
         return;
       }
@@ -62,7 +53,9 @@ export function attachProgress(
     }),
     upgrader.on("lease:waiting", (e) => {
       out.event({ event: "lease:waiting", ...e });
-      if (e.waitedMs === 0 || Math.floor(e.waitedMs / 5000) !== Math.floor((e.waitedMs - 300) / 5000)) {
+      // One line at once, then one every WAITING_NOTE_EVERY_MS whatever the poll interval.
+      if (e.waitedMs === 0 || e.waitedMs - lastWaitingNote >= WAITING_NOTE_EVERY_MS) {
+        lastWaitingNote = e.waitedMs;
         out.note(
           `waiting for the lease${e.holder ? ` held by ${e.holder.owner} (pid ${e.holder.pid} on ${e.holder.host})` : ""}…`,
         );
@@ -73,6 +66,23 @@ export function attachProgress(
     stopBar();
     for (const off of offs) off();
   };
+}
+
+/** How often "waiting for the lease" is repeated while the wait goes on (ms). */
+const WAITING_NOTE_EVERY_MS = 5000;
+
+/** A progress bar on stderr for `total` rows. */
+function startBar(out: Output, total: number): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: out.streams.stderr,
+      format: "  {bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}",
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { rate: 0 });
+  return bar;
 }
 
 function rate(done: number, started: number): number {

@@ -205,6 +205,22 @@ export function uninitialisedError(stepCount: number, target: string): LockstepE
   );
 }
 
+/** What a status says, before the fields every report shares are added. */
+interface Verdict {
+  readonly status: DatabaseStatus;
+  readonly message: string;
+  readonly next: string | null;
+  readonly pending?: readonly string[];
+  readonly autoStampable?: boolean;
+}
+
+/** What else is known when a status is assessed. */
+export interface AssessContext {
+  readonly leaseHeldByOther: boolean;
+  readonly leaseMode?: LeaseMode;
+  readonly storeDamage?: string | null;
+}
+
 /**
  * The start-up status of `codeVersion` on a database in `state`. Pure: the start-up guard
  * turns an auto-stampable report into an actual stamp.
@@ -213,93 +229,111 @@ export function assessStatus(
   state: DatabaseState,
   steps: readonly Step[],
   codeVersion: string,
-  now: { leaseHeldByOther: boolean; leaseMode?: LeaseMode; storeDamage?: string | null },
+  now: AssessContext,
 ): StatusReport {
   const code = parseVersion(codeVersion, "the code version");
-  const base = {
+  const verdict: Verdict =
+    blockingVerdict(state, now) ??
+    (isDevVersion(code)
+      ? {
+          status: "DEV",
+          message: `code version ${codeVersion} is a development build: no check, no stamp`,
+          next: null,
+        }
+      : state.stamp === null
+        ? unstampedVerdict(state, steps, codeVersion)
+        : stampedVerdict(state, steps, state.stamp, codeVersion));
+  return {
     codeVersion,
     stamp: state.stamp,
     outOfOrder: outOfOrderSteps(state, steps).map((step) => step.id),
     checksumMismatches: checksumMismatches(state, steps),
     interrupted: state.interrupted,
     lease: state.lease,
+    status: verdict.status,
+    message: verdict.message,
+    next: verdict.next,
+    pending: verdict.pending ?? [],
+    autoStampable: verdict.autoStampable ?? false,
   };
-  const report = (
-    status: DatabaseStatus,
-    message: string,
-    next: string | null,
-    pending: readonly string[] = [],
-    autoStampable = false,
-  ): StatusReport => ({ ...base, status, message, next, pending, autoStampable });
+}
 
+/** An upgrade running elsewhere, a damaged store or an interrupted step: these come first. */
+function blockingVerdict(state: DatabaseState, now: AssessContext): Verdict | null {
   if (now.leaseHeldByOther && state.lease) {
     const l = state.lease;
-    return report(
-      "UPGRADING",
-      `an upgrade is running: lease held by ${l.owner} (pid ${l.pid} on ${l.host}) ${now.leaseMode === "session-lock" ? "on its connection" : `until ${l.expiresAt}`}`,
-      `wait for it to finish; ${leaseGoneHint(now.leaseMode ?? "lease-row")}`,
-    );
+    return {
+      status: "UPGRADING",
+      message: `an upgrade is running: lease held by ${l.owner} (pid ${l.pid} on ${l.host}) ${now.leaseMode === "session-lock" ? "on its connection" : `until ${l.expiresAt}`}`,
+      next: `wait for it to finish; ${leaseGoneHint(now.leaseMode ?? "lease-row")}`,
+    };
   }
   if (now.storeDamage) {
-    return report(
-      "STORE_DAMAGED",
-      `lockstep's store is damaged: ${now.storeDamage}`,
-      storeDamageHint(state.stamp),
-    );
+    return {
+      status: "STORE_DAMAGED",
+      message: `lockstep's store is damaged: ${now.storeDamage}`,
+      next: storeDamageHint(state.stamp),
+    };
   }
   const marker = state.interrupted[0];
-  if (marker) {
-    return report(
-      "INTERRUPTED",
-      `step ${stepId(marker.version, marker.name)} started at ${marker.startedAt} (pid ${marker.pid} on ${marker.host}) and never finished`,
-      `check the data, then \`lockstep resolve ${stepId(marker.version, marker.name)} --applied\` or \`--rolled-back\` (idempotent and batched steps are retried by \`lockstep upgrade\`)`,
-    );
+  if (!marker) return null;
+  const id = stepId(marker.version, marker.name);
+  return {
+    status: "INTERRUPTED",
+    message: `step ${id} started at ${marker.startedAt} (pid ${marker.pid} on ${marker.host}) and never finished`,
+    next: `check the data, then \`lockstep resolve ${id} --applied\` or \`--rolled-back\` (idempotent and batched steps are retried by \`lockstep upgrade\`)`,
+  };
+}
+
+/** No stamp: UNINITIALISED when a step could apply (never guess), else safely stampable. */
+function unstampedVerdict(state: DatabaseState, steps: readonly Step[], codeVersion: string): Verdict {
+  const needed = stepsInRange(state, steps, BASELINE_VERSION, codeVersion);
+  if (needed.length > 0) {
+    return {
+      status: "UNINITIALISED",
+      message: `the database has no recorded version and ${needed.length} step(s) up to ${codeVersion} could apply`,
+      next: "new deployment: `lockstep init`; existing database from before lockstep: `lockstep upgrade --from-version <version>`",
+      pending: needed.map((step) => step.id),
+    };
   }
-  if (isDevVersion(code)) {
-    return report("DEV", `code version ${codeVersion} is a development build: no check, no stamp`, null);
+  return {
+    status: "UPGRADE_PENDING",
+    message: `the database has no recorded version and no step applies up to ${codeVersion}: it can be stamped ${codeVersion} safely`,
+    next: "`lockstep upgrade` (or the start-up check) stamps it",
+    autoStampable: true,
+  };
+}
+
+/** A stamp: AHEAD, UPGRADE_PENDING (steps to run, or only the stamp to move) or CURRENT. */
+function stampedVerdict(
+  state: DatabaseState,
+  steps: readonly Step[],
+  stamp: string,
+  codeVersion: string,
+): Verdict {
+  if (compareVersions(stamp, codeVersion) > 0) {
+    return {
+      status: "AHEAD",
+      message: `the database is at ${stamp}, newer than this code (${codeVersion}): an older release may be running`,
+      next: `run release ${stamp} or newer`,
+    };
   }
-  if (state.stamp === null) {
-    const needed = stepsInRange(state, steps, BASELINE_VERSION, codeVersion);
-    if (needed.length > 0) {
-      return report(
-        "UNINITIALISED",
-        `the database has no recorded version and ${needed.length} step(s) up to ${codeVersion} could apply`,
-        "new deployment: `lockstep init`; existing database from before lockstep: `lockstep upgrade --from-version <version>`",
-        needed.map((step) => step.id),
-      );
-    }
-    return report(
-      "UPGRADE_PENDING",
-      `the database has no recorded version and no step applies up to ${codeVersion}: it can be stamped ${codeVersion} safely`,
-      "`lockstep upgrade` (or the start-up check) stamps it",
-      [],
-      true,
-    );
-  }
-  if (compareVersions(state.stamp, codeVersion) > 0) {
-    return report(
-      "AHEAD",
-      `the database is at ${state.stamp}, newer than this code (${codeVersion}): an older release may be running`,
-      `run release ${state.stamp} or newer`,
-    );
-  }
-  const pending = stepsInRange(state, steps, state.stamp, codeVersion).map((step) => step.id);
+  const pending = stepsInRange(state, steps, stamp, codeVersion).map((step) => step.id);
   if (pending.length > 0) {
-    return report(
-      "UPGRADE_PENDING",
-      `${pending.length} step(s) pending from ${state.stamp} to ${codeVersion}`,
-      "`lockstep plan`, then `lockstep upgrade` (take a backup first)",
+    return {
+      status: "UPGRADE_PENDING",
+      message: `${pending.length} step(s) pending from ${stamp} to ${codeVersion}`,
+      next: "`lockstep plan`, then `lockstep upgrade` (take a backup first)",
       pending,
-    );
+    };
   }
-  if (compareVersions(state.stamp, codeVersion) < 0) {
-    return report(
-      "UPGRADE_PENDING",
-      `no step applies from ${state.stamp} to ${codeVersion}: the stamp can move to ${codeVersion} safely`,
-      "`lockstep upgrade` (or the start-up check) stamps it",
-      [],
-      true,
-    );
+  if (compareVersions(stamp, codeVersion) < 0) {
+    return {
+      status: "UPGRADE_PENDING",
+      message: `no step applies from ${stamp} to ${codeVersion}: the stamp can move to ${codeVersion} safely`,
+      next: "`lockstep upgrade` (or the start-up check) stamps it",
+      autoStampable: true,
+    };
   }
-  return report("CURRENT", `the database is at ${state.stamp}, in step with the code`, null);
+  return { status: "CURRENT", message: `the database is at ${stamp}, in step with the code`, next: null };
 }
