@@ -14,6 +14,7 @@ import { LOCKSTEP_VERSION } from "../src/version.js";
 import { rejectsWith } from "./support/assertions.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
 import { describeFixture, type Harness, harnessTest, markStep, sleep } from "./support/harness.js";
+import { leaseRequestFrom } from "./support/lease-fixtures.js";
 
 const statuses = (results: readonly StepResult[]) => results.map((r) => `${r.step}:${r.status}`);
 
@@ -150,13 +151,7 @@ function contract(fixture: AdapterFixture) {
     test("UPGRADING while another holder's lease is live; upgrade without wait fails E_LOCK_HELD", async (h) => {
       await initAt(h, "0.1.0");
       const holder = await h.adapter();
-      const attempt = await holder.tryAcquireLease({
-        owner: "other-host/upgrader",
-        host: "other-host",
-        pid: 4242,
-        user: "ops",
-        ttlMs: 60_000,
-      });
+      const attempt = await holder.tryAcquireLease(leaseRequestFrom("other-host", "other-host/upgrader"));
       assert.ok("lease" in attempt, "the holder takes the free lease");
       try {
         const u = await h.upgrader("0.2.0", [markStep(h.db, "0.2.0", "b")], {
@@ -562,13 +557,7 @@ function contract(fixture: AdapterFixture) {
     test("refuses a live lease (E_LOCK_HELD)", async (h) => {
       await initAt(h, "0.1.0");
       const holder = await h.adapter();
-      const attempt = await holder.tryAcquireLease({
-        owner: "other-host/live",
-        host: "other-host",
-        pid: 4242,
-        user: "ops",
-        ttlMs: 60_000,
-      });
+      const attempt = await holder.tryAcquireLease(leaseRequestFrom("other-host", "other-host/live"));
       assert.ok("lease" in attempt);
       try {
         const u = await h.upgrader("0.1.0", []);

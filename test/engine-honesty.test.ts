@@ -12,6 +12,7 @@ import { Upgrader } from "../src/core/upgrader.js";
 import { rejectsWith } from "./support/assertions.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
 import { describeFixture, type Harness, harnessTest, markStep, TEST_LEASE } from "./support/harness.js";
+import { leaseRequestFrom } from "./support/lease-fixtures.js";
 
 /** A store write the fault below refuses: the real database, with one of lockstep's writes failing. */
 type Fault = (call: { method: keyof StateWriter; entry: unknown }) => boolean;
@@ -278,13 +279,7 @@ function honesty(fixture: AdapterFixture) {
       const init = await h.upgrader("0.1.0", []);
       await init.init();
       const holder = await h.adapter();
-      const attempt = await holder.tryAcquireLease({
-        owner: "other-host/upgrader",
-        host: "other-host",
-        pid: 4242,
-        user: "ops",
-        ttlMs: 60_000,
-      });
+      const attempt = await holder.tryAcquireLease(leaseRequestFrom("other-host", "other-host/upgrader"));
       assert.ok("lease" in attempt);
       try {
         const u = await h.upgrader("0.2.0", [markStep(h.db, "0.2.0", "b")]);

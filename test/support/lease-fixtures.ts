@@ -10,6 +10,9 @@ export const request = (owner: string, ttlMs = 60_000): LeaseRequest => ({
   ttlMs,
 });
 
+/** A lease request by `owner` on `host` (pid 4242, a minute's lease): a holder elsewhere. */
+export const leaseRequestFrom = (host: string, owner: string): LeaseRequest => ({ ...request(owner), host });
+
 /** One history entry: a stamp of 1.0.0. */
 export const entry: HistoryEntry = {
   at: new Date().toISOString(),
