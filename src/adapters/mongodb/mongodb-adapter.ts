@@ -32,6 +32,7 @@ import type {
   BatchChange,
   BatchPage,
   BatchSource,
+  BatchSourceInfo,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -51,6 +52,7 @@ import { DatabaseError, LeaseError, LockstepError } from "../../core/errors.js";
 import { normaliseVersion } from "../../core/versions.js";
 import { loadDriver } from "../load-driver.js";
 import { redactUrl } from "../url.js";
+import { inspectBatchSource } from "./inspect-batch-source.js";
 import { bindSession } from "./session-bound.js";
 
 /** The names of lockstep's collections beside the seed's metadata collection. */
@@ -144,6 +146,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalSteps: true,
   supportsTransactionalDdl: true,
   leaseMode: "lease-document",
+  queryLanguage: "mongodb",
 };
 
 /** MongoDB's duplicate key error. */
@@ -349,6 +352,7 @@ export class MongoAdapter implements Adapter<Db> {
         supportsTransactionalSteps: transactional,
         supportsTransactionalDdl: transactional,
         leaseMode: "lease-document",
+        queryLanguage: "mongodb",
       },
     };
   }
@@ -654,6 +658,10 @@ export class MongoAdapter implements Adapter<Db> {
   /** @internal The writer's access to lockstep's collections. */
   collectionFor(name: keyof MongoCollectionNames): Mongo.Collection<any> {
     return this.#collection(name);
+  }
+
+  async inspectBatchSource(source: BatchSource): Promise<BatchSourceInfo> {
+    return inspectBatchSource(this.#conn, source);
   }
 
   /**
