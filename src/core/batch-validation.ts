@@ -56,8 +56,9 @@ export function validateSourceFields(source: BatchSource, language: QueryLanguag
     throw invalid("a batch source must be an object", 'pass { table: "items" } (or { collection: "items" })');
   }
   const accepted = SOURCE_FIELDS[language];
-  for (const field of Object.keys(source)) {
-    if (accepted.includes(field)) continue;
+  for (const [field, value] of Object.entries(source)) {
+    // A field left undefined (`{ table, where: maybe }`) selects nothing and is no mistake.
+    if (accepted.includes(field) || value === undefined) continue;
     const instead = OTHER_DIALECT[language][field];
     throw invalid(
       `batch source field ${field} is not used on ${language === "sql" ? "SQL databases" : "MongoDB"}: the batch would run on every row`,
