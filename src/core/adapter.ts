@@ -12,6 +12,11 @@ export interface AdapterCapabilities {
   readonly supportsTransactionalDdl: boolean;
   /** How the lease is held: the database's session lock, a lease row, or a lease document. */
   readonly leaseMode: "session-lock" | "lease-row" | "lease-document";
+  /**
+   * How a batch source selects rows: `"sql"` takes `where` (an SQL condition), `"mongodb"`
+   * takes `filter` (a query document). The batch helper refuses the other one.
+   */
+  readonly queryLanguage: "sql" | "mongodb";
 }
 
 /** A short account of the database and what follows for an upgrade, for `status`/`plan`. */
@@ -159,14 +164,17 @@ export type CountQuery =
 
 /**
  * What the batch helper walks: a table (SQL) or collection (MongoDB), in key order.
- * Keyset pagination: each page starts after the last key of the previous one, never OFFSET/skip.
+ * Keyset pagination: each page starts after the last key of the previous one, never OFFSET/skip,
+ * so the key must be unique: the helper refuses a key without a unique index or primary key
+ * where the database can tell. A field the adapter does not use (`filter` on SQL, `where` on
+ * MongoDB, a misspelt name) is refused before anything is written (`E_INVALID_BATCH`).
  */
 export interface BatchSource {
   /** The SQL table (or, on MongoDB, the collection). */
   readonly table?: string;
   /** The MongoDB collection (or, on SQL, the table). */
   readonly collection?: string;
-  /** A unique, ordered key. Default: "id" on SQL databases, "_id" on MongoDB. */
+  /** A unique, ordered key (primary key or unique index). Default: "id" on SQL databases, "_id" on MongoDB. */
   readonly key?: string;
   /** SQL: only rows matching this condition. */
   readonly where?: string;
@@ -183,6 +191,17 @@ export interface BatchSource {
 export interface BatchChange {
   readonly key: unknown;
   readonly set: Readonly<Record<string, unknown>>;
+}
+
+/** What {@link Adapter.inspectBatchSource} found out about a batch source before any page is read. */
+export interface BatchSourceInfo {
+  /** The table/collection exists. */
+  readonly exists: boolean;
+  /**
+   * The key: `unique` (primary key, or a unique index on that one column without a condition),
+   * `not-unique`, `missing` (no such column), or `unknown` where the database cannot tell (a view).
+   */
+  readonly key: "unique" | "not-unique" | "missing" | "unknown";
 }
 
 /** One page read by {@link Adapter.readPage}. */
@@ -260,6 +279,8 @@ export interface Adapter<TDb = unknown> {
   /** The plain handle, outside any transaction (preconditions, dry runs). */
   handle(): TDb;
 
+  /** Whether `source`'s table/collection exists and its key is unique: checked before a batch writes anything. */
+  inspectBatchSource(source: BatchSource): Promise<BatchSourceInfo>;
   /**
    * Reads up to `limit` rows of `source` with a key greater than `after` (all from the start
    * when `after` is null), in key order. Uses its own connection where it can, so the next

@@ -1,5 +1,6 @@
 import type {
   Adapter,
+  AdapterCapabilities,
   BatchChange,
   BatchPage,
   BatchSource,
@@ -7,6 +8,12 @@ import type {
   LeaseHandle,
   StateWriter,
 } from "./adapter.js";
+import {
+  validateBatchOptions,
+  validatePageChanges,
+  validatePageKeys,
+  validateSource,
+} from "./batch-validation.js";
 import { LockstepError } from "./errors.js";
 
 /** Rows per page when a step does not say. */
@@ -47,6 +54,8 @@ export type BatchTransform = (
 interface PreparedPage {
   readonly page: BatchPage;
   readonly changes: readonly BatchChange[];
+  /** How many rows the changes write (each row at most once; a change that sets nothing writes none). */
+  readonly rowsChanged: number;
 }
 
 /** What the batch runner needs from the upgrader. */
@@ -96,7 +105,8 @@ export function sourceCountQuery(source: BatchSource): CountQuery {
 /**
  * Walks `source` page by page in key order: reads a page (the next one is read while this
  * one is written), transforms it, writes the changes with one bulk write and saves the
- * checkpoint with them. A rerun after a crash starts after the last checkpoint.
+ * checkpoint with them. A rerun after a crash starts after the last checkpoint. Options and
+ * source are checked before anything is written, each page's changes before that page.
  */
 export async function runBatch(
   deps: BatchDeps,
@@ -105,6 +115,8 @@ export async function runBatch(
   options: BatchOptions = {},
 ): Promise<BatchResult> {
   const { adapter } = deps;
+  validateBatchOptions(options);
+  await validateSource(adapter, source);
   const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
   const minPageMs = options.pagesPerSecond ? 1000 / options.pagesPerSecond : 0;
   const resumedFrom = deps.resumeFrom;
@@ -119,38 +131,25 @@ export async function runBatch(
   deps.progress(checkpoint.read, total);
 
   // The next page is read and transformed while the current one is written.
-  const prepare = (after: unknown): Promise<PreparedPage> =>
-    adapter.readPage(source, after, pageSize).then(async (page) => ({
-      page,
-      changes: page.rows.length > 0 ? await transform(page.rows) : [],
-    }));
+  const prepare = pagePreparer(adapter, source, transform, pageSize);
   let next = prepare(checkpoint.lastKey);
   for (;;) {
     const started = Date.now();
-    const { page, changes } = await next;
+    const { page, changes, rowsChanged } = await next;
     if (page.rows.length === 0) break;
     const last = page.rows.length < pageSize;
     next = last
-      ? Promise.resolve({ page: { rows: [], lastKey: page.lastKey }, changes: [] })
+      ? Promise.resolve({ page: { rows: [], lastKey: page.lastKey }, changes: [], rowsChanged: 0 })
       : prepare(page.lastKey);
     // If writing this page fails, the page already under way must not become an unhandled rejection.
     next.catch(() => undefined);
     const reached: BatchCheckpoint = {
       lastKey: page.lastKey,
       read: checkpoint.read + page.rows.length,
-      written: checkpoint.written + changes.length,
+      written: checkpoint.written + rowsChanged,
       pages: checkpoint.pages + 1,
     };
-    if (!deps.dryRun) {
-      await adapter.write(
-        deps.lease,
-        async (writer, db) => {
-          if (changes.length > 0) await adapter.writePage(db, source, changes);
-          await deps.saveCheckpoint(writer, reached);
-        },
-        { transactional: deps.transactional, durable: false },
-      );
-    }
+    if (!deps.dryRun) await writeBatchPage(deps, source, changes, reached);
     checkpoint = reached;
     deps.progress(checkpoint.read, total);
     if (last) break;
@@ -160,16 +159,62 @@ export async function runBatch(
   return { ...checkpoint, resumedFrom };
 }
 
+/** Reads the page after a key and transforms it, refusing shared keys and changes outside the page. */
+function pagePreparer(
+  adapter: Adapter<any>,
+  source: BatchSource,
+  transform: BatchTransform,
+  pageSize: number,
+): (after: unknown) => Promise<PreparedPage> {
+  const language = adapter.capabilities.queryLanguage;
+  const key = sourceKey(source, language);
+  return async (after) => {
+    const page = await adapter.readPage(source, after, pageSize);
+    if (page.rows.length === 0) return { page, changes: [], rowsChanged: 0 };
+    const keys = validatePageKeys(page.rows, key, language);
+    const changes = await transform(page.rows);
+    return { page, changes, rowsChanged: validatePageChanges(keys, changes, key, language) };
+  };
+}
+
+/** One page's changes and its checkpoint, in one transaction where the step has them. */
+async function writeBatchPage(
+  deps: BatchDeps,
+  source: BatchSource,
+  changes: readonly BatchChange[],
+  reached: BatchCheckpoint,
+): Promise<void> {
+  const { adapter } = deps;
+  await adapter.write(
+    deps.lease,
+    async (writer, db) => {
+      if (changes.length > 0) await adapter.writePage(db, source, changes);
+      await deps.saveCheckpoint(writer, reached);
+    },
+    { transactional: deps.transactional, durable: false },
+  );
+}
+
+/** The key a source pages by: its own, else "id" on SQL and "_id" on MongoDB. */
+function sourceKey(source: BatchSource, language: AdapterCapabilities["queryLanguage"]): string {
+  return source.key ?? (language === "mongodb" ? "_id" : "id");
+}
+
 /** Reads `source` page by page in key order, for steps that only need to look (e.g. build a lookup map). */
 export async function* readPages(
   adapter: Adapter<any>,
   source: BatchSource,
   options: BatchOptions = {},
 ): AsyncGenerator<readonly Record<string, unknown>[]> {
+  validateBatchOptions(options);
+  await validateSource(adapter, source);
+  const language = adapter.capabilities.queryLanguage;
+  const key = sourceKey(source, language);
   const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
   let after: unknown = null;
   for (;;) {
     const page = await adapter.readPage(source, after, pageSize);
+    validatePageKeys(page.rows, key, language);
     if (page.rows.length > 0) yield page.rows;
     if (page.rows.length < pageSize) return;
     after = page.lastKey;

@@ -9,6 +9,7 @@ export type LockstepErrorCode =
   | "E_INVALID_VERSION"
   | "E_DUPLICATE_STEP"
   | "E_INVALID_STEP"
+  | "E_INVALID_BATCH"
   | "E_CONFIG_NOT_FOUND"
   | "E_CONFIG_INVALID"
   | "E_DATABASE_URL"

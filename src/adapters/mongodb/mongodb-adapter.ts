@@ -37,6 +37,7 @@ import type {
   BatchChange,
   BatchPage,
   BatchSource,
+  BatchSourceInfo,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -65,6 +66,7 @@ import {
   type MarkerDoc,
   type MongoCollectionNames,
 } from "./documents.js";
+import { inspectBatchSource } from "./inspect-batch-source.js";
 import { SingleDocumentLease } from "./lease-document.js";
 import { GenerationChainLease } from "./lease-generations.js";
 import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
@@ -110,6 +112,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalSteps: true,
   supportsTransactionalDdl: true,
   leaseMode: "lease-document",
+  queryLanguage: "mongodb",
 };
 
 /** createCollection on an existing collection. */
@@ -288,6 +291,7 @@ export class MongoAdapter implements Adapter<Db> {
         supportsTransactionalSteps: transactional,
         supportsTransactionalDdl: transactional,
         leaseMode: "lease-document",
+        queryLanguage: "mongodb",
       },
     };
   }
@@ -395,6 +399,11 @@ export class MongoAdapter implements Adapter<Db> {
     if (lease instanceof MongoLease) lease.markLost();
     const holder = await leases.read().catch(() => null);
     throw leaseLostError(this.displayName, holder && holder.owner !== lease.owner ? holder : null);
+  }
+
+  /** Whether the batch source's collection exists and its key is unique (see inspect-batch-source.ts). */
+  async inspectBatchSource(source: BatchSource): Promise<BatchSourceInfo> {
+    return inspectBatchSource(this.#conn, source);
   }
 
   /**

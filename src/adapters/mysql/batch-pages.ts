@@ -1,7 +1,37 @@
 import type mysql from "mysql2/promise";
-import type { BatchChange, BatchPage, BatchSource } from "../../core/adapter.js";
+import type { BatchChange, BatchPage, BatchSource, BatchSourceInfo } from "../../core/adapter.js";
 import { groupByColumns, sourceTable } from "../../core/batch.js";
 import { q, type Row, tableRef } from "./state-store.js";
+
+/**
+ * Whether `source`'s table exists (in the connection's database unless qualified as db.table)
+ * and its key is unique: the primary key or a unique index on that one column. Views cannot tell.
+ */
+export async function inspectBatchSource(pool: mysql.Pool, source: BatchSource): Promise<BatchSourceInfo> {
+  const name = sourceTable(source);
+  const dot = name.indexOf(".");
+  const where = "table_schema = coalesce(?, database()) and table_name = ?";
+  const params = [dot < 0 ? null : name.slice(0, dot), dot < 0 ? name : name.slice(dot + 1)];
+  const key = source.key ?? "id";
+  const [tables] = await pool.query<Row[]>(
+    `select table_type as type from information_schema.tables where ${where}`,
+    params,
+  );
+  if (tables.length === 0) return { exists: false, key: "unknown" };
+  const [columns] = await pool.query<Row[]>(
+    `select 1 from information_schema.columns where ${where} and lower(column_name) = lower(?)`,
+    [...params, key],
+  );
+  if (columns.length === 0) return { exists: true, key: "missing" };
+  if (tables[0]!.type === "VIEW") return { exists: true, key: "unknown" };
+  const [indexes] = await pool.query<Row[]>(
+    `select index_name from information_schema.statistics where ${where}
+     group by index_name
+     having max(non_unique) = 0 and count(*) = 1 and max(lower(column_name) = lower(?)) = 1`,
+    [...params, key],
+  );
+  return { exists: true, key: indexes.length > 0 ? "unique" : "not-unique" };
+}
 
 /**
  * A keyset page. The adapter passes its pool, so the page runs on a connection of its own

@@ -5,6 +5,7 @@ import type {
   BatchChange,
   BatchPage,
   BatchSource,
+  BatchSourceInfo,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -21,7 +22,7 @@ import { DatabaseError, LockstepError } from "../../core/errors.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
-import { readPage, writePage } from "./batch-pages.js";
+import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
 import { lockName, MysqlLeaseLock } from "./lease.js";
 import {
   createStore,
@@ -66,6 +67,7 @@ const CAPABILITIES: AdapterCapabilities = {
   // MySQL and MariaDB commit implicitly before and after each DDL statement.
   supportsTransactionalDdl: false,
   leaseMode: "session-lock",
+  queryLanguage: "sql",
 };
 
 type Mysql = typeof mysql;
@@ -293,6 +295,10 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
       if (broken) conn.destroy();
       else conn.release();
     }
+  }
+
+  async inspectBatchSource(source: BatchSource): Promise<BatchSourceInfo> {
+    return inspectBatchSource(this.#connections, source);
   }
 
   /**

@@ -3,7 +3,7 @@
  * `update ... from unnest(...)` per set of columns, each column bound as one typed array.
  */
 import type pg from "pg";
-import type { BatchChange, BatchPage, BatchSource } from "../../core/adapter.js";
+import type { BatchChange, BatchPage, BatchSource, BatchSourceInfo } from "../../core/adapter.js";
 import { groupByColumns, sourceTable } from "../../core/batch.js";
 import { LockstepError } from "../../core/errors.js";
 import { quoteIdent as q, tableRef } from "./quote-ident.js";
@@ -18,6 +18,30 @@ interface ColumnType {
 export class PostgresBatchPages {
   /** Column name -> SQL type (`format_type`) per user table, looked up once for `writePage`. */
   readonly #columnTypes = new Map<string, Map<string, ColumnType>>();
+
+  /**
+   * Whether `source`'s table exists (on the search_path unless schema-qualified) and its key is
+   * unique: a primary key or unique index on that one column without a predicate. Views cannot tell.
+   */
+  async inspectBatchSource(c: pg.Pool | pg.ClientBase, source: BatchSource): Promise<BatchSourceInfo> {
+    const { rows } = await c.query<{ relkind: string; has_key: boolean; unique_key: boolean }>(
+      `select c.relkind,
+         exists (select 1 from pg_catalog.pg_attribute a
+                 where a.attrelid = c.oid and a.attname = $2 and a.attnum > 0 and not a.attisdropped) as has_key,
+         exists (select 1 from pg_catalog.pg_index i
+                 join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                 where i.indrelid = c.oid and (i.indisunique or i.indisprimary) and i.indnkeyatts = 1
+                   and i.indpred is null and a.attname = $2) as unique_key
+       from pg_catalog.pg_class c where c.oid = to_regclass($1)`,
+      [tableRef(sourceTable(source)), source.key ?? "id"],
+    );
+    const table = rows[0];
+    if (!table) return { exists: false, key: "unknown" };
+    if (!table.has_key) return { exists: true, key: "missing" };
+    if (table.relkind === "v" || table.relkind === "m" || table.relkind === "f")
+      return { exists: true, key: "unknown" };
+    return { exists: true, key: table.unique_key ? "unique" : "not-unique" };
+  }
 
   /** A keyset page of `source` after the key `after`, read through `c`. */
   async readPage(

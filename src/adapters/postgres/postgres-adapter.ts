@@ -5,6 +5,7 @@ import type {
   BatchChange,
   BatchPage,
   BatchSource,
+  BatchSourceInfo,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -57,12 +58,14 @@ const SESSION_CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalSteps: true,
   supportsTransactionalDdl: true,
   leaseMode: "session-lock",
+  queryLanguage: "sql",
 };
 
 const TABLE_CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalSteps: true,
   supportsTransactionalDdl: true,
   leaseMode: "lease-row",
+  queryLanguage: "sql",
 };
 
 const POSTGRES_URL_HINT =
@@ -333,6 +336,10 @@ export class PostgresAdapter implements Adapter<PgClient> {
       ...(options.rollback !== undefined && { rollback: options.rollback }),
       ...(lease && { beforeCommit: (c: pg.PoolClient) => this.#lease.beforeCommit(c, lease) }),
     });
+  }
+
+  async inspectBatchSource(source: BatchSource): Promise<BatchSourceInfo> {
+    return this.#pages.inspectBatchSource(this.#connections, source);
   }
 
   /**

@@ -7,6 +7,7 @@ import type {
   BatchChange,
   BatchPage,
   BatchSource,
+  BatchSourceInfo,
   CountQuery,
   DatabaseDescription,
   DatabaseState,
@@ -22,7 +23,7 @@ import type {
 import { DatabaseError, LockstepError } from "../../core/errors.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
-import { readPage, writePage } from "./batch-pages.js";
+import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
 import { SqliteLeaseRow } from "./lease.js";
 import { createStore, type Db, q, readHistory, readStore, stateWriter } from "./state-store.js";
 
@@ -49,6 +50,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalSteps: true,
   supportsTransactionalDdl: true,
   leaseMode: "lease-row",
+  queryLanguage: "sql",
 };
 
 /**
@@ -175,6 +177,10 @@ export class SqliteAdapter implements Adapter<Db> {
       if (db.inTransaction) db.exec("rollback");
       throw error;
     }
+  }
+
+  async inspectBatchSource(source: BatchSource): Promise<BatchSourceInfo> {
+    return inspectBatchSource(this.#conn, source);
   }
 
   async readPage(source: BatchSource, after: unknown, limit: number): Promise<BatchPage> {
