@@ -25,6 +25,7 @@ import { compareVersions, isDevVersion, normaliseVersion, parseVersion } from ".
 
 export { throwOnFailedPreconditions } from "./preconditions.js";
 export type {
+  CheckAction,
   CheckPolicy,
   CheckResult,
   MeasuredCount,
@@ -103,9 +104,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     return this.#assess(await this.adapter.readState());
   }
 
-  #assess(state: DatabaseState): StatusReport {
+  #assess(state: DatabaseState, settled = false): StatusReport {
     return assessStatus(state, this.steps, this.codeVersion, {
-      leaseHeldByOther: heldByOther(this.#actor, state.lease),
+      leaseHeldByOther: !settled && heldByOther(this.#actor, state.lease),
     });
   }
 
@@ -324,7 +325,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
         steps: this.steps,
         open: (create) => this.#open(create),
         status: () => this.status(),
-        assess: (state) => this.#assess(state),
+        assess: (state, settled) => this.#assess(state, settled),
         upgrade: () => this.upgrade({}),
         withLease: (fn) => this.#withLease(true, fn),
       },
