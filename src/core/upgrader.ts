@@ -170,6 +170,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       database,
       planOptions,
       force: options.force ?? false,
+      signal: options.signal,
     };
     if (options.dryRun) return dryRunUpgrade(run);
     return this.#withLease(options.wait ?? true, (acquired) => applyUpgrade(run, acquired));
