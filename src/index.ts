@@ -30,6 +30,7 @@ export {
 export type { StepResult } from "./core/results.js";
 export type * from "./core/step.js";
 export {
+  type CheckAction,
   type CheckPolicy,
   type CheckResult,
   DEFAULT_LEASE_OPTIONS,

@@ -723,6 +723,7 @@ function contract(fixture: AdapterFixture) {
       const result = await u.check({ policy: "upgrade" });
       assert.equal(result.action, "upgraded");
       assert.equal(result.status, "CURRENT");
+      assert.deepEqual(result.steps, ["0.2.0/b"]);
       assert.deepEqual(await h.marks(), ["0.2.0/b"]);
       assert.equal((await h.state()).stamp, "0.2.0");
     });

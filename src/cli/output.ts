@@ -1,8 +1,28 @@
 import { createColors } from "picocolors";
-import { isLockstepError, type LockstepError, type LockstepErrorCode, summaryOf } from "../core/errors.js";
+import {
+  isLockstepError,
+  type LockstepError,
+  type LockstepErrorCode,
+  summaryOf,
+  UpgradeInterruptedError,
+} from "../core/errors.js";
 
-/** Exit codes, as documented in the README. */
-export const EXIT = { ok: 0, error: 1, pending: 2, refused: 3 } as const;
+/** Exit codes, as documented in the README; 130/143: stopped by SIGINT/SIGTERM (128 + the signal). */
+export const EXIT = { ok: 0, error: 1, pending: 2, refused: 3, sigint: 130, sigterm: 143 } as const;
+
+/** The signals a command may handle itself (the upgrade stops at a safe point). */
+export type StopSignal = "SIGINT" | "SIGTERM";
+
+/** The exit code of a process stopped by `signal`. */
+export function signalExit(signal: string): number {
+  return signal === "SIGTERM" ? EXIT.sigterm : EXIT.sigint;
+}
+
+/** Lets a command handle SIGINT/SIGTERM while `onStop` is watched; a second signal exits at once. */
+export interface StopSignals {
+  /** Calls `onStop` on the first signal; returns the function that stops watching. */
+  watch(onStop: (signal: StopSignal) => void): () => void;
+}
 
 /** Codes that mean "the database's state forbids this now", exit 3. */
 const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
@@ -26,6 +46,8 @@ export interface Streams {
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Absent: signals keep their default (the process dies). */
+  readonly signals?: StopSignals;
 }
 
 /** Printing for one command: human text (coloured only on a TTY) or JSON. */
@@ -74,7 +96,12 @@ export class Output {
   /** Prints an error and returns its exit code. */
   error(error: unknown): number {
     const code = isLockstepError(error) ? error.code : "E_UNEXPECTED";
-    const exit = isLockstepError(error) && REFUSALS.has(error.code) ? EXIT.refused : EXIT.error;
+    const exit =
+      error instanceof UpgradeInterruptedError
+        ? signalExit(error.signal)
+        : isLockstepError(error) && REFUSALS.has(error.code)
+          ? EXIT.refused
+          : EXIT.error;
     if (this.json) {
       const e = error as Partial<LockstepError> & { results?: unknown };
       this.streams.stdout.write(

@@ -12,7 +12,7 @@ import { resolveCommand } from "./commands/resolve.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
 import { upgradeCommand } from "./commands/upgrade.js";
-import { Output, type Streams } from "./output.js";
+import { Output, type StopSignal, type StopSignals, type Streams, signalExit } from "./output.js";
 
 /** Builds the `lockstep` program. */
 export function buildProgram(streams: Streams, exit: ExitHolder): Command {
@@ -24,7 +24,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder): Command {
     .showSuggestionAfterError()
     .addHelpText(
       "after",
-      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised). Every error prints a stable code (E_...) and the next command to run.",
+      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised), 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
     );
   usageErrorsCoded(program);
   for (const make of [
@@ -53,24 +53,28 @@ function usageErrorsCoded(command: Command): Command {
 /** Runs the CLI; with its entry (main.ts), the only place that touches `process`. */
 export function runCli(): void {
   const exit: ExitHolder = { code: 0 };
+  const stop = processSignals();
   const streams: Streams = {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),
+    signals: stop.signals,
   };
   let settled = false;
   // Node exits 0 when its event loop drains while a promise is still pending: a config or
   // step whose top-level await never settles would print nothing and pass a CI gate.
   process.on("exit", () => {
-    if (settled) return;
+    if (settled || stop.stopped()) return;
     process.exitCode = (exit.output ?? new Output(streams, false)).error(unsettledError());
   });
   main(buildProgram(streams, exit), process.argv.slice(2), exit).then(
     (code) => {
       settled = true;
       process.exitCode = code;
+      // A step abandoned at a stop may still hold a timer or a socket: do not wait for it.
+      if (stop.stopped()) process.exit(code);
     },
     (error: unknown) => {
       settled = true;
@@ -78,6 +82,37 @@ export function runCli(): void {
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * SIGINT/SIGTERM for a command that watches them (upgrade): the first calls its handler, a
+ * second exits at once. Unwatched, they keep their default (the process dies).
+ */
+function processSignals(): { signals: StopSignals; stopped(): boolean } {
+  let stoppedBy: StopSignal | null = null;
+  return {
+    stopped: () => stoppedBy !== null,
+    signals: {
+      watch(onStop) {
+        const handler = (signal: StopSignal) => {
+          if (stoppedBy !== null) {
+            process.stderr.write(
+              `${signal} again: exiting at once; a step under way may be left INTERRUPTED and the lease held until it expires (see \`lockstep status\`)\n`,
+            );
+            process.exit(signalExit(signal));
+          }
+          stoppedBy = signal;
+          onStop(signal);
+        };
+        process.on("SIGINT", handler);
+        process.on("SIGTERM", handler);
+        return () => {
+          process.off("SIGINT", handler);
+          process.off("SIGTERM", handler);
+        };
+      },
+    },
+  };
 }
 
 async function main(program: Command, argv: readonly string[], exit: ExitHolder): Promise<number> {

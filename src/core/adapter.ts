@@ -99,6 +99,7 @@ export type HistoryAction =
   | "baseline"
   | "upgrade_started"
   | "upgrade_finished"
+  | "upgrade_interrupted"
   | "step_started"
   | "step_succeeded"
   | "step_failed"

@@ -1,6 +1,6 @@
 import type { AdapterCapabilities, DatabaseDescription, DatabaseState, LeaseHandle } from "./adapter.js";
 import type { EngineContext } from "./engine-context.js";
-import { LeaseError, RefusedError } from "./errors.js";
+import { LeaseError, RefusedError, UpgradeInterruptedError } from "./errors.js";
 import type { AcquiredLease } from "./lease-acquire.js";
 import { type Plan, type PlanOptions, planUpgrade } from "./planner.js";
 import { checkPreconditions, throwOnFailedPreconditions } from "./preconditions.js";
@@ -10,6 +10,7 @@ import type { MeasuredCount, PreconditionReport, UpgradeResult } from "./reports
 import { type StepResult, stepResult } from "./results.js";
 import { runsInTransaction, stepMode } from "./step-mode.js";
 import { messageOf, normaliseCounts, runStep, stepContext, stepFailedError } from "./step-runner.js";
+import { stopUpgrade } from "./stop-signal.js";
 import { findStoreDamage, storeDamagedError } from "./store-damage.js";
 import { StoreWriteFailure, storeWriteError } from "./store-write-failure.js";
 import { compareVersions } from "./versions.js";
@@ -22,6 +23,8 @@ export interface UpgradeRun<TDb> {
   readonly planOptions: PlanOptions;
   /** Skip the preconditions marked skippable. */
   readonly force: boolean;
+  /** Asks the upgrade to stop at the next safe point (see stop-signal.ts). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A plan whose interrupted steps may run and whose preconditions passed. */
@@ -130,12 +133,30 @@ async function applySteps<TDb>(
   const { engine } = run;
   const capabilities: AdapterCapabilities = run.database.capabilities;
   const results: StepResult[] = [];
+  const { signal } = run;
   for (const [index, step] of plan.steps.entries()) {
+    if (signal?.aborted) {
+      const rest = plan.steps.slice(index).map((s) => stepResult(s, "pending"));
+      throw await stopUpgrade(engine, lease, {
+        signal,
+        step: step.id,
+        mode: null,
+        results: [...results, ...rest],
+      });
+    }
     engine.emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: false });
     try {
       const interrupted = state.interrupted.find((m) => m.version === step.version && m.name === step.name);
       const nextStamp = stampAfter(stamp, step.version, plan.target);
-      const result = await runStep(engine, { step, lease, stamp, nextStamp, capabilities, interrupted });
+      const result = await runStep(engine, {
+        step,
+        lease,
+        stamp,
+        nextStamp,
+        capabilities,
+        interrupted,
+        signal,
+      });
       stamp = nextStamp;
       results.push(result);
       engine.emit("step:finished", result);
@@ -147,6 +168,10 @@ async function applySteps<TDb>(
       if (error instanceof LeaseError) throw error;
       if (error instanceof StoreWriteFailure)
         throw storeWriteError(engine, step, stepMode(step, capabilities), stamp, results, error);
+      if (error instanceof UpgradeInterruptedError && signal?.aborted) {
+        const mode = stepMode(step, capabilities);
+        throw await stopUpgrade(engine, lease, { signal, step: step.id, mode, results }, error);
+      }
       throw stepFailedError(engine, step, stepMode(step, capabilities), stamp, results, error);
     }
   }

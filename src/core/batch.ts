@@ -15,6 +15,7 @@ import {
   validateSource,
 } from "./batch-validation.js";
 import { LockstepError } from "./errors.js";
+import { throwIfStopped } from "./stop-signal.js";
 
 /** Rows per page when a step does not say. */
 export const DEFAULT_BATCH_PAGE_SIZE = 1000;
@@ -67,6 +68,8 @@ export interface BatchDeps {
   readonly transactional: boolean;
   /** The checkpoint of an interrupted earlier run of this step, if any. */
   readonly resumeFrom: BatchCheckpoint | null;
+  /** A stop asked for ends the batch between pages (the checkpoint saved so far stays). */
+  readonly signal?: AbortSignal | undefined;
   /** Records the checkpoint (inside the page's transaction, through `writer`). */
   saveCheckpoint(writer: StateWriter, checkpoint: BatchCheckpoint): Promise<void>;
   progress(done: number, total: number | undefined): void;
@@ -155,6 +158,7 @@ export async function runBatch(
     if (last) break;
     const spare = minPageMs - (Date.now() - started);
     if (spare > 0) await new Promise((resolve) => setTimeout(resolve, spare));
+    throwIfStopped(deps.signal);
   }
   return { ...checkpoint, resumedFrom };
 }

@@ -37,7 +37,8 @@ export type LockstepErrorCode =
   | "E_STEP_FILE_EXISTS"
   | "E_INVALID_OPTION"
   | "E_USAGE"
-  | "E_UNSETTLED";
+  | "E_UNSETTLED"
+  | "E_INTERRUPTED_BY_SIGNAL";
 
 /** Base class of every error lockstep throws on purpose. */
 export class LockstepError extends Error {
@@ -160,6 +161,22 @@ export class StoreWriteError extends LockstepError {
     options: { cause?: unknown; hint?: string } = {},
   ) {
     super("E_STORE_WRITE_FAILED", message, options);
+  }
+}
+
+/**
+ * The upgrade was asked to stop (`UpgradeOptions.signal`; the CLI's SIGINT/SIGTERM) and
+ * stopped at a safe point. `signal` is the abort reason ("SIGINT", "SIGTERM", or "abort").
+ */
+export class UpgradeInterruptedError extends LockstepError {
+  override readonly name = "UpgradeInterruptedError";
+  constructor(
+    message: string,
+    readonly signal: string,
+    readonly results: readonly unknown[] = [],
+    options: { cause?: unknown; hint?: string } = {},
+  ) {
+    super("E_INTERRUPTED_BY_SIGNAL", message, options);
   }
 }
 

@@ -75,11 +75,20 @@ export interface PlannedStep {
 /** Start-up policies of {@link Upgrader.check}. */
 export type CheckPolicy = "warn" | "refuse" | "upgrade";
 
+/**
+ * What this caller's start-up check did: "upgraded" (it applied `steps`, or moved the stamp),
+ * "waited" (work was pending, and another upgrader did it while this one waited for the lease),
+ * "stamped" (it auto-stamped), "none" (nothing to do, or policy "warn").
+ */
+export type CheckAction = "none" | "stamped" | "upgraded" | "waited";
+
 /** What the start-up check found and did. */
 export interface CheckResult {
+  /** The status once the check is done: after an upgrade, the state it left (CURRENT), never UPGRADING. */
   readonly status: StatusReport["status"];
   readonly report: StatusReport;
-  /** "stamped": auto-stamped; "upgraded": ran the upgrade (policy "upgrade"); "none". */
-  readonly action: "none" | "stamped" | "upgraded";
+  readonly action: CheckAction;
+  /** The steps this caller applied, in order (empty unless `action` is "upgraded"). */
+  readonly steps: readonly string[];
   readonly warnings: readonly string[];
 }

@@ -5,7 +5,7 @@ import type { AcquiredLease } from "./lease-acquire.js";
 import { holderSummary } from "./lease-hints.js";
 import type { DatabaseStatus, StatusReport } from "./planner.js";
 import { historyEntry, ledgerEntry } from "./records.js";
-import type { CheckPolicy, CheckResult } from "./reports.js";
+import type { CheckAction, CheckPolicy, CheckResult, UpgradeResult } from "./reports.js";
 import type { Step } from "./step.js";
 import { compareVersions } from "./versions.js";
 
@@ -16,8 +16,9 @@ export interface CheckHost<TDb> {
   /** Opens the database (creating it when `create`). */
   open(create: boolean): Promise<unknown>;
   status(): Promise<StatusReport>;
-  assess(state: DatabaseState): StatusReport;
-  upgrade(): Promise<unknown>;
+  /** The status of `state`; `settled` ignores a lease held by another upgrader. */
+  assess(state: DatabaseState, settled?: boolean): StatusReport;
+  upgrade(): Promise<UpgradeResult>;
   /** Runs `fn` under the lease, waiting for another holder. */
   withLease<T>(fn: (acquired: AcquiredLease) => Promise<T>): Promise<T>;
 }
@@ -30,26 +31,31 @@ export interface CheckHost<TDb> {
 export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPolicy): Promise<CheckResult> {
   await host.open(policy === "upgrade");
   const report = await host.status();
-  const done = (action: CheckResult["action"], r: StatusReport, warnings: string[] = []): CheckResult => ({
-    status: action === "stamped" ? "AUTO_STAMPED" : r.status,
-    report: r,
-    action,
-    warnings,
-  });
+  const done = (action: CheckAction, r: StatusReport, steps: string[] = [], warnings: string[] = []) =>
+    ({
+      status: action === "stamped" ? "AUTO_STAMPED" : r.status,
+      report: r,
+      action,
+      steps,
+      warnings,
+    }) satisfies CheckResult;
   if (report.status === "DEV" || report.status === "CURRENT") return done("none", report);
   if (report.autoStampable || (policy === "upgrade" && report.status !== "AHEAD")) {
+    // Once the work is done, a racer still holding the lease (to find nothing left) is no
+    // upgrade in progress: the status is the state the work left, not UPGRADING.
+    const settled = async () => host.assess(await host.engine.adapter.readState(), true);
     if (report.autoStampable) {
-      const stamped = await autoStamp(host);
-      if (stamped) return done("stamped", await host.status());
-      return done("none", await host.status());
+      // Pending work that someone else did first: this caller waited for it.
+      return done((await autoStamp(host)) ? "stamped" : "waited", await settled());
     }
-    await host.upgrade();
-    return done("upgraded", await host.status());
+    const result = await host.upgrade();
+    const applied = result.results.filter((r) => r.status === "applied").map((r) => r.step);
+    return done(result.outcome === "upgraded" ? "upgraded" : "waited", await settled(), applied);
   }
   if (policy === "warn") {
     const warning = `${report.status}: ${report.message}${report.next ? ` (next: ${report.next})` : ""}`;
     host.engine.emit("warning", { message: warning });
-    return done("none", report, [warning]);
+    return done("none", report, [], [warning]);
   }
   throw refusalFor(report);
 }

@@ -1,11 +1,12 @@
 import type { AdapterCapabilities, InProgressMarker, LeaseHandle, StateWriter } from "./adapter.js";
 import { type BatchCheckpoint, type BatchDeps, readPages, runBatch } from "./batch.js";
 import type { EngineContext } from "./engine-context.js";
-import { LeaseError, StepDefinitionError, StepFailedError } from "./errors.js";
+import { LeaseError, StepDefinitionError, StepFailedError, UpgradeInterruptedError } from "./errors.js";
 import { historyEntry, ledgerEntry } from "./records.js";
 import { type StepResult, stepResult } from "./results.js";
 import type { Step, StepContext, StepCounts } from "./step.js";
 import { runsInTransaction, type StepMode, stepMode } from "./step-mode.js";
+import { untilStopped } from "./stop-signal.js";
 import { storeWrite } from "./store-write-failure.js";
 
 /** One step to apply under the lease. */
@@ -18,6 +19,8 @@ export interface StepRun<TDb> {
   readonly capabilities: AdapterCapabilities;
   /** The marker an earlier, interrupted run of this step left, if any. */
   readonly interrupted: InProgressMarker | undefined;
+  /** A stop asked for abandons the step: its transaction rolls back, or its marker stays. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A step under way: its run plus what the runner decided when it started. */
@@ -121,7 +124,7 @@ function runInOneWrite<TDb>(
         engine,
         running,
         writer,
-        normaliseCounts(await step.run(stepContext(engine, step, db, false))),
+        normaliseCounts(await untilStopped(step.run(stepContext(engine, step, db, false)), running.signal)),
       ),
     { transactional },
   );
@@ -139,6 +142,7 @@ async function runBatched<TDb>(
     dryRun: false,
     transactional: running.capabilities.supportsTransactionalSteps,
     resumeFrom: running.resumeFrom,
+    signal: running.signal,
     saveCheckpoint: (writer, checkpoint) => writer.setMarker({ ...marker, checkpoint }),
     progress: (done, total) => engine.emit("step:progress", { step: step.id, done, total }),
   };
@@ -198,6 +202,7 @@ async function recordFailure<TDb>(
     error: messageOf(error),
     atomic: runsInTransaction(step, running.capabilities),
     batched: step.batched === true,
+    ...(error instanceof UpgradeInterruptedError && { signal: error.signal }),
   };
   await engine.adapter
     .write(running.lease, (writer) =>

@@ -37,4 +37,11 @@ export interface UpgradeOptions extends PlanOptions {
   readonly force?: boolean;
   /** Wait for a held lease (default) or fail at once with `E_LOCK_HELD`. */
   readonly wait?: boolean;
+  /**
+   * Stops the upgrade at the next safe point once aborted (the CLI aborts it on SIGINT and
+   * SIGTERM, with the signal's name as the reason): no further step starts, a batched step
+   * stops between pages, and a running step is abandoned: its transaction rolls back, or,
+   * where it has none, it stays INTERRUPTED. Rejects with `E_INTERRUPTED_BY_SIGNAL`.
+   */
+  readonly signal?: AbortSignal;
 }

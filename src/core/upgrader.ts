@@ -27,6 +27,7 @@ import { compareVersions, isDevVersion, normaliseVersion, parseVersion } from ".
 
 export { throwOnFailedPreconditions } from "./preconditions.js";
 export type {
+  CheckAction,
   CheckPolicy,
   CheckResult,
   MeasuredCount,
@@ -103,12 +104,16 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   async status(): Promise<StatusReport> {
     await this.#open(false);
     const state = await this.adapter.readState();
-    return this.#assess(state, await findStoreDamage(this.adapter, state, this.steps));
+    return this.#assess(state, { storeDamage: await findStoreDamage(this.adapter, state, this.steps) });
   }
 
-  #assess(state: DatabaseState, storeDamage: string | null = null): StatusReport {
+  #assess(
+    state: DatabaseState,
+    { storeDamage = null, settled = false }: { storeDamage?: string | null; settled?: boolean } = {},
+  ): StatusReport {
     return assessStatus(state, this.steps, this.codeVersion, {
-      leaseHeldByOther: heldByOther(this.#actor, state.lease),
+      // Settled: the work is done; a lease another replica still holds does not make it UPGRADING.
+      leaseHeldByOther: !settled && heldByOther(this.#actor, state.lease),
       leaseMode: this.adapter.capabilities.leaseMode,
       storeDamage,
     });
@@ -184,6 +189,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       database,
       planOptions,
       force: options.force ?? false,
+      signal: options.signal,
     };
     // Before the lease: taking it creates lockstep's missing tables, which would hide the damage.
     await this.#refuseDamagedStore();
@@ -339,7 +345,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
         steps: this.steps,
         open: (create) => this.#open(create),
         status: () => this.status(),
-        assess: (state) => this.#assess(state),
+        assess: (state, settled) => this.#assess(state, { settled: settled ?? false }),
         upgrade: () => this.upgrade({}),
         withLease: (fn) => this.#withLease(true, fn),
       },

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
-import { LockstepError } from "../../core/errors.js";
-import { throwOnFailedPreconditions, type UpgradeResult } from "../../core/upgrader.js";
+import { LockstepError, UpgradeInterruptedError } from "../../core/errors.js";
+import { throwOnFailedPreconditions, type UpgradeResult, type Upgrader } from "../../core/upgrader.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
 import { attachProgress } from "../progress.js";
@@ -43,14 +43,30 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
           output,
           Number.isFinite(interval) && interval > 0 ? interval : undefined,
         );
+        // SIGINT/SIGTERM stop the upgrade at a safe point; the lease is released and the
+        // stop recorded before the error comes back.
+        const stop = new AbortController();
+        const unwatch = run.streams.signals?.watch((signal) => {
+          output.note(
+            output.c.yellow(
+              `${signal}: stopping at the next safe point (a running step is rolled back or left marked); ${signal} again exits at once`,
+            ),
+          );
+          stop.abort(signal);
+        });
         let result: UpgradeResult;
         try {
           result = await upgrader.upgrade({
             ...planOptions(options),
             ...(options.dryRun === true && { dryRun: true }),
             wait: options.wait,
+            signal: stop.signal,
           });
+        } catch (error) {
+          if (error instanceof UpgradeInterruptedError) await printStoppedState(output, upgrader);
+          throw error;
         } finally {
+          unwatch?.();
           detach();
         }
         printResult(output, result);
@@ -67,7 +83,7 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
     .addHelpText(
       "after",
-      "\nTake a backup first. Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed), 1 error (a step failed: earlier steps stay applied).",
+      "\nTake a backup first. Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
     );
 }
 
@@ -122,6 +138,14 @@ function printResult(out: Output, result: UpgradeResult): void {
       ),
     );
   } else out.line(c.green(`Database upgraded ${result.from ?? "(unstamped)"} -> ${result.to}.`));
+}
+
+/** After a stop: the state the database was left in and the next command. */
+async function printStoppedState(out: Output, upgrader: Upgrader<unknown>): Promise<void> {
+  const report = await upgrader.status().catch(() => null);
+  if (report === null) return;
+  out.note(`Database is now ${report.status}: ${report.message}`);
+  if (report.next) out.note(`next: ${report.next}`);
 }
 
 function parseSeconds(value: string): number {
