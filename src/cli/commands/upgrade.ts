@@ -1,7 +1,12 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
 import { LockstepError, UpgradeInterruptedError } from "../../core/errors.js";
-import { throwOnFailedPreconditions, type UpgradeResult, type Upgrader } from "../../core/upgrader.js";
+import {
+  throwOnFailedPreconditions,
+  type UpgradeOptions,
+  type UpgradeResult,
+  type Upgrader,
+} from "../../core/upgrader.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
 import { attachProgress } from "../progress.js";
@@ -43,30 +48,14 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
           output,
           Number.isFinite(interval) && interval > 0 ? interval : undefined,
         );
-        // SIGINT/SIGTERM stop the upgrade at a safe point; the lease is released and the
-        // stop recorded before the error comes back.
-        const stop = new AbortController();
-        const unwatch = run.streams.signals?.watch((signal) => {
-          output.note(
-            output.c.yellow(
-              `${signal}: stopping at the next safe point (a running step is rolled back or left marked); ${signal} again exits at once`,
-            ),
-          );
-          stop.abort(signal);
-        });
         let result: UpgradeResult;
         try {
-          result = await upgrader.upgrade({
+          result = await upgradeUntilStopped(run.streams, output, upgrader, {
             ...planOptions(options),
             ...(options.dryRun === true && { dryRun: true }),
             wait: options.wait,
-            signal: stop.signal,
           });
-        } catch (error) {
-          if (error instanceof UpgradeInterruptedError) await printStoppedState(output, upgrader);
-          throw error;
         } finally {
-          unwatch?.();
           detach();
         }
         printResult(output, result);
@@ -85,6 +74,35 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
       "after",
       "\nTake a backup first. Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
     );
+}
+
+/**
+ * Runs the upgrade with SIGINT/SIGTERM watched: a signal stops it at a safe point, the lease
+ * is released and the stop recorded before the error comes back, and the state is printed.
+ */
+async function upgradeUntilStopped(
+  streams: Streams,
+  output: Output,
+  upgrader: Upgrader<any>,
+  options: UpgradeOptions,
+): Promise<UpgradeResult> {
+  const stop = new AbortController();
+  const unwatch = streams.signals?.watch((signal) => {
+    output.note(
+      output.c.yellow(
+        `${signal}: stopping at the next safe point (a running step is rolled back or left marked); ${signal} again exits at once`,
+      ),
+    );
+    stop.abort(signal);
+  });
+  try {
+    return await upgrader.upgrade({ ...options, signal: stop.signal });
+  } catch (error) {
+    if (error instanceof UpgradeInterruptedError) await printStoppedState(output, upgrader);
+    throw error;
+  } finally {
+    unwatch?.();
+  }
 }
 
 async function confirm(streams: Streams, output: Output): Promise<void> {
