@@ -8,6 +8,7 @@ import { defineConfig } from "lockstep";
  */
 export default defineConfig({
   appVersion: "0.3.0",
-  database: "sqlite:./demo.db",
+  // Relative to this file: the demo.db that `npm run demo` writes at the top of the repository.
+  database: "sqlite:../../demo.db",
   steps: "./upgrades",
 });
