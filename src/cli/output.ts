@@ -10,6 +10,7 @@ const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
   "E_LEASE_LOST",
   "E_INTERRUPTED",
   "E_STORE_DAMAGED",
+  "E_STAMP_INVALID",
   "E_AHEAD",
   "E_UNINITIALISED",
   "E_UPGRADE_PENDING",

@@ -3,6 +3,7 @@
  * reads capabilities as data and calls these few operations. Each adapter lives in
  * `src/adapters/<db>/` and is loaded only when used.
  */
+import type { ReadStateOptions } from "./stamp.js";
 
 /** What an adapter can guarantee; the planner and the plan output read these. */
 export interface AdapterCapabilities {
@@ -232,8 +233,12 @@ export interface Adapter<TDb = unknown> {
   close(): Promise<void>;
   describe(): Promise<DatabaseDescription>;
 
-  /** A pure read: never creates lockstep's store, never writes. */
-  readState(): Promise<DatabaseState>;
+  /**
+   * A pure read: never creates lockstep's store, never writes. The stamp is parsed with
+   * `parseStamp` (a stamp that is not a version is E_STAMP_INVALID, unless `options` says
+   * to read it as unstamped).
+   */
+  readState(options?: ReadStateOptions): Promise<DatabaseState>;
   /** History, oldest first; `limit` keeps the newest entries. */
   readHistory(options?: { limit?: number }): Promise<HistoryEntry[]>;
   /** Creates lockstep's tables/collections when missing. Idempotent and race-safe. */

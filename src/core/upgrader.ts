@@ -214,7 +214,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     await this.#open(true);
     return this.#withLease(true, async ({ lease }) => {
       await this.adapter.ensureStore();
-      const state = await this.adapter.readState();
+      // --force rewrites the stamp, so it must not need to parse the old one (E_STAMP_INVALID).
+      const state = await this.adapter.readState({ ignoreInvalidStamp: options.force ?? false });
       if (state.stamp !== null && !options.force) {
         throw new RefusedError("E_ALREADY_INITIALISED", `the database is already stamped ${state.stamp}`, {
           hint: `use \`lockstep upgrade\` to move it forward; \`lockstep init --version ${version} --force\` overwrites the stamp`,

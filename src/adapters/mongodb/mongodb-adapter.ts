@@ -30,6 +30,7 @@
  * mongo-lease.ts with lease-document.ts and lease-generations.ts (the two lease algorithms),
  * batch-pages.ts (the batch helper's pages), url.ts (what the URL says besides the driver's part).
  */
+
 import type * as Mongo from "mongodb";
 import type {
   Adapter,
@@ -51,6 +52,7 @@ import type {
 } from "../../core/adapter.js";
 import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
+import type { ReadStateOptions } from "../../core/stamp.js";
 import { leaseLostError } from "../heartbeat-lease.js";
 import { loadDriver } from "../load-driver.js";
 import { redactUrl } from "../url.js";
@@ -310,9 +312,9 @@ export class MongoAdapter implements Adapter<Db> {
     }
   }
 
-  async readState(): Promise<DatabaseState> {
+  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const [stamp, hasLedger, markers, lease] = await Promise.all([
-      readStamp(this.#conn, this),
+      readStamp(this.#conn, this, options),
       this.#collectionExists(this.collections.ledger),
       this.#collection("markers").find<MarkerDoc>({}).sort({ startedAt: 1 }).toArray(),
       this.#leaseStore().then((leases) => leases.read()),

@@ -18,6 +18,7 @@ import type {
   WriteOptions,
 } from "../../core/adapter.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
+import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
@@ -233,13 +234,13 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     }
   }
 
-  async readState(): Promise<DatabaseState> {
+  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const c = this.#conn;
     // One snapshot, so the parts agree with each other.
     await c.query("start transaction read only");
     try {
       const present = await presentTables(c, this.tables);
-      const store = await readStore(c, this.tables, present);
+      const store = await readStore(c, this.tables, present, options);
       const lease = await this.#leases.read(c, present.has(this.tables.lease));
       await c.query("commit");
       return { ...store, lease };

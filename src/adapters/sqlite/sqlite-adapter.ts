@@ -20,6 +20,7 @@ import type {
   WriteOptions,
 } from "../../core/adapter.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
+import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { readPage, writePage } from "./batch-pages.js";
@@ -133,11 +134,16 @@ export class SqliteAdapter implements Adapter<Db> {
     createStore(this.#conn, this.tables);
   }
 
-  async readState(): Promise<DatabaseState> {
+  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const db = this.#conn;
     // One read transaction, so the parts agree with each other.
     return db
-      .transaction((): DatabaseState => ({ ...readStore(db, this.tables), lease: this.#leases.read(db) }))
+      .transaction(
+        (): DatabaseState => ({
+          ...readStore(db, this.tables, options),
+          lease: this.#leases.read(db),
+        }),
+      )
       .deferred();
   }
 
