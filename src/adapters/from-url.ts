@@ -1,4 +1,6 @@
 import type { Adapter } from "../core/adapter.js";
+import { checkOptions } from "../core/check-options.js";
+import { UsageError } from "../core/errors.js";
 import { assertPasswordParses, badUrl } from "./url.js";
 
 /** Options for {@link adapterFromUrl}. */
@@ -16,6 +18,12 @@ export async function adapterFromUrl(
   url: string,
   options: AdapterFromUrlOptions = {},
 ): Promise<Adapter<any>> {
+  if (typeof url !== "string") {
+    throw new UsageError("E_INVALID_OPTION", `adapterFromUrl(url) takes a URL string, got ${typeof url}`, {
+      hint: 'adapterFromUrl("postgres://user@host:5432/db") (sqlite:, postgres://, mysql://, mongodb://)',
+    });
+  }
+  checkOptions(options, "adapterFromUrl(url, options)", { "baseDir?": "string" });
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === "sqlite" || (scheme === undefined && /\.(db|sqlite3?)$/i.test(url))) {
     const { SqliteAdapter } = await import("./sqlite/sqlite-adapter.js");

@@ -51,6 +51,7 @@ import type {
   WriteOptions,
 } from "../../core/adapter.js";
 import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { leaseLostError } from "../heartbeat-lease.js";
@@ -145,6 +146,15 @@ export class MongoAdapter implements Adapter<Db> {
   #leases: Promise<MongoLeaseStore> | undefined;
 
   constructor(options: MongoAdapterOptions) {
+    checkOptions(options, "new MongoAdapter(options)", {
+      url: "string",
+      "database?": "string",
+      "app?": "string",
+      "stampId?": "string",
+      "collections?": "object",
+      "serverSelectionTimeoutMS?": "number",
+      "clientOptions?": "object",
+    });
     const { driverUrl, app, stampId } = lockstepUrlParams(options.url);
     this.#url = driverUrl;
     this.displayName = redactUrl(options.url);

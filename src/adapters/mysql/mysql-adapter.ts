@@ -17,6 +17,7 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
@@ -98,6 +99,13 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
   }
 
   constructor(options: MysqlAdapterOptions) {
+    checkOptions(options, "new MysqlAdapter(options)", {
+      uri: "string",
+      "displayUrl?": "string",
+      "tables?": "object",
+      "poolSize?": "number",
+      "connectTimeoutMs?": "number",
+    });
     this.#uri = options.uri;
     this.#secrets = secretsOf(options.uri);
     this.displayName = redactUrl(options.displayUrl ?? options.uri);

@@ -17,6 +17,7 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
@@ -133,6 +134,14 @@ export class PostgresAdapter implements Adapter<PgClient> {
   }
 
   constructor(options: PostgresAdapterOptions) {
+    checkOptions(options, "new PostgresAdapter(options)", {
+      connectionString: "string",
+      "schema?": "string",
+      "tables?": "object",
+      "lease?": "string",
+      "poolSize?": "number",
+      "connectTimeoutMs?": "number",
+    });
     this.#connectionString = options.connectionString;
     this.#secrets = secretsOf(options.connectionString);
     this.schema = options.schema ?? "public";

@@ -19,6 +19,7 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
@@ -69,6 +70,12 @@ export class SqliteAdapter implements Adapter<Db> {
   #db: Db | undefined;
 
   constructor(options: SqliteAdapterOptions) {
+    checkOptions(options, "new SqliteAdapter(options)", {
+      filename: "string",
+      "baseDir?": "string",
+      "tables?": "object",
+      "busyTimeoutMs?": "number",
+    });
     this.filename = resolve(options.baseDir ?? ".", options.filename);
     this.displayName = `sqlite:${options.filename}`;
     this.tables = { ...DEFAULT_SQLITE_TABLES, ...options.tables };
