@@ -19,6 +19,8 @@ export interface AdapterCapabilities {
 export interface DatabaseDescription {
   /** The database URL or path with any credentials redacted. */
   readonly target: string;
+  /** Where the stamp is read from, when the adapter says (`database_metadata/datalab_schema_version`). */
+  readonly stamp?: string;
   /** e.g. "SQLite 3.45.1", "PostgreSQL 15.4", "MongoDB 7.0 (replica set)". */
   readonly server: string;
   /** One line per guarantee, e.g. "each step commits atomically with its ledger entry". */

@@ -71,7 +71,7 @@ import {
 import { SingleDocumentLease } from "./lease-document.js";
 import { GenerationChainLease } from "./lease-generations.js";
 import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
-import { MongoStateWriter, readStamp } from "./seed-stamp.js";
+import { MongoStateWriter, readStamp, stampLocation } from "./seed-stamp.js";
 import { type MongoServerInfo, probeServer, serverNow } from "./server-info.js";
 import { bindSession } from "./session-bound.js";
 import { appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
@@ -89,7 +89,7 @@ export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000;
 export interface MongoAdapterOptions {
   /**
    * A `mongodb://` or `mongodb+srv://` URL; its path names the database. Its query may set
-   * `app` and `stampId` (the options below win over them).
+   * `app` and `stampId`; the options below may repeat them, a different value is E_DATABASE_URL.
    */
   readonly url: string;
   /** The database; overrides the URL's path. */
@@ -167,6 +167,8 @@ export class MongoAdapter implements Adapter<Db> {
       );
     }
     this.databaseName = database;
+    agreeWithUrl("app", options.app, app, this.displayName);
+    agreeWithUrl("stampId", options.stampId, stampId, this.displayName);
     const givenStampId = options.stampId ?? stampId;
     this.app = options.app ?? app ?? appFromStampId(givenStampId) ?? DEFAULT_MONGO_APP;
     this.stampId = givenStampId ?? `${this.app}_schema_version`;
@@ -294,6 +296,7 @@ export class MongoAdapter implements Adapter<Db> {
     );
     return {
       target: this.displayName,
+      stamp: stampLocation(this),
       server: `${info.server}, ${info.topology}`,
       guarantees,
       capabilities: {
@@ -435,4 +438,19 @@ export class MongoAdapter implements Adapter<Db> {
     }
     return this.#conn.collection(query.collection).countDocuments(query.filter ?? {});
   }
+}
+
+/** A stamp option given both in the URL and in the options must agree: which one is meant is unclear. */
+function agreeWithUrl(
+  name: string,
+  option: string | undefined,
+  fromUrl: string | undefined,
+  url: string,
+): void {
+  if (option === undefined || fromUrl === undefined || option === fromUrl) return;
+  throw new DatabaseError(
+    "E_DATABASE_URL",
+    `the MongoDB URL ${JSON.stringify(url)} says ${name}=${fromUrl}, the config (or options) say ${name}: "${option}"`,
+    { hint: `name the stamp once: drop ?${name}= from the URL or \`${name}\` from the config's mongodb` },
+  );
 }
