@@ -1,4 +1,5 @@
 import { createColors } from "picocolors";
+import { redactUrl } from "../adapters/url.js";
 import { isLockstepError, type LockstepError, type LockstepErrorCode, summaryOf } from "../core/errors.js";
 
 /** Exit codes, as documented in the README. */
@@ -83,7 +84,9 @@ export class Output {
           {
             error: {
               code,
-              message: isLockstepError(error) ? summaryOf(error) : String((error as Error)?.message ?? error),
+              message: isLockstepError(error)
+                ? summaryOf(error)
+                : redactUrls(String((error as Error)?.message ?? error)),
               hint: e.hint ?? null,
               ...(e.results !== undefined && { results: e.results }),
             },
@@ -96,7 +99,9 @@ export class Output {
       this.streams.stderr.write(`${this.c.red(`error ${error.code}:`)} ${error.message}\n`);
     } else {
       const err = error as Error;
-      this.streams.stderr.write(`${this.c.red("unexpected error:")} ${err?.stack ?? String(error)}\n`);
+      this.streams.stderr.write(
+        `${this.c.red("unexpected error:")} ${redactUrls(err?.stack ?? String(error))}\n`,
+      );
     }
     if (this.verbose) this.#stacks(error);
     else if (isLockstepError(error) && error.cause !== undefined && !this.json) {
@@ -115,6 +120,11 @@ export class Output {
       e = e instanceof Error ? e.cause : undefined;
     }
   }
+}
+
+/** Every URL in `text` with its credentials redacted: an uncoded error may quote the database URL. */
+function redactUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
 }
 
 /** Milliseconds for humans. */

@@ -56,8 +56,9 @@ import { DatabaseError, LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { leaseLostError } from "../heartbeat-lease.js";
 import { loadDriver } from "../load-driver.js";
-import { redactUrl } from "../url.js";
+import { badUrl, redactUrl, scrub, secretsOf } from "../url.js";
 import { readPage, writePage } from "./batch-pages.js";
+import { connectError } from "./connect-error.js";
 import {
   DEFAULT_MONGO_COLLECTIONS,
   fromHistoryDoc,
@@ -74,7 +75,7 @@ import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
 import { MongoStateWriter, readStamp, stampLocation } from "./seed-stamp.js";
 import { type MongoServerInfo, probeServer, serverNow } from "./server-info.js";
 import { bindSession } from "./session-bound.js";
-import { appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
+import { agreeWithUrl, appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
 
 // The test suite and older imports read these from here.
 export { databaseFromUrl, lockstepUrlParams } from "./url.js";
@@ -202,39 +203,29 @@ export class MongoAdapter implements Adapter<Db> {
   async open(_options: OpenOptions): Promise<void> {
     if (this.#client) return;
     const driver = await loadDriver<Driver>("mongodb", "MongoDB");
-    const client = new driver.MongoClient(this.#url, {
-      serverSelectionTimeoutMS: this.#serverSelectionTimeoutMS,
-      ...this.#clientOptions,
-    });
+    let client: Mongo.MongoClient;
+    try {
+      client = new driver.MongoClient(this.#url, {
+        serverSelectionTimeoutMS: this.#serverSelectionTimeoutMS,
+        ...this.#clientOptions,
+      });
+    } catch (error) {
+      // MongoParseError: an option or URL form the driver refuses (`?bogusOpt=1`).
+      const why = scrub((error as Error).message ?? String(error), secretsOf(this.#url));
+      throw badUrl(
+        this.#url,
+        why,
+        "remove or fix the option the driver names (see the MongoDB connection string options)",
+      );
+    }
     try {
       await client.connect();
     } catch (error) {
       await client.close().catch(() => undefined);
-      throw this.#connectError(error);
+      throw connectError(error, this.displayName, this.#serverSelectionTimeoutMS);
     }
     this.#client = client;
     this.#db = client.db(this.databaseName);
-  }
-
-  #connectError(error: unknown): DatabaseError {
-    const name = (error as Error).name ?? "";
-    const code = (error as { code?: unknown }).code;
-    // 18: AuthenticationFailed. The driver's messages name hosts, never passwords.
-    if (code === 18 || /auth/i.test(name)) {
-      return new DatabaseError(
-        "E_DATABASE_UNREADABLE",
-        `cannot log in to ${this.displayName}: ${(error as Error).message}`,
-        { cause: error, hint: "check the user, password and authSource in the URL" },
-      );
-    }
-    return new DatabaseError(
-      "E_DATABASE_UNREACHABLE",
-      `cannot reach the MongoDB server at ${this.displayName} within ${this.#serverSelectionTimeoutMS} ms: ${(error as Error).message}`,
-      {
-        cause: error,
-        hint: "check that the server is running and the host, port and replicaSet in the URL are right",
-      },
-    );
   }
 
   /**
@@ -438,19 +429,4 @@ export class MongoAdapter implements Adapter<Db> {
     }
     return this.#conn.collection(query.collection).countDocuments(query.filter ?? {});
   }
-}
-
-/** A stamp option given both in the URL and in the options must agree: which one is meant is unclear. */
-function agreeWithUrl(
-  name: string,
-  option: string | undefined,
-  fromUrl: string | undefined,
-  url: string,
-): void {
-  if (option === undefined || fromUrl === undefined || option === fromUrl) return;
-  throw new DatabaseError(
-    "E_DATABASE_URL",
-    `the MongoDB URL ${JSON.stringify(url)} says ${name}=${fromUrl}, the config (or options) say ${name}: "${option}"`,
-    { hint: `name the stamp once: drop ?${name}= from the URL or \`${name}\` from the config's mongodb` },
-  );
 }

@@ -179,12 +179,15 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
         hint: `create it first (CREATE DATABASE) or fix the database name in the URL (${detail})`,
       });
     }
-    const auth = code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR";
+    if (code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR") {
+      return new DatabaseError("E_DATABASE_AUTH", `MySQL at ${this.displayName} refused the login`, {
+        cause: error,
+        hint: `check the user and password in the URL (and the user's grants) (${detail})`,
+      });
+    }
     return new DatabaseError("E_DATABASE_UNREACHABLE", `cannot connect to MySQL at ${this.displayName}`, {
       cause: error,
-      hint: auth
-        ? `check the user name and password in the URL and the user's grants (${detail})`
-        : `check that the server is running and that the host and port in the URL are right and reachable from here (${detail})`,
+      hint: `check that the server is running and that the host and port in the URL are right and reachable from here (${detail})`,
     });
   }
 
