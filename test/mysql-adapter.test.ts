@@ -269,7 +269,7 @@ await describeFixture(mysqlFixture, describe, () => {
         (e: unknown) => e,
       );
       if (denied !== null) {
-        assert.ok(isLockstepError(denied, "E_DATABASE_UNREACHABLE"), inspect(denied));
+        assert.ok(isLockstepError(denied, "E_DATABASE_AUTH"), inspect(denied));
         assert.ok(!inspect(denied, { depth: 10 }).includes(secret), inspect(denied));
       }
     });

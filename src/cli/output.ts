@@ -1,4 +1,5 @@
 import { createColors } from "picocolors";
+import { redactUrl } from "../adapters/url.js";
 import {
   isLockstepError,
   type LockstepError,
@@ -30,6 +31,7 @@ const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
   "E_LEASE_LOST",
   "E_INTERRUPTED",
   "E_STORE_DAMAGED",
+  "E_STAMP_INVALID",
   "E_AHEAD",
   "E_UNINITIALISED",
   "E_UPGRADE_PENDING",
@@ -109,7 +111,9 @@ export class Output {
           {
             error: {
               code,
-              message: isLockstepError(error) ? summaryOf(error) : String((error as Error)?.message ?? error),
+              message: isLockstepError(error)
+                ? summaryOf(error)
+                : redactUrls(String((error as Error)?.message ?? error)),
               hint: e.hint ?? null,
               ...(e.results !== undefined && { results: e.results }),
             },
@@ -122,7 +126,9 @@ export class Output {
       this.streams.stderr.write(`${this.c.red(`error ${error.code}:`)} ${error.message}\n`);
     } else {
       const err = error as Error;
-      this.streams.stderr.write(`${this.c.red("unexpected error:")} ${err?.stack ?? String(error)}\n`);
+      this.streams.stderr.write(
+        `${this.c.red("unexpected error:")} ${redactUrls(err?.stack ?? String(error))}\n`,
+      );
     }
     if (this.verbose) this.#stacks(error);
     else if (isLockstepError(error) && error.cause !== undefined && !this.json) {
@@ -141,6 +147,11 @@ export class Output {
       e = e instanceof Error ? e.cause : undefined;
     }
   }
+}
+
+/** Every URL in `text` with its credentials redacted: an uncoded error may quote the database URL. */
+function redactUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
 }
 
 /** Milliseconds for humans. */

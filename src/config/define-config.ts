@@ -20,6 +20,21 @@ export interface LockstepConfig<TDb = any> {
   /** Where `lockstep new` writes step files, relative to the config (default: `steps` when it is a folder, else "upgrades"). */
   readonly stepsDir?: string;
   readonly lease?: LeaseOptions;
+  /**
+   * MongoDB: which stamp document the database URL's database holds, kept with the config
+   * so `--database URL` reads the same one (`{ app: "datalab" }` reads datalab's
+   * `datalab_schema_version`). A URL's `?app=`/`?stampId=` may repeat it; a different value
+   * is an error. Only for a `mongodb://` database URL.
+   */
+  readonly mongodb?: MongoStampOptions;
+}
+
+/** Where lockstep finds the stamp on MongoDB (the seed's layout). */
+export interface MongoStampOptions {
+  /** The app of the seed's layout: the stamp is `<app>_schema_version`. Default "lockstep". */
+  readonly app?: string;
+  /** The stamp document's `_id`; default `<app>_schema_version`. */
+  readonly stampId?: string;
 }
 
 /** Every key a config may have; any other is refused with the closest of these. */
@@ -29,10 +44,14 @@ export const CONFIG_KEYS = [
   "appVersion",
   "stepsDir",
   "lease",
+  "mongodb",
 ] as const satisfies readonly (keyof LockstepConfig)[];
 
 /** Every key of the config's `lease`. */
 export const LEASE_KEYS = ["ttlMs", "waitMs", "pollMs"] as const satisfies readonly (keyof LeaseOptions)[];
+
+/** Every key of the config's `mongodb`. */
+export const MONGODB_KEYS = ["app", "stampId"] as const satisfies readonly (keyof MongoStampOptions)[];
 
 /** Types a config file; returns it unchanged. */
 export function defineConfig<TDb = any>(config: LockstepConfig<TDb>): LockstepConfig<TDb> {

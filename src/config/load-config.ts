@@ -6,7 +6,13 @@ import { didYouMean, unknownKeys } from "../core/did-you-mean.js";
 import { ConfigError, LockstepError } from "../core/errors.js";
 import type { StepSource } from "../core/registry.js";
 import type { LeaseOptions } from "../core/upgrader.js";
-import { CONFIG_KEYS, LEASE_KEYS, type LockstepConfig } from "./define-config.js";
+import {
+  CONFIG_KEYS,
+  LEASE_KEYS,
+  type LockstepConfig,
+  MONGODB_KEYS,
+  type MongoStampOptions,
+} from "./define-config.js";
 import { importModule } from "./import-module.js";
 import { loadStepsDir } from "./load-steps-dir.js";
 
@@ -103,7 +109,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   const baseDir = options.databaseUrl !== undefined ? options.cwd : dir;
   const adapter =
     typeof databaseSpec === "string"
-      ? await adapterFromUrl(databaseSpec, { baseDir })
+      ? await adapterFromUrl(databaseSpec, { baseDir, ...mongoOptionsFor(databaseSpec, config.mongodb) })
       : validateAdapter(databaseSpec, path);
 
   let steps: readonly StepSource<any>[];
@@ -159,6 +165,19 @@ function checkConfig(value: unknown, path: string): Partial<LockstepConfig> {
     }
     checkKeys(lease, LEASE_KEYS, path, "lease");
   }
+  const { mongodb } = value as { mongodb?: unknown };
+  if (mongodb !== undefined) {
+    const valid =
+      mongodb !== null &&
+      typeof mongodb === "object" &&
+      Object.values(mongodb).every((v) => typeof v === "string" && v !== "");
+    if (!valid) {
+      throw new ConfigError("E_CONFIG_INVALID", `${path}: "mongodb" must be an object of non-empty strings`, {
+        hint: 'mongodb: { app: "datalab" } (or { stampId: "datalab_schema_version" })',
+      });
+    }
+    checkKeys(mongodb, MONGODB_KEYS, path, "mongodb");
+  }
   return value as Partial<LockstepConfig>;
 }
 
@@ -170,6 +189,14 @@ function checkKeys(value: object, known: readonly string[], path: string, where:
     `${path}: ${where} has an unknown key "${key}"${didYouMean(key, known)}`,
     { hint: `the keys of ${where} are ${known.join(", ")}` },
   );
+}
+
+/**
+ * The config's `mongodb` for a MongoDB URL (so `--database mongodb://…` reads the config's
+ * stamp document); a config whose default database is SQL may still name it for that case.
+ */
+function mongoOptionsFor(url: string, mongodb: LockstepConfig["mongodb"]): { mongodb?: MongoStampOptions } {
+  return mongodb !== undefined && /^mongodb(\+srv)?:/i.test(url) ? { mongodb } : {};
 }
 
 function validateAdapter(value: unknown, path: string): Adapter<any> {

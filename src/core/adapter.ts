@@ -3,6 +3,7 @@
  * reads capabilities as data and calls these few operations. Each adapter lives in
  * `src/adapters/<db>/` and is loaded only when used.
  */
+import type { ReadStateOptions } from "./stamp.js";
 
 /** What an adapter can guarantee; the planner and the plan output read these. */
 export interface AdapterCapabilities {
@@ -23,6 +24,8 @@ export interface AdapterCapabilities {
 export interface DatabaseDescription {
   /** The database URL or path with any credentials redacted. */
   readonly target: string;
+  /** Where the stamp is read from, when the adapter says (`database_metadata/datalab_schema_version`). */
+  readonly stamp?: string;
   /** e.g. "SQLite 3.45.1", "PostgreSQL 15.4", "MongoDB 7.0 (replica set)". */
   readonly server: string;
   /** One line per guarantee, e.g. "each step commits atomically with its ledger entry". */
@@ -252,8 +255,12 @@ export interface Adapter<TDb = unknown> {
   close(): Promise<void>;
   describe(): Promise<DatabaseDescription>;
 
-  /** A pure read: never creates lockstep's store, never writes. */
-  readState(): Promise<DatabaseState>;
+  /**
+   * A pure read: never creates lockstep's store, never writes. The stamp is parsed with
+   * `parseStamp` (a stamp that is not a version is E_STAMP_INVALID, unless `options` says
+   * to read it as unstamped).
+   */
+  readState(options?: ReadStateOptions): Promise<DatabaseState>;
   /** History, oldest first; `limit` keeps the newest entries. */
   readHistory(options?: { limit?: number }): Promise<HistoryEntry[]>;
   /** Creates lockstep's tables/collections when missing. Idempotent and race-safe. */

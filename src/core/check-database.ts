@@ -1,4 +1,6 @@
+import { checkOptions } from "./check-options.js";
 import { type CheckPolicy, type CheckResult, Upgrader, type UpgraderOptions } from "./upgrader.js";
+import { UPGRADER_OPTIONS } from "./upgrader-options.js";
 
 /** Options of {@link checkDatabase}. */
 export interface CheckDatabaseOptions<TDb = unknown> extends UpgraderOptions<TDb> {
@@ -13,13 +15,16 @@ export interface CheckDatabaseOptions<TDb = unknown> extends UpgraderOptions<TDb
  * the adapter when done.
  */
 export async function checkDatabase<TDb>(options: CheckDatabaseOptions<TDb>): Promise<CheckResult> {
-  const upgrader = new Upgrader(options);
-  if (options.onWarning) {
-    const onWarning = options.onWarning;
-    upgrader.on("warning", ({ message }) => onWarning(message));
-  }
+  checkOptions(options, "checkDatabase(options)", {
+    ...UPGRADER_OPTIONS,
+    "policy?": "string",
+    "onWarning?": "function",
+  });
+  const { policy, onWarning, ...upgraderOptions } = options;
+  const upgrader = new Upgrader(upgraderOptions);
+  if (onWarning) upgrader.on("warning", ({ message }) => onWarning(message));
   try {
-    return await upgrader.check(options.policy ? { policy: options.policy } : {});
+    return await upgrader.check(policy ? { policy } : {});
   } finally {
     await upgrader.close();
   }

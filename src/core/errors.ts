@@ -7,6 +7,7 @@
 /** Every stable error code lockstep raises. */
 export type LockstepErrorCode =
   | "E_INVALID_VERSION"
+  | "E_STAMP_INVALID"
   | "E_DUPLICATE_STEP"
   | "E_INVALID_STEP"
   | "E_INVALID_BATCH"
@@ -16,6 +17,7 @@ export type LockstepErrorCode =
   | "E_DATABASE_NOT_FOUND"
   | "E_DATABASE_UNREADABLE"
   | "E_DATABASE_UNREACHABLE"
+  | "E_DATABASE_AUTH"
   | "E_DRIVER_MISSING"
   | "E_UNINITIALISED"
   | "E_UPGRADE_PENDING"
@@ -65,6 +67,30 @@ export class InvalidVersionError extends LockstepError {
       hint: 'use a semantic version such as "1.2.0" (a leading "v" is accepted)',
     });
   }
+}
+
+/**
+ * The database's stamp is not a version lockstep can read (garbage, a number, a PEP 440
+ * epoch): `init --version X --force` overwrites it.
+ */
+export class StampInvalidError extends LockstepError {
+  override readonly name = "StampInvalidError";
+  constructor(
+    readonly raw: unknown,
+    readonly location: string,
+  ) {
+    super(
+      "E_STAMP_INVALID",
+      `the database's stamp ${describeRaw(raw)} in ${location} is not a version lockstep can read`,
+      {
+        hint: "find the release this database is in the format of, then `lockstep init --version X.Y.Z --force` rewrites the stamp",
+      },
+    );
+  }
+}
+
+function describeRaw(raw: unknown): string {
+  return typeof raw === "string" ? JSON.stringify(raw) : `${String(raw)} (a ${typeof raw}, not a string)`;
 }
 
 /** Two registered steps with the same identity (version + name), or a malformed step. */

@@ -2,6 +2,7 @@
 
 import type { Actor } from "../runtime/actor.js";
 import type { Adapter } from "./adapter.js";
+import type { OptionsSpec } from "./check-options.js";
 import type { PlanOptions } from "./planner.js";
 import type { StepSource } from "./registry.js";
 
@@ -28,6 +29,15 @@ export interface UpgraderOptions<TDb = unknown> {
   /** Who is acting; defaults to this process. */
   readonly actor?: Actor;
 }
+
+/** The shape of {@link UpgraderOptions}, checked by the constructor. */
+export const UPGRADER_OPTIONS: OptionsSpec = {
+  adapter: "object",
+  appVersion: "string",
+  steps: "array",
+  "lease?": "object",
+  "actor?": "object",
+};
 
 /** Options of {@link Upgrader.upgrade}. */
 export interface UpgradeOptions extends PlanOptions {

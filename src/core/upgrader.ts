@@ -1,6 +1,7 @@
 import { type Actor, defaultActor } from "../runtime/actor.js";
 import type { Adapter, DatabaseDescription, DatabaseState, HistoryEntry, LeaseInfo } from "./adapter.js";
 import { applyUpgrade, dryRunUpgrade } from "./apply-upgrade.js";
+import { checkOptions } from "./check-options.js";
 import { assertCheckPolicy } from "./check-policy.js";
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError, LockstepError, RefusedError } from "./errors.js";
@@ -20,6 +21,7 @@ import { findStoreDamage, storeDamagedError } from "./store-damage.js";
 import {
   DEFAULT_LEASE_OPTIONS,
   type LeaseOptions,
+  UPGRADER_OPTIONS,
   type UpgradeOptions,
   type UpgraderOptions,
 } from "./upgrader-options.js";
@@ -59,6 +61,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
 
   constructor(options: UpgraderOptions<TDb>) {
     super();
+    checkOptions(options, "new Upgrader(options)", UPGRADER_OPTIONS);
     this.adapter = options.adapter;
     this.codeVersion = normaliseVersion(options.appVersion, "the application version (appVersion)");
     this.registry = new StepRegistry(options.steps);
@@ -220,7 +223,8 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     await this.#open(true);
     return this.#withLease(true, async ({ lease }) => {
       await this.adapter.ensureStore();
-      const state = await this.adapter.readState();
+      // --force rewrites the stamp, so it must not need to parse the old one (E_STAMP_INVALID).
+      const state = await this.adapter.readState({ ignoreInvalidStamp: options.force ?? false });
       if (state.stamp !== null && !options.force) {
         throw new RefusedError("E_ALREADY_INITIALISED", `the database is already stamped ${state.stamp}`, {
           hint: `use \`lockstep upgrade\` to move it forward; \`lockstep init --version ${version} --force\` overwrites the stamp`,

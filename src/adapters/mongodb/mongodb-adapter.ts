@@ -30,6 +30,7 @@
  * mongo-lease.ts with lease-document.ts and lease-generations.ts (the two lease algorithms),
  * batch-pages.ts (the batch helper's pages), url.ts (what the URL says besides the driver's part).
  */
+
 import type * as Mongo from "mongodb";
 import type {
   Adapter,
@@ -51,11 +52,14 @@ import type {
   WriteOptions,
 } from "../../core/adapter.js";
 import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
+import type { ReadStateOptions } from "../../core/stamp.js";
 import { leaseLostError } from "../heartbeat-lease.js";
 import { loadDriver } from "../load-driver.js";
-import { redactUrl } from "../url.js";
+import { badUrl, redactUrl, scrub, secretsOf } from "../url.js";
 import { readPage, writePage } from "./batch-pages.js";
+import { connectError } from "./connect-error.js";
 import {
   DEFAULT_MONGO_COLLECTIONS,
   fromHistoryDoc,
@@ -70,10 +74,10 @@ import { inspectBatchSource } from "./inspect-batch-source.js";
 import { SingleDocumentLease } from "./lease-document.js";
 import { GenerationChainLease } from "./lease-generations.js";
 import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
-import { MongoStateWriter, readStamp } from "./seed-stamp.js";
+import { MongoStateWriter, readStamp, stampLocation } from "./seed-stamp.js";
 import { type MongoServerInfo, probeServer, serverNow } from "./server-info.js";
 import { bindSession } from "./session-bound.js";
-import { appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
+import { agreeWithUrl, appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
 
 // The test suite and older imports read these from here.
 export { databaseFromUrl, lockstepUrlParams } from "./url.js";
@@ -88,7 +92,7 @@ export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000;
 export interface MongoAdapterOptions {
   /**
    * A `mongodb://` or `mongodb+srv://` URL; its path names the database. Its query may set
-   * `app` and `stampId` (the options below win over them).
+   * `app` and `stampId`; the options below may repeat them, a different value is E_DATABASE_URL.
    */
   readonly url: string;
   /** The database; overrides the URL's path. */
@@ -146,6 +150,15 @@ export class MongoAdapter implements Adapter<Db> {
   #leases: Promise<MongoLeaseStore> | undefined;
 
   constructor(options: MongoAdapterOptions) {
+    checkOptions(options, "new MongoAdapter(options)", {
+      url: "string",
+      "database?": "string",
+      "app?": "string",
+      "stampId?": "string",
+      "collections?": "object",
+      "serverSelectionTimeoutMS?": "number",
+      "clientOptions?": "object",
+    });
     const { driverUrl, app, stampId } = lockstepUrlParams(options.url);
     this.#url = driverUrl;
     this.displayName = redactUrl(options.url);
@@ -158,6 +171,8 @@ export class MongoAdapter implements Adapter<Db> {
       );
     }
     this.databaseName = database;
+    agreeWithUrl("app", options.app, app, this.displayName);
+    agreeWithUrl("stampId", options.stampId, stampId, this.displayName);
     const givenStampId = options.stampId ?? stampId;
     this.app = options.app ?? app ?? appFromStampId(givenStampId) ?? DEFAULT_MONGO_APP;
     this.stampId = givenStampId ?? `${this.app}_schema_version`;
@@ -191,39 +206,29 @@ export class MongoAdapter implements Adapter<Db> {
   async open(_options: OpenOptions): Promise<void> {
     if (this.#client) return;
     const driver = await loadDriver<Driver>("mongodb", "MongoDB");
-    const client = new driver.MongoClient(this.#url, {
-      serverSelectionTimeoutMS: this.#serverSelectionTimeoutMS,
-      ...this.#clientOptions,
-    });
+    let client: Mongo.MongoClient;
+    try {
+      client = new driver.MongoClient(this.#url, {
+        serverSelectionTimeoutMS: this.#serverSelectionTimeoutMS,
+        ...this.#clientOptions,
+      });
+    } catch (error) {
+      // MongoParseError: an option or URL form the driver refuses (`?bogusOpt=1`).
+      const why = scrub((error as Error).message ?? String(error), secretsOf(this.#url));
+      throw badUrl(
+        this.#url,
+        why,
+        "remove or fix the option the driver names (see the MongoDB connection string options)",
+      );
+    }
     try {
       await client.connect();
     } catch (error) {
       await client.close().catch(() => undefined);
-      throw this.#connectError(error);
+      throw connectError(error, this.displayName, this.#serverSelectionTimeoutMS);
     }
     this.#client = client;
     this.#db = client.db(this.databaseName);
-  }
-
-  #connectError(error: unknown): DatabaseError {
-    const name = (error as Error).name ?? "";
-    const code = (error as { code?: unknown }).code;
-    // 18: AuthenticationFailed. The driver's messages name hosts, never passwords.
-    if (code === 18 || /auth/i.test(name)) {
-      return new DatabaseError(
-        "E_DATABASE_UNREADABLE",
-        `cannot log in to ${this.displayName}: ${(error as Error).message}`,
-        { cause: error, hint: "check the user, password and authSource in the URL" },
-      );
-    }
-    return new DatabaseError(
-      "E_DATABASE_UNREACHABLE",
-      `cannot reach the MongoDB server at ${this.displayName} within ${this.#serverSelectionTimeoutMS} ms: ${(error as Error).message}`,
-      {
-        cause: error,
-        hint: "check that the server is running and the host, port and replicaSet in the URL are right",
-      },
-    );
   }
 
   /**
@@ -285,6 +290,7 @@ export class MongoAdapter implements Adapter<Db> {
     );
     return {
       target: this.displayName,
+      stamp: stampLocation(this),
       server: `${info.server}, ${info.topology}`,
       guarantees,
       capabilities: {
@@ -314,9 +320,9 @@ export class MongoAdapter implements Adapter<Db> {
     }
   }
 
-  async readState(): Promise<DatabaseState> {
+  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const [stamp, hasLedger, markers, lease] = await Promise.all([
-      readStamp(this.#conn, this),
+      readStamp(this.#conn, this, options),
       this.#collectionExists(this.collections.ledger),
       this.#collection("markers").find<MarkerDoc>({}).sort({ startedAt: 1 }).toArray(),
       this.#leaseStore().then((leases) => leases.read()),

@@ -15,7 +15,7 @@ import type {
   LedgerEntry,
   StateWriter,
 } from "../../core/adapter.js";
-import { normaliseVersion } from "../../core/versions.js";
+import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
 import { type MongoCollectionNames, toHistoryDoc, toLedgerDoc, toMarkerDoc } from "./documents.js";
 
 /** The seed's stamp document: `{ _id: "<app>_schema_version", version, history }`. */
@@ -42,21 +42,32 @@ export interface StampLayout {
   readonly collections: MongoCollectionNames;
 }
 
-/** The stamped version (normalised semver), or null when the database is unstamped. */
-export async function readStamp(db: Mongo.Db, layout: StampLayout): Promise<string | null> {
+/**
+ * The stamped version (canonical semver), or null when the database is unstamped (the seed's
+ * `get_db_version`: a missing document or an empty version).
+ *
+ * The seed writes `str(packaging.Version)`, a PEP 440 string: `1.0`, `0.10`, `1.0rc1`,
+ * `0.6.0.dev12+g1a2b3c`, `0.5.2.post1`. Each is read as semver by `pep440ToSemver`
+ * (src/core/pep440.ts, which has the full table): missing parts are zeros (`0.10` is
+ * `0.10.0`), `1.0.dev1 < 1.0a1 < 1.0rc1 < 1.0` as in PEP 440 (a dev release maps to
+ * `1.0.0-0.dev.1`), a post-release and a local part become build metadata (`0.5.2.post1`
+ * is `0.5.2+post.1`, equal to `0.5.2`). A stamp that is neither semver nor mappable PEP 440
+ * (garbage, a number, a non-zero epoch `1!2.0.0`) is E_STAMP_INVALID naming the raw value
+ * and document, unless `options.ignoreInvalidStamp` (`init --force`, which rewrites it).
+ * lockstep writes the stamp back as semver.
+ */
+export async function readStamp(
+  db: Mongo.Db,
+  layout: StampLayout,
+  options: ReadStateOptions = {},
+): Promise<string | null> {
   const doc = await db.collection<StampDoc>(layout.collections.metadata).findOne({ _id: layout.stampId });
-  const raw = doc?.version;
-  // The seed's get_db_version: a missing document or an empty version is unstamped.
-  if (raw === undefined || raw === null || raw === "") return null;
-  const source = `${layout.collections.metadata} { _id: "${layout.stampId}" }`;
-  try {
-    return normaliseVersion(String(raw), source);
-  } catch (error) {
-    // The seed writes str(packaging.Version): PEP 440 ("1.0", "1.0.0rc1", "1.0.0.dev2").
-    const converted = pep440ToSemver(String(raw));
-    if (converted === null) throw error;
-    return normaliseVersion(converted, source);
-  }
+  return parseStamp(doc?.version, stampLocation(layout), options);
+}
+
+/** Where the stamp lives: `database_metadata/datalab_schema_version`. */
+export function stampLocation(layout: StampLayout): string {
+  return `${layout.collections.metadata}/${layout.stampId}`;
 }
 
 /**
@@ -133,18 +144,5 @@ export function seedAction(action: HistoryAction | null): string {
   return "upgrade";
 }
 
-/** PEP 440 release strings the seed may have written, as semver; null when not one. */
-export function pep440ToSemver(value: string): string | null {
-  const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-_.]?(a|b|rc)(\d+))?(?:[-_.]?dev(\d+))?$/i.exec(
-    value.trim(),
-  );
-  if (!m) return null;
-  const [, major, minor = "0", patch = "0", pre, preN, dev] = m;
-  const pres = [
-    pre !== undefined ? `${pre.toLowerCase()}.${preN}` : "",
-    dev !== undefined ? `dev.${dev}` : "",
-  ]
-    .filter(Boolean)
-    .join(".");
-  return `${major}.${minor}.${patch}${pres ? `-${pres}` : ""}`;
-}
+/** Kept here for callers that knew it as the seed's: the mapping lives in core. */
+export { pep440ToSemver } from "../../core/pep440.js";

@@ -3,6 +3,7 @@
  * and lockstep's own `app` and `stampId` query parameters, split off before the driver sees
  * the URL (it refuses options it does not know).
  */
+import { DatabaseError } from "../../core/errors.js";
 import { takeLockstepParams } from "../url.js";
 
 /** lockstep's query parameters of a MongoDB URL, which the driver would refuse. */
@@ -33,4 +34,19 @@ export function databaseFromUrl(url: string): string | null {
 /** The app a seed-shaped stamp `_id` names (`datalab_schema_version` names `datalab`), if any. */
 export function appFromStampId(stampId: string | undefined): string | undefined {
   return stampId?.endsWith(STAMP_SUFFIX) ? stampId.slice(0, -STAMP_SUFFIX.length) : undefined;
+}
+
+/** A stamp option given both in the URL and in the options must agree: which one is meant is unclear. */
+export function agreeWithUrl(
+  name: string,
+  option: string | undefined,
+  fromUrl: string | undefined,
+  url: string,
+): void {
+  if (option === undefined || fromUrl === undefined || option === fromUrl) return;
+  throw new DatabaseError(
+    "E_DATABASE_URL",
+    `the MongoDB URL ${JSON.stringify(url)} says ${name}=${fromUrl}, the config (or options) say ${name}: "${option}"`,
+    { hint: `name the stamp once: drop ?${name}= from the URL or \`${name}\` from the config's mongodb` },
+  );
 }

@@ -18,7 +18,9 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
+import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
@@ -99,6 +101,13 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
   }
 
   constructor(options: MysqlAdapterOptions) {
+    checkOptions(options, "new MysqlAdapter(options)", {
+      uri: "string",
+      "displayUrl?": "string",
+      "tables?": "object",
+      "poolSize?": "number",
+      "connectTimeoutMs?": "number",
+    });
     this.#uri = options.uri;
     this.#secrets = secretsOf(options.uri);
     this.displayName = redactUrl(options.displayUrl ?? options.uri);
@@ -172,12 +181,15 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
         hint: `create it first (CREATE DATABASE) or fix the database name in the URL (${detail})`,
       });
     }
-    const auth = code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR";
+    if (code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR") {
+      return new DatabaseError("E_DATABASE_AUTH", `MySQL at ${this.displayName} refused the login`, {
+        cause: error,
+        hint: `check the user and password in the URL (and the user's grants) (${detail})`,
+      });
+    }
     return new DatabaseError("E_DATABASE_UNREACHABLE", `cannot connect to MySQL at ${this.displayName}`, {
       cause: error,
-      hint: auth
-        ? `check the user name and password in the URL and the user's grants (${detail})`
-        : `check that the server is running and that the host and port in the URL are right and reachable from here (${detail})`,
+      hint: `check that the server is running and that the host and port in the URL are right and reachable from here (${detail})`,
     });
   }
 
@@ -235,13 +247,13 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     }
   }
 
-  async readState(): Promise<DatabaseState> {
+  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const c = this.#conn;
     // One snapshot, so the parts agree with each other.
     await c.query("start transaction read only");
     try {
       const present = await presentTables(c, this.tables);
-      const store = await readStore(c, this.tables, present);
+      const store = await readStore(c, this.tables, present, options);
       const lease = await this.#leases.read(c, present.has(this.tables.lease));
       await c.query("commit");
       return { ...store, lease };

@@ -8,6 +8,7 @@ import type {
 } from "../../core/adapter.js";
 import { STORE_PARTS } from "../../core/adapter.js";
 import { DatabaseError } from "../../core/errors.js";
+import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -107,6 +108,7 @@ export async function readStore(
   c: mysql.Connection,
   tables: SqlTableNames,
   present: ReadonlySet<string>,
+  options: ReadStateOptions,
 ): Promise<Omit<DatabaseState, "lease">> {
   const hasLedger = present.has(tables.ledger);
   const stamp = present.has(tables.state)
@@ -122,7 +124,8 @@ export async function readStore(
     ? (await c.query<Row[]>(`select * from ${q(tables.markers)} order by started_at`))[0].map(fromMarkerRow)
     : [];
   const missingStore = STORE_PARTS.filter((part) => !present.has(tables[part]));
-  return { stamp: stamp === null ? null : String(stamp), hasLedger, missingStore, ledger, interrupted };
+  const parsed = parseStamp(stamp, `${tables.state}.version`, options);
+  return { stamp: parsed, hasLedger, missingStore, ledger, interrupted };
 }
 
 /** The last `limit` history entries (all without one), oldest first. */

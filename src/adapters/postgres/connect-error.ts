@@ -14,11 +14,14 @@ export function connectError(error: unknown, displayName: string, secrets: reado
       hint: `create it first (createdb, or CREATE DATABASE) or fix the database name in the URL (${detail})`,
     });
   }
-  const auth = code === "28P01" || code === "28000";
+  if (code === "28P01" || code === "28000") {
+    return new DatabaseError("E_DATABASE_AUTH", `PostgreSQL at ${displayName} refused the login`, {
+      cause: scrubError(error, secrets),
+      hint: `check the user and password in the URL (and the server's pg_hba.conf) (${detail})`,
+    });
+  }
   return new DatabaseError("E_DATABASE_UNREACHABLE", `cannot connect to PostgreSQL at ${displayName}`, {
     cause: scrubError(error, secrets),
-    hint: auth
-      ? `check the user name and password in the URL and the server's pg_hba.conf (${detail})`
-      : `check that the server is running and that the host and port in the URL are right and reachable from here (${detail})`,
+    hint: `check that the server is running and that the host and port in the URL are right and reachable from here (${detail})`,
   });
 }

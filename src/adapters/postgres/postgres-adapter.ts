@@ -18,7 +18,9 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { LockstepError } from "../../core/errors.js";
+import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { badUrl, redactUrl, secretsOf, takeLockstepParams } from "../url.js";
@@ -135,6 +137,14 @@ export class PostgresAdapter implements Adapter<PgClient> {
   }
 
   constructor(options: PostgresAdapterOptions) {
+    checkOptions(options, "new PostgresAdapter(options)", {
+      connectionString: "string",
+      "schema?": "string",
+      "tables?": "object",
+      "lease?": "string",
+      "poolSize?": "number",
+      "connectTimeoutMs?": "number",
+    });
     this.#connectionString = options.connectionString;
     this.#secrets = secretsOf(options.connectionString);
     this.schema = options.schema ?? "public";
@@ -283,13 +293,13 @@ export class PostgresAdapter implements Adapter<PgClient> {
     }
   }
 
-  async readState(): Promise<DatabaseState> {
+  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const c = this.#conn;
     // One snapshot, so the parts agree with each other.
     await c.query("begin isolation level repeatable read read only");
     try {
       const present = await this.#store.present(c);
-      const stored = await this.#store.read(c, present);
+      const stored = await this.#store.read(c, present, options);
       const lease = await this.#lease.read(c, present.has(this.tables.lease));
       await c.query("commit");
       return { ...stored, lease };

@@ -5,6 +5,7 @@
 import type pg from "pg";
 import type { HistoryEntry, InProgressMarker, LedgerEntry, StateWriter } from "../../core/adapter.js";
 import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
+import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -99,7 +100,11 @@ export class PostgresStateStore {
   }
 
   /** The stamp, ledger and markers, from the tables in `present` (the caller holds the snapshot). */
-  async read(c: pg.ClientBase, present: ReadonlySet<string>): Promise<StoredState> {
+  async read(
+    c: pg.ClientBase,
+    present: ReadonlySet<string>,
+    options: ReadStateOptions,
+  ): Promise<StoredState> {
     const hasLedger = present.has(this.tables.ledger);
     const stamp = present.has(this.tables.state)
       ? ((await c.query<{ version: string }>(`select version from ${this.ref("state")} where id = 'stamp'`))
@@ -116,7 +121,8 @@ export class PostgresStateStore {
         )
       : [];
     const missingStore = STORE_PARTS.filter((part) => !present.has(this.tables[part]));
-    return { stamp, hasLedger, missingStore, ledger, interrupted };
+    const parsed = parseStamp(stamp, `${this.tables.state}.version`, options);
+    return { stamp: parsed, hasLedger, missingStore, ledger, interrupted };
   }
 
   /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. */

@@ -20,7 +20,9 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
+import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
@@ -70,6 +72,12 @@ export class SqliteAdapter implements Adapter<Db> {
   #db: Db | undefined;
 
   constructor(options: SqliteAdapterOptions) {
+    checkOptions(options, "new SqliteAdapter(options)", {
+      filename: "string",
+      "baseDir?": "string",
+      "tables?": "object",
+      "busyTimeoutMs?": "number",
+    });
     this.filename = resolve(options.baseDir ?? ".", options.filename);
     this.displayName = `sqlite:${options.filename}`;
     this.tables = { ...DEFAULT_SQLITE_TABLES, ...options.tables };
@@ -135,11 +143,16 @@ export class SqliteAdapter implements Adapter<Db> {
     createStore(this.#conn, this.tables);
   }
 
-  async readState(): Promise<DatabaseState> {
+  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const db = this.#conn;
     // One read transaction, so the parts agree with each other.
     return db
-      .transaction((): DatabaseState => ({ ...readStore(db, this.tables), lease: this.#leases.read(db) }))
+      .transaction(
+        (): DatabaseState => ({
+          ...readStore(db, this.tables, options),
+          lease: this.#leases.read(db),
+        }),
+      )
       .deferred();
   }
 

@@ -7,6 +7,7 @@ import type {
   StateWriter,
 } from "../../core/adapter.js";
 import { STORE_PARTS } from "../../core/adapter.js";
+import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -54,7 +55,7 @@ export function createStore(db: Db, t: SqlTableNames): void {
 }
 
 /** The stamp, ledger and in-progress markers (the caller holds the read transaction). */
-export function readStore(db: Db, t: SqlTableNames): Omit<DatabaseState, "lease"> {
+export function readStore(db: Db, t: SqlTableNames, options: ReadStateOptions): Omit<DatabaseState, "lease"> {
   const hasLedger = tableExists(db, t.ledger);
   const stampRow = tableExists(db, t.state)
     ? (db.prepare(`select version from ${q(t.state)} where id = 'stamp'`).get() as
@@ -72,7 +73,8 @@ export function readStore(db: Db, t: SqlTableNames): Omit<DatabaseState, "lease"
       )
     : [];
   const missingStore = STORE_PARTS.filter((part) => !tableExists(db, t[part]));
-  return { stamp: stampRow?.version ?? null, hasLedger, missingStore, ledger, interrupted };
+  const stamp = parseStamp(stampRow?.version, `${t.state}.version`, options);
+  return { stamp, hasLedger, missingStore, ledger, interrupted };
 }
 
 /** The last `limit` history entries (all without one), oldest first. */

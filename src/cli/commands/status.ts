@@ -37,7 +37,7 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
       const report = await upgrader.status();
       const database = await upgrader.describe();
       run.output.result({ ...report, database });
-      printStatus(run.output, report, database.server, database.target);
+      printStatus(run.output, report, database.server, database.target, database.stamp);
       const strict = run.options.strict === true;
       if (strict && report.checksumMismatches.length > 0) {
         run.output.note(
@@ -55,7 +55,13 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
 }
 
 /** Prints a status report for humans. */
-export function printStatus(out: Output, report: StatusReport, server: string, target: string): void {
+export function printStatus(
+  out: Output,
+  report: StatusReport,
+  server: string,
+  target: string,
+  stampAt?: string,
+): void {
   const { c } = out;
   const colour =
     report.status === "CURRENT" || report.status === "AUTO_STAMPED" || report.status === "DEV"
@@ -65,7 +71,7 @@ export function printStatus(out: Output, report: StatusReport, server: string, t
         : c.red;
   out.line(`${c.bold("database")}  ${target} (${server})`);
   out.line(`${c.bold("code")}      ${report.codeVersion}`);
-  out.line(`${c.bold("stamp")}     ${report.stamp ?? "(none)"}`);
+  out.line(`${c.bold("stamp")}     ${report.stamp ?? "(none)"}${stampAt ? ` (read from ${stampAt})` : ""}`);
   out.line(`${c.bold("status")}    ${colour(report.status)}: ${report.message}`);
   if (report.pending.length > 0) out.line(`${c.bold("pending")}   ${report.pending.join(", ")}`);
   for (const id of report.outOfOrder) {
