@@ -122,7 +122,24 @@ export async function readStore(
     ? (await c.query<Row[]>(`select * from ${q(tables.markers)} order by started_at`))[0].map(fromMarkerRow)
     : [];
   const missingStore = STORE_PARTS.filter((part) => !present.has(tables[part]));
-  return { stamp: stamp === null ? null : String(stamp), hasLedger, missingStore, ledger, interrupted };
+  const userObjects = await countUserObjects(c, tables);
+  return {
+    stamp: stamp === null ? null : String(stamp),
+    hasLedger,
+    missingStore,
+    userObjects,
+    ledger,
+    interrupted,
+  };
+}
+
+/** Tables and views of the connection's database that are not lockstep's. */
+export async function countUserObjects(c: mysql.Connection, tables: SqlTableNames): Promise<number> {
+  const [rows] = await c.query<Row[]>(
+    "select count(*) as n from information_schema.tables where table_schema = database() and table_name not in (?)",
+    [Object.values(tables)],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** The last `limit` history entries (all without one), oldest first. */
@@ -160,6 +177,9 @@ export function stateWriter(c: mysql.Connection, tables: SqlTableNames): StateWr
         `replace into ${q(tables.markers)} (${MARKER_COLUMNS}) values (${placeholders(7)})`,
         markerValues(m),
       );
+    },
+    deleteLedgerEntry: async (version, name) => {
+      await c.query(`delete from ${q(tables.ledger)} where version = ? and name = ?`, [version, name]);
     },
     clearMarker: async (version, name) => {
       await c.query(`delete from ${q(tables.markers)} where version = ? and name = ?`, [version, name]);
