@@ -20,6 +20,13 @@ export interface LockstepConfig<TDb = any> {
   /** Where `lockstep new` writes step files, relative to the config (default: `steps` when it is a folder, else "upgrades"). */
   readonly stepsDir?: string;
   readonly lease?: LeaseOptions;
+  /**
+   * The steps build the schema from nothing (the first step creates the app's tables). A new,
+   * empty database (no table or collection besides lockstep's) then gets every step from
+   * `lockstep upgrade` and the start-up check's policy `upgrade`; without it such a database
+   * is UNINITIALISED, as lockstep never guesses. Default false.
+   */
+  readonly stepsBuildSchema?: boolean;
 }
 
 /** Every key a config may have; any other is refused with the closest of these. */
@@ -29,6 +36,7 @@ export const CONFIG_KEYS = [
   "appVersion",
   "stepsDir",
   "lease",
+  "stepsBuildSchema",
 ] as const satisfies readonly (keyof LockstepConfig)[];
 
 /** Every key of the config's `lease`. */
