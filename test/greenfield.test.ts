@@ -271,6 +271,13 @@ export default defineConfig({ database: "sqlite:./app.db", steps: "./upgrades"${
     assert.equal((await project.run("status", "--json")).json().status, "CURRENT");
   });
 
+  test("init --force below the applied step refuses with exit 3 (E_INIT_BELOW_APPLIED)", async () => {
+    const run = await project.run("init", "--force", "--version", "0.0.0", "--json");
+    assert.equal(run.code, 3);
+    assert.equal(run.json().error.code, "E_INIT_BELOW_APPLIED");
+    assert.equal((await project.run("status", "--json")).json().status, "CURRENT");
+  });
+
   test("a config whose stepsBuildSchema is not a boolean is refused", async () => {
     project.write(
       "lockstep.config.ts",
