@@ -9,11 +9,10 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import Database from "better-sqlite3";
 import { upgrade } from "../src/core/registry.js";
 import type { StepDefinition } from "../src/core/step.js";
 import { rejectsWith } from "./support/assertions.js";
-import { makeProject, markingStep, type Project } from "./support/cli.js";
+import { makeProject, markingStep, type Project, projectMarks } from "./support/cli.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
 import { describeFixture, type Harness, harnessTest, markStep } from "./support/harness.js";
 
@@ -214,15 +213,8 @@ describe("the CLI: a first deploy of an app whose steps build the schema", () =>
   const config = (flag: boolean) => `import { defineConfig } from "lockstep";
 export default defineConfig({ database: "sqlite:./app.db", steps: "./upgrades"${flag ? ", stepsBuildSchema: true" : ""} });
 `;
-  const marks = () => {
-    const db = new Database(join(project.dir, "app.db"), { readonly: true });
-    try {
-      if (!db.prepare("select 1 from sqlite_master where name = 'marks'").get()) return [];
-      return (db.prepare("select mark from marks").all() as { mark: string }[]).map((r) => r.mark);
-    } finally {
-      db.close();
-    }
-  };
+  const marks = () => projectMarks(project);
+
   before(() => {
     project = makeProject({
       "package.json": JSON.stringify({ name: "app", version: "1.0.0", type: "module" }),
