@@ -18,6 +18,7 @@ export { type CheckDatabaseOptions, checkDatabase } from "./core/check-database.
 export { type ConditionOptions, condition, noDocumentsIn, noRowsWhere } from "./core/conditions.js";
 export * from "./core/errors.js";
 export type { UpgraderEvents } from "./core/events.js";
+export type { InitResult } from "./core/init-database.js";
 export type { ChecksumMismatch, DatabaseStatus, PlanOptions, StatusReport } from "./core/planner.js";
 export {
   type RegisterUpgradeOptions,

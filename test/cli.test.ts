@@ -3,21 +3,13 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { lockstep, makeProject, markingStep, type Project, REPO } from "./support/cli.js";
+import { lockstep, makeProject, markingStep, type Project, projectMarks, REPO } from "./support/cli.js";
 
 const CONFIG = `import { defineConfig } from "lockstep";
 export default defineConfig({ database: "sqlite:./app.db", steps: "./upgrades" });
 `;
 
-function marks(project: Project): string[] {
-  const db = new Database(join(project.dir, "app.db"), { readonly: true });
-  try {
-    if (!db.prepare("select 1 from sqlite_master where name = 'marks'").get()) return [];
-    return (db.prepare("select mark from marks").all() as { mark: string }[]).map((r) => r.mark);
-  } finally {
-    db.close();
-  }
-}
+const marks = projectMarks;
 
 describe("lockstep --help", () => {
   const commands = ["status", "plan", "upgrade", "init", "history", "unlock", "resolve", "new"];

@@ -33,6 +33,7 @@ function withStoreFault(adapter: Adapter<any>, fault: Fault): Adapter<any> {
     return {
       setStamp: wrap("setStamp", (v: string) => writer.setStamp(v)),
       putLedgerEntry: wrap("putLedgerEntry", (e: LedgerEntry) => writer.putLedgerEntry(e)),
+      deleteLedgerEntry: wrap("deleteLedgerEntry", (v: string, n: string) => writer.deleteLedgerEntry(v, n)),
       setMarker: wrap("setMarker", (m: Parameters<StateWriter["setMarker"]>[0]) => writer.setMarker(m)),
       clearMarker: wrap("clearMarker", (v: string, n: string) => writer.clearMarker(v, n)),
       appendHistory: wrap("appendHistory", (e: HistoryEntry) => writer.appendHistory(e)),

@@ -33,6 +33,7 @@ export async function openUpgrader(
     appVersion: config.appVersion,
     steps: config.steps,
     lease,
+    stepsBuildSchema: config.stepsBuildSchema,
   });
   upgrader.on("warning", ({ message }) => output.warn(message));
   upgrader.on("lease:broken", ({ holder, reason }) =>

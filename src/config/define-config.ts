@@ -27,6 +27,13 @@ export interface LockstepConfig<TDb = any> {
    * is an error. Only for a `mongodb://` database URL.
    */
   readonly mongodb?: MongoStampOptions;
+  /**
+   * The steps build the schema from nothing (the first step creates the app's tables). A new,
+   * empty database (no table or collection besides lockstep's) then gets every step from
+   * `lockstep upgrade` and the start-up check's policy `upgrade`; without it such a database
+   * is UNINITIALISED, as lockstep never guesses. Default false.
+   */
+  readonly stepsBuildSchema?: boolean;
 }
 
 /** Where lockstep finds the stamp on MongoDB (the seed's layout). */
@@ -45,6 +52,7 @@ export const CONFIG_KEYS = [
   "stepsDir",
   "lease",
   "mongodb",
+  "stepsBuildSchema",
 ] as const satisfies readonly (keyof LockstepConfig)[];
 
 /** Every key of the config's `lease`. */

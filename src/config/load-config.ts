@@ -35,6 +35,8 @@ export interface ResolvedConfig {
   readonly appVersionSource: string;
   readonly stepsDir: string;
   readonly lease: LeaseOptions | undefined;
+  /** See {@link LockstepConfig.stepsBuildSchema}. */
+  readonly stepsBuildSchema: boolean;
 }
 
 /** Options of {@link loadConfig}. */
@@ -131,6 +133,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     appVersionSource: source,
     stepsDir: stepsDirOf(file),
     lease: config.lease,
+    stepsBuildSchema: config.stepsBuildSchema ?? false,
   };
 }
 
@@ -177,6 +180,12 @@ function checkConfig(value: unknown, path: string): Partial<LockstepConfig> {
       });
     }
     checkKeys(mongodb, MONGODB_KEYS, path, "mongodb");
+  }
+  const { stepsBuildSchema } = value as { stepsBuildSchema?: unknown };
+  if (stepsBuildSchema !== undefined && typeof stepsBuildSchema !== "boolean") {
+    throw new ConfigError("E_CONFIG_INVALID", `${path}: "stepsBuildSchema" must be true or false`, {
+      hint: "stepsBuildSchema: true when the steps create the app's schema from nothing",
+    });
   }
   return value as Partial<LockstepConfig>;
 }

@@ -89,6 +89,12 @@ export interface DatabaseState {
    * seed's metadata collection on MongoDB). Undefined when an adapter does not say.
    */
   readonly missingStore?: readonly StorePart[];
+  /**
+   * How many tables, views or collections the database holds that are not lockstep's own:
+   * 0 proves a new, empty database (see `stepsBuildSchema`). Undefined when an adapter does
+   * not say, and then the database is never taken for new.
+   */
+  readonly userObjects?: number;
   readonly ledger: readonly LedgerEntry[];
   readonly interrupted: readonly InProgressMarker[];
   /** The lease as it is now, expired or not; null when nobody holds it. */
@@ -133,6 +139,8 @@ export interface HistoryEntry {
 export interface StateWriter {
   setStamp(version: string): Promise<void>;
   putLedgerEntry(entry: LedgerEntry): Promise<void>;
+  /** Removes one ledger entry (`init --force` to a lower version drops the baselines above it). */
+  deleteLedgerEntry(version: string, name: string): Promise<void>;
   setMarker(marker: InProgressMarker): Promise<void>;
   clearMarker(version: string, name: string): Promise<void>;
   appendHistory(entry: HistoryEntry): Promise<void>;

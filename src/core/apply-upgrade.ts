@@ -2,7 +2,7 @@ import type { AdapterCapabilities, DatabaseDescription, DatabaseState, LeaseHand
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError, RefusedError, UpgradeInterruptedError } from "./errors.js";
 import type { AcquiredLease } from "./lease-acquire.js";
-import { type Plan, type PlanOptions, planUpgrade } from "./planner.js";
+import { type Plan, type PlannerOptions, planUpgrade } from "./planner.js";
 import { checkPreconditions, throwOnFailedPreconditions } from "./preconditions.js";
 import { historyEntry, ledgerEntry } from "./records.js";
 import { type StepRegistry, stepId } from "./registry.js";
@@ -20,7 +20,7 @@ export interface UpgradeRun<TDb> {
   readonly engine: EngineContext<TDb>;
   readonly registry: StepRegistry<TDb>;
   readonly database: DatabaseDescription;
-  readonly planOptions: PlanOptions;
+  readonly planOptions: PlannerOptions;
   /** Skip the preconditions marked skippable. */
   readonly force: boolean;
   /** Asks the upgrade to stop at the next safe point (see stop-signal.ts). */

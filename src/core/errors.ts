@@ -22,6 +22,7 @@ export type LockstepErrorCode =
   | "E_UNINITIALISED"
   | "E_UPGRADE_PENDING"
   | "E_ALREADY_INITIALISED"
+  | "E_INIT_BELOW_APPLIED"
   | "E_FROM_VERSION_CONFLICT"
   | "E_AHEAD"
   | "E_DEV_VERSION"

@@ -55,6 +55,21 @@ export interface PlanOptions {
   readonly outOfOrder?: boolean;
 }
 
+/** {@link PlanOptions} with what the upgrader knows of the app itself. */
+export interface PlannerOptions extends PlanOptions {
+  /** The app's steps build its schema from nothing: a new, empty database gets every step. */
+  readonly stepsBuildSchema?: boolean;
+}
+
+/**
+ * The one case where an unstamped database is known to be new: it holds no table, view or
+ * collection besides lockstep's own, and the app says its steps build the schema from nothing.
+ * Anything else stays a guess lockstep never makes.
+ */
+export function startsFromNothing(state: DatabaseState, stepsBuildSchema: boolean | undefined): boolean {
+  return stepsBuildSchema === true && state.stamp === null && state.userObjects === 0;
+}
+
 /** What an upgrade will do. */
 export interface Plan<TDb = unknown> {
   /** The version the database is treated as being at. */
@@ -132,7 +147,7 @@ export function planUpgrade<TDb>(
   state: DatabaseState,
   steps: readonly Step<TDb>[],
   codeVersion: string,
-  options: PlanOptions = {},
+  options: PlannerOptions = {},
 ): Plan<TDb> {
   const target = resolveTarget(codeVersion, steps, options.targetVersion);
   let from: string;
@@ -156,7 +171,9 @@ export function planUpgrade<TDb>(
     from = options.fromVersion;
   } else if (state.stamp === null) {
     const needed = stepsInRange(state, steps, BASELINE_VERSION, target);
-    if (needed.length > 0) throw uninitialisedError(needed.length, target);
+    if (needed.length > 0 && !startsFromNothing(state, options.stepsBuildSchema)) {
+      throw uninitialisedError(needed.length, target);
+    }
     from = BASELINE_VERSION;
   } else {
     from = state.stamp;
@@ -194,14 +211,16 @@ function fromVersionSettled(state: DatabaseState, steps: readonly Step[], fromVe
   return steps.every((step) => compareVersions(step.version, fromVersion) > 0 || ledger.has(step.id));
 }
 
+/** The three ways out of UNINITIALISED, for the refusal's hint and the status's `next`. */
+export const UNINITIALISED_NEXT =
+  "new deployment whose steps build the schema: set `stepsBuildSchema: true` in the config (or run `lockstep upgrade --from-version 0.0.0`)  ·  new deployment whose schema is made elsewhere: `lockstep init`  ·  existing database from before lockstep: `lockstep upgrade --from-version <the release it runs now>`";
+
 /** The refusal for an unstamped database that steps would apply to. */
 export function uninitialisedError(stepCount: number, target: string): LockstepError {
   return new RefusedError(
     "E_UNINITIALISED",
     `the database has no recorded version and ${stepCount} step(s) up to ${target} could apply; lockstep never guesses which`,
-    {
-      hint: "new deployment: `lockstep init`  ·  existing database from before lockstep: `lockstep upgrade --from-version <the release it runs now>`",
-    },
+    { hint: UNINITIALISED_NEXT },
   );
 }
 
@@ -219,6 +238,8 @@ export interface AssessContext {
   readonly leaseHeldByOther: boolean;
   readonly leaseMode?: LeaseMode;
   readonly storeDamage?: string | null;
+  /** See {@link PlannerOptions.stepsBuildSchema}. */
+  readonly stepsBuildSchema?: boolean;
 }
 
 /**
@@ -241,7 +262,7 @@ export function assessStatus(
           next: null,
         }
       : state.stamp === null
-        ? unstampedVerdict(state, steps, codeVersion)
+        ? unstampedVerdict(state, steps, codeVersion, now.stepsBuildSchema)
         : stampedVerdict(state, steps, state.stamp, codeVersion));
   return {
     codeVersion,
@@ -286,13 +307,26 @@ function blockingVerdict(state: DatabaseState, now: AssessContext): Verdict | nu
 }
 
 /** No stamp: UNINITIALISED when a step could apply (never guess), else safely stampable. */
-function unstampedVerdict(state: DatabaseState, steps: readonly Step[], codeVersion: string): Verdict {
+function unstampedVerdict(
+  state: DatabaseState,
+  steps: readonly Step[],
+  codeVersion: string,
+  stepsBuildSchema: boolean | undefined,
+): Verdict {
   const needed = stepsInRange(state, steps, BASELINE_VERSION, codeVersion);
+  if (needed.length > 0 && startsFromNothing(state, stepsBuildSchema)) {
+    return {
+      status: "UPGRADE_PENDING",
+      message: `the database is new (no table or collection besides lockstep's) and the steps build the schema: ${needed.length} step(s) pending from 0.0.0 to ${codeVersion}`,
+      next: "`lockstep upgrade` (or the start-up check with policy upgrade) applies every step",
+      pending: needed.map((step) => step.id),
+    };
+  }
   if (needed.length > 0) {
     return {
       status: "UNINITIALISED",
       message: `the database has no recorded version and ${needed.length} step(s) up to ${codeVersion} could apply`,
-      next: "new deployment: `lockstep init`; existing database from before lockstep: `lockstep upgrade --from-version <version>`",
+      next: UNINITIALISED_NEXT,
       pending: needed.map((step) => step.id),
     };
   }

@@ -28,6 +28,12 @@ export interface UpgraderOptions<TDb = unknown> {
   readonly lease?: LeaseOptions;
   /** Who is acting; defaults to this process. */
   readonly actor?: Actor;
+  /**
+   * The steps build the app's schema from nothing (a first step creates its tables). Then a
+   * new database (unstamped, no table or collection besides lockstep's) gets every step from
+   * `upgrade` and the start-up check's policy `upgrade`, instead of UNINITIALISED. Default false.
+   */
+  readonly stepsBuildSchema?: boolean;
 }
 
 /** The shape of {@link UpgraderOptions}, checked by the constructor. */

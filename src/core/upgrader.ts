@@ -7,11 +7,18 @@ import type { EngineContext } from "./engine-context.js";
 import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { validateHistoryLimit } from "./history-limit.js";
+import { type InitResult, initDatabase } from "./init-database.js";
 import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
 import { holderSummary, unlockRefusedHint } from "./lease-hints.js";
-import { assessStatus, type PlanOptions, planUpgrade, type StatusReport } from "./planner.js";
+import {
+  assessStatus,
+  type PlannerOptions,
+  type PlanOptions,
+  planUpgrade,
+  type StatusReport,
+} from "./planner.js";
 import { checkPreconditions } from "./preconditions.js";
-import { historyEntry, ledgerEntry } from "./records.js";
+import { historyEntry } from "./records.js";
 import { StepRegistry, stepId } from "./registry.js";
 import type { CheckPolicy, CheckResult, PlannedStep, PlanReport, UpgradeResult } from "./reports.js";
 import { runStartUpCheck } from "./start-up-check.js";
@@ -56,6 +63,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   readonly registry: StepRegistry<TDb>;
   readonly #lease: Required<LeaseOptions>;
   readonly #actor: Actor;
+  readonly #stepsBuildSchema: boolean;
   readonly #engine: EngineContext<TDb>;
   #opened: Promise<DatabaseDescription> | undefined;
 
@@ -67,6 +75,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     this.registry = new StepRegistry(options.steps);
     this.#lease = { ...DEFAULT_LEASE_OPTIONS, ...options.lease };
     this.#actor = options.actor ?? defaultActor();
+    this.#stepsBuildSchema = options.stepsBuildSchema ?? false;
     this.#engine = {
       adapter: this.adapter,
       actor: this.#actor,
@@ -119,6 +128,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       leaseHeldByOther: !settled && heldByOther(this.#actor, state.lease),
       leaseMode: this.adapter.capabilities.leaseMode,
       storeDamage,
+      stepsBuildSchema: this.#stepsBuildSchema,
     });
   }
 
@@ -165,8 +175,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     return state;
   }
 
-  #normalisePlanOptions(options: PlanOptions): PlanOptions {
+  #normalisePlanOptions(options: PlanOptions): PlannerOptions {
     return {
+      stepsBuildSchema: this.#stepsBuildSchema,
       ...(options.targetVersion !== undefined && {
         targetVersion: normaliseVersion(options.targetVersion, "--target-version"),
       }),
@@ -208,11 +219,11 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   /**
    * Stamps a new deployment with the code version (or `version`) without running any step;
    * every registered step up to it is recorded as baselined. Refuses a stamped database
-   * unless `force`.
+   * unless `force`; a forced init to a lower version removes the baselines above it (see
+   * {@link initDatabase}). Emits a warning when the database does not look like a new
+   * deployment whose schema is made elsewhere.
    */
-  async init(
-    options: { version?: string; force?: boolean } = {},
-  ): Promise<{ version: string; previous: string | null }> {
+  async init(options: { version?: string; force?: boolean } = {}): Promise<InitResult> {
     const version =
       options.version !== undefined ? normaliseVersion(options.version, "--version") : this.codeVersion;
     if (options.version === undefined && isDevVersion(parseVersion(version, "the code version"))) {
@@ -221,34 +232,9 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       });
     }
     await this.#open(true);
-    return this.#withLease(true, async ({ lease }) => {
-      await this.adapter.ensureStore();
-      // --force rewrites the stamp, so it must not need to parse the old one (E_STAMP_INVALID).
-      const state = await this.adapter.readState({ ignoreInvalidStamp: options.force ?? false });
-      if (state.stamp !== null && !options.force) {
-        throw new RefusedError("E_ALREADY_INITIALISED", `the database is already stamped ${state.stamp}`, {
-          hint: `use \`lockstep upgrade\` to move it forward; \`lockstep init --version ${version} --force\` overwrites the stamp`,
-        });
-      }
-      const known = new Set(state.ledger.map((entry) => stepId(entry.version, entry.name)));
-      const at = new Date().toISOString();
-      await this.adapter.write(lease, async (writer) => {
-        for (const step of this.steps) {
-          if (compareVersions(step.version, version) <= 0 && !known.has(step.id)) {
-            await writer.putLedgerEntry(ledgerEntry(this.#engine, step, "baselined", at, null, null));
-          }
-        }
-        await writer.setStamp(version);
-        await writer.appendHistory(
-          historyEntry(this.#engine, "init", {
-            version,
-            details: { previous: state.stamp, force: options.force ?? false },
-          }),
-        );
-      });
-      this.emit("stamped", { version, action: "init" });
-      return { version, previous: state.stamp };
-    });
+    return this.#withLease(true, ({ lease }) =>
+      initDatabase(this.#engine, this.steps, lease, { version, force: options.force ?? false }),
+    );
   }
 
   /** The history, oldest first. */

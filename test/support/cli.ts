@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const CLI = join(REPO, "dist", "cli", "main.js");
@@ -99,4 +100,15 @@ export default upgrade({
   },
 });
 `;
+}
+
+/** Every mark in the `marks` table of the project's SQLite `app.db` (none before it exists). */
+export function projectMarks(project: Project): string[] {
+  const db = new Database(join(project.dir, "app.db"), { readonly: true });
+  try {
+    if (!db.prepare("select 1 from sqlite_master where name = 'marks'").get()) return [];
+    return (db.prepare("select mark from marks").all() as { mark: string }[]).map((r) => r.mark);
+  } finally {
+    db.close();
+  }
 }

@@ -78,6 +78,7 @@ import { MongoStateWriter, readStamp, stampLocation } from "./seed-stamp.js";
 import { type MongoServerInfo, probeServer, serverNow } from "./server-info.js";
 import { bindSession } from "./session-bound.js";
 import { agreeWithUrl, appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
+import { countUserCollections } from "./user-collections.js";
 
 // The test suite and older imports read these from here.
 export { databaseFromUrl, lockstepUrlParams } from "./url.js";
@@ -321,11 +322,12 @@ export class MongoAdapter implements Adapter<Db> {
   }
 
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    const [stamp, hasLedger, markers, lease] = await Promise.all([
+    const [stamp, hasLedger, markers, lease, userObjects] = await Promise.all([
       readStamp(this.#conn, this, options),
       this.#collectionExists(this.collections.ledger),
       this.#collection("markers").find<MarkerDoc>({}).sort({ startedAt: 1 }).toArray(),
       this.#leaseStore().then((leases) => leases.read()),
+      countUserCollections(this.#conn, this.collections),
     ]);
     const ledger = hasLedger
       ? (await this.#collection("ledger").find<LedgerDoc>({}).sort({ appliedAt: 1, _id: 1 }).toArray()).map(
@@ -336,6 +338,7 @@ export class MongoAdapter implements Adapter<Db> {
       stamp,
       hasLedger,
       missingStore: await this.#missingStore(),
+      userObjects,
       ledger,
       interrupted: markers.map(fromMarkerDoc),
       lease,

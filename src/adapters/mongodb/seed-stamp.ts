@@ -121,6 +121,10 @@ export class MongoStateWriter implements StateWriter {
     await this.#collection("ledger").replaceOne({ _id: doc._id }, doc, { upsert: true, ...this.#options });
   }
 
+  async deleteLedgerEntry(version: string, name: string): Promise<void> {
+    await this.#collection("ledger").deleteOne({ _id: `${version}/${name}` }, this.#options);
+  }
+
   async setMarker(m: InProgressMarker): Promise<void> {
     const doc = toMarkerDoc(m);
     await this.#collection("markers").replaceOne({ _id: doc._id }, doc, { upsert: true, ...this.#options });

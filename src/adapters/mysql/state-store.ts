@@ -125,7 +125,17 @@ export async function readStore(
     : [];
   const missingStore = STORE_PARTS.filter((part) => !present.has(tables[part]));
   const parsed = parseStamp(stamp, `${tables.state}.version`, options);
-  return { stamp: parsed, hasLedger, missingStore, ledger, interrupted };
+  const userObjects = await countUserObjects(c, tables);
+  return { stamp: parsed, hasLedger, missingStore, userObjects, ledger, interrupted };
+}
+
+/** Tables and views of the connection's database that are not lockstep's. */
+export async function countUserObjects(c: mysql.Connection, tables: SqlTableNames): Promise<number> {
+  const [rows] = await c.query<Row[]>(
+    "select count(*) as n from information_schema.tables where table_schema = database() and table_name not in (?)",
+    [Object.values(tables)],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** The last `limit` history entries (all without one), oldest first. */
@@ -163,6 +173,9 @@ export function stateWriter(c: mysql.Connection, tables: SqlTableNames): StateWr
         `replace into ${q(tables.markers)} (${MARKER_COLUMNS}) values (${placeholders(7)})`,
         markerValues(m),
       );
+    },
+    deleteLedgerEntry: async (version, name) => {
+      await c.query(`delete from ${q(tables.ledger)} where version = ? and name = ?`, [version, name]);
     },
     clearMarker: async (version, name) => {
       await c.query(`delete from ${q(tables.markers)} where version = ? and name = ?`, [version, name]);

@@ -32,6 +32,7 @@ export interface StoredState {
   readonly stamp: string | null;
   readonly hasLedger: boolean;
   readonly missingStore: StorePart[];
+  readonly userObjects: number;
   readonly ledger: LedgerEntry[];
   readonly interrupted: InProgressMarker[];
 }
@@ -122,7 +123,27 @@ export class PostgresStateStore {
       : [];
     const missingStore = STORE_PARTS.filter((part) => !present.has(this.tables[part]));
     const parsed = parseStamp(stamp, `${this.tables.state}.version`, options);
-    return { stamp: parsed, hasLedger, missingStore, ledger, interrupted };
+    const userObjects = await this.countUserObjects(c);
+    return { stamp: parsed, hasLedger, missingStore, userObjects, ledger, interrupted };
+  }
+
+  /**
+   * Tables, views and foreign tables that are not lockstep's, in lockstep's schema and in the
+   * schemas of the connection's search_path (where a step's unqualified `create table` lands).
+   * Other schemas are not looked at: the test server, like many shared servers, holds other
+   * apps' schemas. Objects that belong to an extension (PostGIS's `spatial_ref_sys`) do not count.
+   */
+  async countUserObjects(c: pg.ClientBase): Promise<number> {
+    const { rows } = await c.query<{ n: string }>(
+      `select count(*) as n from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       where c.relkind in ('r', 'p', 'v', 'm', 'f')
+         and (n.nspname = $1 or n.nspname = any(current_schemas(false)))
+         and not (n.nspname = $1 and c.relname = any($2::text[]))
+         and not exists (select 1 from pg_catalog.pg_depend d
+                         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')`,
+      [this.schema, Object.values(this.tables)],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. */
@@ -161,6 +182,9 @@ export class PostgresStateStore {
              host = excluded.host, pid = excluded.pid, checkpoint = excluded.checkpoint`,
           markerValues(m),
         );
+      },
+      deleteLedgerEntry: async (version, name) => {
+        await c.query(`delete from ${this.ref("ledger")} where version = $1 and name = $2`, [version, name]);
       },
       clearMarker: async (version, name) => {
         await c.query(`delete from ${this.ref("markers")} where version = $1 and name = $2`, [version, name]);

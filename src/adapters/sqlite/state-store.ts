@@ -74,7 +74,20 @@ export function readStore(db: Db, t: SqlTableNames, options: ReadStateOptions): 
     : [];
   const missingStore = STORE_PARTS.filter((part) => !tableExists(db, t[part]));
   const stamp = parseStamp(stampRow?.version, `${t.state}.version`, options);
-  return { stamp, hasLedger, missingStore, ledger, interrupted };
+  const userObjects = countUserObjects(db, t);
+  return { stamp, hasLedger, missingStore, userObjects, ledger, interrupted };
+}
+
+/** Tables and views that are neither SQLite's own (`sqlite_%`) nor lockstep's. */
+export function countUserObjects(db: Db, t: SqlTableNames): number {
+  const ours = Object.values(t);
+  const row = db
+    .prepare(
+      `select count(*) as n from sqlite_master where type in ('table', 'view') and substr(name, 1, 7) <> 'sqlite_'
+       and name not in (${placeholders(ours.length)})`,
+    )
+    .get(...ours) as { n: number };
+  return row.n;
 }
 
 /** The last `limit` history entries (all without one), oldest first. */
@@ -104,6 +117,9 @@ export function stateWriter(db: Db, t: SqlTableNames): StateWriter {
       db.prepare(
         `insert or replace into ${q(t.markers)} (${MARKER_COLUMNS}) values (${placeholders(7)})`,
       ).run(...markerValues(m));
+    },
+    deleteLedgerEntry: async (version, name) => {
+      db.prepare(`delete from ${q(t.ledger)} where version = ? and name = ?`).run(version, name);
     },
     clearMarker: async (version, name) => {
       db.prepare(`delete from ${q(t.markers)} where version = ? and name = ?`).run(version, name);

@@ -27,6 +27,8 @@ export function initCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--force", "overwrite an existing stamp"))
     .addHelpText(
       "after",
-      "\nFor an EXISTING database from before lockstep, do not init: run `lockstep upgrade --from-version <its release>`.",
+      "\nFor an EXISTING database from before lockstep, do not init: run `lockstep upgrade --from-version <its release>`." +
+        "\nFor a NEW database whose steps build the schema, do not init: set `stepsBuildSchema: true` in the config (or run `lockstep upgrade --from-version 0.0.0`)." +
+        "\n`init --force --version <lower>` removes the baselines above it (`--version 0.0.0` undoes an init).",
     );
 }
