@@ -5,7 +5,7 @@
  * raw `@`, the head before a raw `/`) is caught as surely as a whole one.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { assertPasswordParses, redactUrl, secretsOf } from "../src/adapters/url.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { makeProject } from "./support/cli.js";
@@ -79,11 +79,11 @@ function withPassword(base: string, password: string): string {
   return `${match[1]}${match[2] ?? "lockstep"}:${password}@${match[3]}`;
 }
 
-const project = makeProject({
+/** A project the CLI runs in (its own config's database is never used: `--database` wins). */
+const projectFiles = {
   "package.json": JSON.stringify({ name: "creds", version: "1.0.0", type: "module" }),
   "lockstep.config.mjs": `export default { database: "sqlite:./app.db", steps: [], appVersion: "1.0.0" };\n`,
-});
-after(() => project.cleanup());
+};
 
 for (const fixture of await loadFixtures()) {
   // A SQLite URL has no userinfo to leak.
@@ -93,6 +93,7 @@ for (const fixture of await loadFixtures()) {
       timeout: 180_000,
     }, async () => {
       const database = await fixture.create();
+      const project = makeProject(projectFiles);
       try {
         for (const [i, password] of passwords.entries()) {
           const url = withPassword(database.url, password);
@@ -118,6 +119,7 @@ for (const fixture of await loadFixtures()) {
           }
         }
       } finally {
+        project.cleanup();
         await database.cleanup();
       }
     });

@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import type mysql from "mysql2/promise";
 import { MysqlAdapter } from "../src/adapters/mysql/index.js";
+import { STORE_PARTS } from "../src/core/adapter.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { rejectsWith, takeLease } from "./support/assertions.js";
 import { describeFixture, testWith } from "./support/harness.js";
@@ -190,13 +191,11 @@ await describeFixture(mysqlFixture, describe, () => {
   describe("store", () => {
     test("readState on an empty database is empty and creates nothing", async (p) => {
       const a = await p.adapter();
-      assert.deepEqual(await a.readState(), {
-        stamp: null,
-        hasLedger: false,
-        ledger: [],
-        interrupted: [],
-        lease: null,
-      });
+      const { missingStore, userObjects, ...state } = await a.readState();
+      assert.deepEqual(state, { stamp: null, hasLedger: false, ledger: [], interrupted: [], lease: null });
+      // Nothing of lockstep's exists yet: every part of the store is missing, none is "damaged".
+      assert.deepEqual(missingStore, [...STORE_PARTS]);
+      assert.equal(typeof userObjects, "number");
       assert.deepEqual(await a.readHistory(), []);
       assert.equal(await a.breakLease({}), null);
       const [rows] = await stranger((c) =>

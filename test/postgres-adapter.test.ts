@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import { PostgresAdapter } from "../src/adapters/postgres/index.js";
 import type { Adapter } from "../src/core/adapter.js";
+import { STORE_PARTS } from "../src/core/adapter.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { rejectsWith, takeLease } from "./support/assertions.js";
 import { TEST_RUN_PREFIX } from "./support/fixtures.js";
@@ -235,13 +236,11 @@ await describeFixture(postgresFixture, describe, () => {
       const adapter = PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, schema));
       await adapter.open({ create: false });
       try {
-        assert.deepEqual(await adapter.readState(), {
-          stamp: null,
-          hasLedger: false,
-          ledger: [],
-          interrupted: [],
-          lease: null,
-        });
+        const { missingStore, userObjects, ...state } = await adapter.readState();
+        assert.deepEqual(state, { stamp: null, hasLedger: false, ledger: [], interrupted: [], lease: null });
+        // Nothing of lockstep's exists yet: every part of the store is missing, none is "damaged".
+        assert.deepEqual(missingStore, [...STORE_PARTS]);
+        assert.equal(typeof userObjects, "number");
         assert.deepEqual(await adapter.readHistory(), []);
         assert.equal(await adapter.breakLease({}), null);
       } finally {

@@ -43,6 +43,7 @@ export const UPGRADER_OPTIONS: OptionsSpec = {
   steps: "array",
   "lease?": "object",
   "actor?": "object",
+  "stepsBuildSchema?": "boolean",
 };
 
 /** Options of {@link Upgrader.upgrade}. */
