@@ -126,13 +126,20 @@ export class Output {
     } else if (isLockstepError(error)) {
       this.streams.stderr.write(`${this.c.red(`error ${error.code}:`)} ${error.message}\n`);
     } else {
+      // Not one of ours: the message, and the stack only with --verbose (it is printed below).
       const err = error as Error;
       this.streams.stderr.write(
-        `${this.c.red("unexpected error:")} ${redactUrls(err?.stack ?? String(error))}\n`,
+        `${this.c.red("error E_UNEXPECTED:")} ${redactUrls(err?.message ?? String(error))}\n`,
       );
     }
     if (this.verbose) this.#stacks(error);
-    else if (isLockstepError(error) && error.cause !== undefined && !this.json) {
+    else if (!isLockstepError(error) && !this.json) {
+      this.streams.stderr.write(
+        this.c.dim(
+          "(an error lockstep did not expect: run again with --verbose for the stack, and please report it)\n",
+        ),
+      );
+    } else if (isLockstepError(error) && error.cause !== undefined && !this.json) {
       this.streams.stderr.write(this.c.dim("(run again with --verbose for the stack)\n"));
     }
     return exit;
@@ -144,7 +151,7 @@ export class Output {
     for (let e: unknown = error, depth = 0; e !== undefined && !seen.has(e) && depth < 10; depth++) {
       seen.add(e);
       const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
-      this.streams.stderr.write(`${depth === 0 ? "stack:" : "caused by:"} ${text}\n`);
+      this.streams.stderr.write(`${depth === 0 ? "stack:" : "caused by:"} ${redactUrls(text)}\n`);
       e = e instanceof Error ? e.cause : undefined;
     }
   }

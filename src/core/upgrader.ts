@@ -90,6 +90,19 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
   }
 
   /** Opens the database (once) and learns what it supports. */
+  /** The steps build the schema from nothing ({@link UpgraderOptions.stepsBuildSchema}). */
+  get stepsBuildSchema(): boolean {
+    return this.#stepsBuildSchema;
+  }
+
+  /**
+   * Opens the database now (every method opens it on first use); `create` makes a new SQLite
+   * file, for the first `upgrade` of a deployment whose steps build the schema.
+   */
+  open(options: { create?: boolean } = {}): Promise<DatabaseDescription> {
+    return this.#open(options.create ?? false);
+  }
+
   async #open(create: boolean): Promise<DatabaseDescription> {
     this.#opened ??= this.adapter.open({ create }).then(() => this.adapter.describe());
     try {

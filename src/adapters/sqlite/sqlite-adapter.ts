@@ -94,7 +94,7 @@ export class SqliteAdapter implements Adapter<Db> {
     if (this.#db) return;
     if (!options.create && !existsSync(this.filename)) {
       throw new DatabaseError("E_DATABASE_NOT_FOUND", `database file not found: ${this.filename}`, {
-        hint: "check the path in --database or the config; `lockstep init` creates a new database",
+        hint: "check the path in --database or the config; a new database: `lockstep init` (schema made elsewhere), or `stepsBuildSchema: true` in the config / `lockstep upgrade --from-version 0.0.0` (the steps build the schema)",
       });
     }
     const Database = await loadDriver<typeof BetterSqlite3>("better-sqlite3", "SQLite");
@@ -140,7 +140,7 @@ export class SqliteAdapter implements Adapter<Db> {
   }
 
   async ensureStore(): Promise<void> {
-    createStore(this.#conn, this.tables);
+    this.#writable(() => createStore(this.#conn, this.tables));
   }
 
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
@@ -162,11 +162,11 @@ export class SqliteAdapter implements Adapter<Db> {
 
   async tryAcquireLease(request: LeaseRequest): Promise<LeaseAttempt> {
     await this.ensureStore();
-    return this.#leases.acquire(this.#conn, request, this.#busyTimeoutMs);
+    return this.#writable(() => this.#leases.acquire(this.#conn, request, this.#busyTimeoutMs));
   }
 
   async breakLease(options: { owner?: string }): Promise<LeaseInfo | null> {
-    return this.#leases.break(this.#conn, options.owner);
+    return this.#writable(() => this.#leases.break(this.#conn, options.owner));
   }
 
   async write<T>(
@@ -180,7 +180,7 @@ export class SqliteAdapter implements Adapter<Db> {
       if (lease) this.#leases.assertHeld(db, lease, this.displayName);
       return fn(stateWriter(db, this.tables), db);
     }
-    db.exec("begin immediate");
+    this.#writable(() => db.exec("begin immediate"));
     try {
       if (lease) this.#leases.assertHeld(db, lease, this.displayName);
       const result = await fn(stateWriter(db, this.tables), db);
@@ -189,6 +189,26 @@ export class SqliteAdapter implements Adapter<Db> {
     } catch (error) {
       if (db.inTransaction) db.exec("rollback");
       throw error;
+    }
+  }
+
+  /**
+   * Runs a write of lockstep's own; SQLite's "readonly database" (the file or its folder not
+   * writable by this user) becomes E_DATABASE_READONLY instead of a driver stack trace.
+   */
+  #writable<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (!/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(String((error as { code?: unknown }).code))) throw error;
+      throw new DatabaseError(
+        "E_DATABASE_READONLY",
+        `cannot write ${this.filename}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: "give the user running lockstep write access to the file and its folder (SQLite writes a journal beside it), or run lockstep as the file's owner",
+        },
+      );
     }
   }
 

@@ -32,6 +32,11 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
         const lockTimeoutMs =
           options.lockTimeout !== undefined ? parseSeconds(options.lockTimeout) : undefined;
         const upgrader = await run.open(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {});
+        // A new deployment whose steps build the schema (or that names the release it starts
+        // from) may start from no database file at all: upgrade creates it, plan never does.
+        if (options.dryRun !== true && (upgrader.stepsBuildSchema || options.fromVersion !== undefined)) {
+          await upgrader.open({ create: true });
+        }
         // The plan is printed before anything is written.
         const plan = await upgrader.plan(planOptions(options));
         printPlan(output, plan);
