@@ -98,6 +98,16 @@ describe("misspelt names are coded with 'did you mean' (item 23)", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /error E_USAGE: unknown option '--forse'/);
     assert.match(run.stderr, /Did you mean --force\?/);
+    assert.match(run.stderr, /→ run `lockstep upgrade --help`/);
+  });
+  test("usage errors with --json are JSON on stdout; an unknown command names --help", async () => {
+    const p = project({ "lockstep.config.ts": CONFIG });
+    const run = await p.run("upgrade", "--json", "--dry-rum");
+    assert.equal(run.code, 1);
+    assert.equal(run.json().error.code, "E_USAGE");
+    assert.match(run.json().error.hint, /lockstep upgrade --help/);
+    const wat = await p.run("wat");
+    assert.match(wat.stderr, /error E_USAGE: unknown command 'wat'\n {2}→ run `lockstep --help`/);
   });
   test("a misspelt check policy is refused before anything is written", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lockstep-policy-"));

@@ -15,7 +15,7 @@ import { upgradeCommand } from "./commands/upgrade.js";
 import { Output, type StopSignal, type StopSignals, type Streams, signalExit } from "./output.js";
 
 /** Builds the `lockstep` program. */
-export function buildProgram(streams: Streams, exit: ExitHolder): Command {
+export function buildProgram(streams: Streams, exit: ExitHolder, json = false): Command {
   const program = new Command("lockstep")
     .description("Keep an application's database in step with its release version.")
     .version(LOCKSTEP_VERSION)
@@ -26,7 +26,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder): Command {
       "after",
       "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised), 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
     );
-  usageErrorsCoded(program);
+  usageErrorsCoded(program, streams, json);
   for (const make of [
     statusCommand,
     planCommand,
@@ -38,15 +38,27 @@ export function buildProgram(streams: Streams, exit: ExitHolder): Command {
     newCommand,
     checkCommand,
   ]) {
-    program.addCommand(usageErrorsCoded(make(streams, exit)).exitOverride());
+    program.addCommand(usageErrorsCoded(make(streams, exit), streams, json).exitOverride());
   }
   return program;
 }
 
-/** commander's own errors (unknown option, missing argument) get the E_USAGE code. */
-function usageErrorsCoded(command: Command): Command {
+/**
+ * commander's own errors (unknown option or command, missing argument) get the E_USAGE code
+ * and a next action; with --json they are the usual `{ "error": … }` on stdout.
+ */
+function usageErrorsCoded(command: Command, streams: Streams, json: boolean): Command {
+  const name = command.name() === "lockstep" ? "lockstep" : `lockstep ${command.name()}`;
+  const hint = `run \`${name} --help\` for its commands and options`;
   return command.configureOutput({
-    outputError: (text, write) => write(text.replace(/^error: /, "error E_USAGE: ")),
+    outputError: (text, write) => {
+      const message = text.replace(/^error: /, "").trim();
+      if (json) {
+        streams.stdout.write(`${JSON.stringify({ error: { code: "E_USAGE", message, hint } }, null, 2)}\n`);
+        return;
+      }
+      write(`error E_USAGE: ${message}\n  → ${hint}\n`);
+    },
   });
 }
 
@@ -69,7 +81,8 @@ export function runCli(): void {
     if (settled || stop.stopped()) return;
     process.exitCode = (exit.output ?? new Output(streams, false)).error(unsettledError());
   });
-  main(buildProgram(streams, exit), process.argv.slice(2), exit).then(
+  const argv = process.argv.slice(2);
+  main(buildProgram(streams, exit, argv.includes("--json")), argv, exit).then(
     (code) => {
       settled = true;
       process.exitCode = code;
