@@ -9,13 +9,14 @@ import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import type mysql from "mysql2/promise";
 import { MysqlAdapter } from "../src/adapters/mysql/index.js";
-import { STORE_PARTS } from "../src/core/adapter.js";
+import { type LeaseHandle, STORE_PARTS } from "../src/core/adapter.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { rejectsWith, takeLease } from "./support/assertions.js";
 import { describeFixture, testWith } from "./support/harness.js";
 import { entry, request } from "./support/lease-fixtures.js";
 import mysqlFixture, { MYSQL_TEST_URL, mysqlUrlFor, withMysql } from "./support/mysql-fixture.js";
 import { Place } from "./support/place.js";
+import { assertBrokenHolderWritesNothing, assertExclusiveLease } from "./support/session-lease-cases.js";
 
 /** The test's database and the adapters opened on it, closed and dropped at the end. */
 class MysqlPlace extends Place {
@@ -43,25 +44,13 @@ async function stranger<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> 
 await describeFixture(mysqlFixture, describe, () => {
   describe("GET_LOCK lease", () => {
     test("GET_LOCK answers 0 to a second connection, and the second adapter learns who holds it", async (p) => {
-      const a = await p.adapter();
-      const b = await p.adapter();
-      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
-      const [rows] = await stranger((c) =>
-        c.query<mysql.RowDataPacket[]>("select get_lock(?, 0) as ok", [p.lockName]),
-      );
-      assert.equal(rows[0]?.ok, 0, "the server refuses the lock to anyone else");
-      const second = await b.tryAcquireLease(request("host-b/2"));
-      assert.ok("heldBy" in second, "0 is a failure, not a lease");
-      assert.equal(second.heldBy?.owner, "host-a/1");
-      assert.equal(second.heldBy?.pid, 4242);
-      assert.equal(second.heldBy?.host, "test-host");
-      assert.equal(second.heldBy?.expired, false);
-      assert.equal((await b.readState()).lease?.owner, "host-a/1");
-      await lease.release();
-      assert.equal((await b.readState()).lease, null);
-      const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
-      assert.equal((await a.readState()).lease?.owner, "host-b/2");
-      await taken.release();
+      await assertExclusiveLease(await p.adapter(), await p.adapter(), async (heldBy) => {
+        assert.equal(heldBy?.host, "test-host");
+        const [rows] = await stranger((c) =>
+          c.query<mysql.RowDataPacket[]>("select get_lock(?, 0) as ok", [p.lockName]),
+        );
+        assert.equal(rows[0]?.ok, 0, "the server refuses the lock to anyone else");
+      });
     });
 
     test("a lock held by a connection that is not lockstep is still a held lock", async (p) => {
@@ -83,25 +72,13 @@ await describeFixture(mysqlFixture, describe, () => {
     test("a holder whose connection is killed has lost the lease and writes nothing", async (p) => {
       const a = await p.adapter();
       const b = await p.adapter();
-      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
-      const broken = await b.breakLease({ owner: "host-a/1" });
-      assert.equal(broken?.owner, "host-a/1");
-      assert.equal((await b.readState()).lease, null);
-      const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
-      let ran = false;
-      await rejectsWith(
-        a.write(lease, async (writer) => {
-          ran = true;
-          await writer.setStamp("9.9.9");
-        }),
-        "E_LEASE_LOST",
-      );
-      assert.equal(ran, false, "stopped before the step's writes");
-      assert.equal(lease.lost, true);
-      assert.equal((await b.readState()).stamp, null);
+      let taken: LeaseHandle | undefined;
+      const lease = await assertBrokenHolderWritesNothing(a, b, async () => {
+        taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
+      });
       await lease.release();
       assert.equal((await b.readState()).lease?.owner, "host-b/2", "releasing a lost lease frees nothing");
-      await taken.release();
+      await taken?.release();
     });
 
     test("a stale lease-info row without its lock is no lease", async (p) => {

@@ -21,6 +21,11 @@ import postgresFixture, {
   postgresUrlFor,
   withPostgres,
 } from "./support/postgres-fixture.js";
+import {
+  assertBrokenHolderWritesNothing,
+  assertExclusiveLease,
+  assertLostLeaseWritesNothing,
+} from "./support/session-lease-cases.js";
 
 /** The test's schema and the adapters opened on it, closed and dropped at the end. */
 class PostgresPlace extends Place {
@@ -39,42 +44,15 @@ const test = testWith(() => PostgresPlace.create(postgresFixture, /[?&]schema=([
 await describeFixture(postgresFixture, describe, () => {
   describe("session advisory lock", () => {
     test("is exclusive across two adapters, and the loser learns who holds it", async (p) => {
-      const a = await p.adapter();
       const b = await p.adapter();
-      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
-      const second = await b.tryAcquireLease(request("host-b/2"));
-      assert.ok("heldBy" in second, "a second session does not get the lock");
-      assert.equal(second.heldBy?.owner, "host-a/1");
-      assert.equal(second.heldBy?.pid, 4242);
-      assert.equal(second.heldBy?.expired, false);
-      assert.equal((await b.readState()).lease?.owner, "host-a/1");
-      // Polling again reuses one idle connection and still fails.
-      assert.ok("heldBy" in (await b.tryAcquireLease(request("host-b/2"))));
-      await lease.release();
-      assert.equal((await b.readState()).lease, null);
-      const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
-      assert.equal((await a.readState()).lease?.owner, "host-b/2");
-      await taken.release();
+      await assertExclusiveLease(await p.adapter(), b, async () => {
+        // Polling again reuses one idle connection and still fails.
+        assert.ok("heldBy" in (await b.tryAcquireLease(request("host-b/2"))));
+      });
     });
 
     test("a holder whose connection is terminated has lost the lease and writes nothing", async (p) => {
-      const a = await p.adapter();
-      const b = await p.adapter();
-      const lease = takeLease(await a.tryAcquireLease(request("host-a/1")));
-      const broken = await b.breakLease({ owner: "host-a/1" });
-      assert.equal(broken?.owner, "host-a/1");
-      assert.equal((await b.readState()).lease, null);
-      let ran = false;
-      await rejectsWith(
-        a.write(lease, async (writer) => {
-          ran = true;
-          await writer.setStamp("9.9.9");
-        }),
-        "E_LEASE_LOST",
-      );
-      assert.equal(ran, false, "stopped before the step's writes");
-      assert.equal(lease.lost, true);
-      assert.equal((await b.readState()).stamp, null);
+      const lease = await assertBrokenHolderWritesNothing(await p.adapter(), await p.adapter());
       await lease.release();
     });
 
@@ -133,18 +111,8 @@ await describeFixture(postgresFixture, describe, () => {
       );
       assert.equal((await b.readState()).lease?.expired, true);
       const taken = takeLease(await b.tryAcquireLease(request("host-b/2")));
-      let ran = false;
-      const error = await rejectsWith(
-        a.write(lease, async (writer) => {
-          ran = true;
-          await writer.setStamp("9.9.9");
-        }),
-        "E_LEASE_LOST",
-      );
+      const error = await assertLostLeaseWritesNothing(a, lease, b);
       assert.match(error.message, /host-b\/2/);
-      assert.equal(ran, false, "stopped before the step's writes");
-      assert.equal(lease.lost, true);
-      assert.equal((await b.readState()).stamp, null);
       await b.write(taken, (writer) => writer.setStamp("1.0.0"));
       assert.equal((await a.readState()).stamp, "1.0.0");
       await lease.release();
