@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import type mysql from "mysql2/promise";
 import { MysqlAdapter } from "../src/adapters/mysql/index.js";
-import { type LeaseHandle, STORE_PARTS } from "../src/core/adapter.js";
+import type { LeaseHandle } from "../src/core/adapter.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { rejectsWith, takeLease } from "./support/assertions.js";
 import { describeFixture, testWith } from "./support/harness.js";
@@ -17,6 +17,7 @@ import { entry, request } from "./support/lease-fixtures.js";
 import mysqlFixture, { MYSQL_TEST_URL, mysqlUrlFor, withMysql } from "./support/mysql-fixture.js";
 import { Place } from "./support/place.js";
 import { assertBrokenHolderWritesNothing, assertExclusiveLease } from "./support/session-lease-cases.js";
+import { assertEmptyStore, assertFailedStepLeavesNothing } from "./support/sql-adapter-cases.js";
 
 /** The test's database and the adapters opened on it, closed and dropped at the end. */
 class MysqlPlace extends Place {
@@ -114,16 +115,7 @@ await describeFixture(mysqlFixture, describe, () => {
       await a.ensureStore();
       assert.equal(a.capabilities.supportsTransactionalSteps, true);
       assert.equal(a.capabilities.supportsTransactionalDdl, false);
-      await assert.rejects(
-        a.write(null, async (writer, db) => {
-          await writer.setStamp("1.0.0");
-          await db.query("insert into marks (mark) values ('x')");
-          throw new Error("boom");
-        }),
-        /boom/,
-      );
-      assert.equal((await a.readState()).stamp, null);
-      assert.deepEqual(await p.db.marks(), []);
+      await assertFailedStepLeavesNothing(a, () => p.db.marks());
       // The reason the core marks every MySQL step in progress first: DDL commits at once.
       await assert.rejects(
         a.write(null, async (_writer, db) => {
@@ -168,13 +160,7 @@ await describeFixture(mysqlFixture, describe, () => {
   describe("store", () => {
     test("readState on an empty database is empty and creates nothing", async (p) => {
       const a = await p.adapter();
-      const { missingStore, userObjects, ...state } = await a.readState();
-      assert.deepEqual(state, { stamp: null, hasLedger: false, ledger: [], interrupted: [], lease: null });
-      // Nothing of lockstep's exists yet: every part of the store is missing, none is "damaged".
-      assert.deepEqual(missingStore, [...STORE_PARTS]);
-      assert.equal(typeof userObjects, "number");
-      assert.deepEqual(await a.readHistory(), []);
-      assert.equal(await a.breakLease({}), null);
+      await assertEmptyStore(a);
       const [rows] = await stranger((c) =>
         c.query<mysql.RowDataPacket[]>(
           "select table_name as name from information_schema.tables where table_schema = ?",

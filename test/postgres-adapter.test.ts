@@ -9,7 +9,6 @@ import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import { PostgresAdapter } from "../src/adapters/postgres/index.js";
 import type { Adapter } from "../src/core/adapter.js";
-import { STORE_PARTS } from "../src/core/adapter.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { rejectsWith, takeLease } from "./support/assertions.js";
 import { TEST_RUN_PREFIX } from "./support/fixtures.js";
@@ -26,6 +25,7 @@ import {
   assertExclusiveLease,
   assertLostLeaseWritesNothing,
 } from "./support/session-lease-cases.js";
+import { assertEmptyStore, assertFailedStepLeavesNothing } from "./support/sql-adapter-cases.js";
 
 /** The test's schema and the adapters opened on it, closed and dropped at the end. */
 class PostgresPlace extends Place {
@@ -158,16 +158,7 @@ await describeFixture(postgresFixture, describe, () => {
     test("a step's writes, ledger and stamp commit together or not at all", async (p) => {
       const a = await p.adapter();
       await a.ensureStore();
-      await assert.rejects(
-        a.write(null, async (writer, db) => {
-          await writer.setStamp("1.0.0");
-          await db.query("insert into marks (mark) values ('x')");
-          throw new Error("boom");
-        }),
-        /boom/,
-      );
-      assert.equal((await a.readState()).stamp, null);
-      assert.deepEqual(await p.db.marks(), []);
+      await assertFailedStepLeavesNothing(a, () => p.db.marks());
       await a.write(null, (writer) => writer.setStamp("2.0.0"), { rollback: true });
       assert.equal((await a.readState()).stamp, null, "a dry run's transaction is rolled back");
     });
@@ -204,13 +195,7 @@ await describeFixture(postgresFixture, describe, () => {
       const adapter = PostgresAdapter.fromUrl(postgresUrlFor(POSTGRES_TEST_URL, schema));
       await adapter.open({ create: false });
       try {
-        const { missingStore, userObjects, ...state } = await adapter.readState();
-        assert.deepEqual(state, { stamp: null, hasLedger: false, ledger: [], interrupted: [], lease: null });
-        // Nothing of lockstep's exists yet: every part of the store is missing, none is "damaged".
-        assert.deepEqual(missingStore, [...STORE_PARTS]);
-        assert.equal(typeof userObjects, "number");
-        assert.deepEqual(await adapter.readHistory(), []);
-        assert.equal(await adapter.breakLease({}), null);
+        await assertEmptyStore(adapter);
       } finally {
         await adapter.close();
       }
