@@ -1,27 +1,16 @@
 import type { StepContext } from "lockstep";
 import mysql from "mysql2/promise";
 import type { ItemV1 } from "../model.js";
-import { type DatalabStore, sqlItemCodec } from "./store.js";
+import { type DatalabStore, LOCKSTEP_TABLES, SEED_BATCH, sqlItemCodec, withOpened } from "./store.js";
 
-/** Rows per multi-row insert when seeding. */
-const SEED_BATCH = 1000;
-
-/** lockstep's tables, dropped by `reset` so a second demo starts from a fresh database. */
-const LOCKSTEP_TABLES = [
-  "lockstep_state",
-  "lockstep_ledger",
-  "lockstep_history",
-  "lockstep_lease",
-  "lockstep_markers",
-];
-
-async function withConnection<T>(url: string, fn: (conn: mysql.Connection) => Promise<T>): Promise<T> {
-  const conn = await mysql.createConnection({ uri: url.replace(/^mariadb:/i, "mysql:") });
-  try {
-    return await fn(conn);
-  } finally {
-    await conn.end();
-  }
+/** Runs `fn` with a connection of its own to `url` (mysql2 takes mariadb:// as mysql://). */
+function withConnection<T>(url: string, fn: (conn: mysql.Connection) => Promise<T>): Promise<T> {
+  const uri = url.replace(/^mariadb:/i, "mysql:");
+  return withOpened(
+    () => mysql.createConnection({ uri }),
+    (conn) => conn.end(),
+    fn,
+  );
 }
 
 /** The datalab example on MySQL/MariaDB: items(id, item_id, refcode, data json). */

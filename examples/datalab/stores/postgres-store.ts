@@ -1,19 +1,7 @@
 import type { StepContext } from "lockstep";
 import pg from "pg";
 import type { ItemV1 } from "../model.js";
-import { type DatalabStore, sqlItemCodec } from "./store.js";
-
-/** Rows per multi-row insert when seeding. */
-const SEED_BATCH = 1000;
-
-/** lockstep's tables, dropped by `reset` so a second demo starts from a fresh database. */
-const LOCKSTEP_TABLES = [
-  "lockstep_state",
-  "lockstep_ledger",
-  "lockstep_history",
-  "lockstep_lease",
-  "lockstep_markers",
-];
+import { type DatalabStore, LOCKSTEP_TABLES, SEED_BATCH, sqlItemCodec, withOpened } from "./store.js";
 
 const q = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
@@ -37,14 +25,14 @@ function connectionOf(url: string): { connectionString: string; schema: string }
   };
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: connectionOf(url).connectionString });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+/** Runs `fn` with a client of its own connected to `url`. */
+function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const connect = async () => {
+    const client = new pg.Client({ connectionString: connectionOf(url).connectionString });
+    await client.connect();
+    return client;
+  };
+  return withOpened(connect, (client) => client.end(), fn);
 }
 
 /** The datalab example on PostgreSQL: items(id, item_id, refcode, data jsonb). */

@@ -68,6 +68,32 @@ export function kindOfUrl(url: string): string {
   return scheme;
 }
 
+/** Rows per multi-row insert when a SQL store seeds. */
+export const SEED_BATCH = 1000;
+
+/** lockstep's tables, dropped by a SQL store's `reset` so a second demo starts from a fresh database. */
+export const LOCKSTEP_TABLES = [
+  "lockstep_state",
+  "lockstep_ledger",
+  "lockstep_history",
+  "lockstep_lease",
+  "lockstep_markers",
+];
+
+/** Runs `fn` on the connection `open` makes, closing it with `close` however `fn` ends. */
+export async function withOpened<C, T>(
+  open: () => Promise<C>,
+  close: (conn: C) => Promise<void>,
+  fn: (conn: C) => Promise<T>,
+): Promise<T> {
+  const conn = await open();
+  try {
+    return await fn(conn);
+  } finally {
+    await close(conn);
+  }
+}
+
 /** SQL databases keep an item as (id, item_id, refcode, data JSON): the codec for that row. */
 export const sqlItemCodec = {
   decode(row: Readonly<Record<string, unknown>>): StoredItem {
