@@ -96,3 +96,28 @@ export function markerValues(m: InProgressMarker): unknown[] {
 export function placeholders(count: number, numbered = false): string {
   return Array.from({ length: count }, (_, i) => (numbered ? `$${i + 1}` : "?")).join(", ");
 }
+
+/** The one method both SQL server drivers' connections share. */
+export interface SqlQueryable {
+  query(sql: string): Promise<unknown>;
+}
+
+/**
+ * Runs `fn` inside one read-only snapshot transaction opened by `begin` on `c`, so the parts
+ * of lockstep's state it reads agree with each other; rolled back if `fn` fails.
+ */
+export async function inSnapshot<C extends SqlQueryable, T>(
+  c: C,
+  begin: string,
+  fn: (c: C) => Promise<T>,
+): Promise<T> {
+  await c.query(begin);
+  try {
+    const result = await fn(c);
+    await c.query("commit");
+    return result;
+  } catch (error) {
+    await c.query("rollback").catch(() => undefined);
+    throw error;
+  }
+}

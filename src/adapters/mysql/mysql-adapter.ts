@@ -22,7 +22,7 @@ import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
-import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
+import { countSql, DEFAULT_SQL_TABLES, inSnapshot, type SqlTableNames } from "../sql-shared.js";
 import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
 import { lockName, MysqlLeaseLock } from "./lease.js";
@@ -248,19 +248,11 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
   }
 
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    const c = this.#conn;
-    // One snapshot, so the parts agree with each other.
-    await c.query("start transaction read only");
-    try {
+    return inSnapshot(this.#conn, "start transaction read only", async (c) => {
       const present = await presentTables(c, this.tables);
       const store = await readStore(c, this.tables, present, options);
-      const lease = await this.#leases.read(c, present.has(this.tables.lease));
-      await c.query("commit");
-      return { ...store, lease };
-    } catch (error) {
-      await c.query("rollback").catch(() => undefined);
-      throw error;
-    }
+      return { ...store, lease: await this.#leases.read(c, present.has(this.tables.lease)) };
+    });
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {

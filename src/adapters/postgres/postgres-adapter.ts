@@ -22,7 +22,7 @@ import { checkOptions } from "../../core/check-options.js";
 import { LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
-import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
+import { countSql, DEFAULT_SQL_TABLES, inSnapshot, type SqlTableNames } from "../sql-shared.js";
 import { badUrl, redactUrl, secretsOf, takeLockstepParams } from "../url.js";
 import { PostgresBatchPages } from "./batch-pages.js";
 import { connectError } from "./connect-error.js";
@@ -294,19 +294,11 @@ export class PostgresAdapter implements Adapter<PgClient> {
   }
 
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    const c = this.#conn;
-    // One snapshot, so the parts agree with each other.
-    await c.query("begin isolation level repeatable read read only");
-    try {
+    return inSnapshot(this.#conn, "begin isolation level repeatable read read only", async (c) => {
       const present = await this.#store.present(c);
       const stored = await this.#store.read(c, present, options);
-      const lease = await this.#lease.read(c, present.has(this.tables.lease));
-      await c.query("commit");
-      return { ...stored, lease };
-    } catch (error) {
-      await c.query("rollback").catch(() => undefined);
-      throw error;
-    }
+      return { ...stored, lease: await this.#lease.read(c, present.has(this.tables.lease)) };
+    });
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
