@@ -92,9 +92,12 @@ await describeFixture(fixture, describe, () => {
     const seedStamp = await stampDoc(url);
     assert.ok(seedStamp);
 
-    // Without ?app=datalab lockstep looks for its own lockstep_schema_version: it must not guess.
+    // The config names datalab's stamp document (mongodb: { app: "datalab" }), so a --database
+    // URL without ?app=datalab reads the same stamp, and says which document it read.
     const plain = await lockstep(REPO, ["status", "--json", "--config", CONFIG, "--database", url]);
-    assert.equal(plain.json().status, "UNINITIALISED");
+    assert.equal(plain.json().status, "UPGRADE_PENDING", plain.stdout);
+    assert.equal(plain.json().stamp, "0.1.0");
+    assert.match(JSON.stringify(plain.json().database), /datalab_schema_version/);
     const status = await lockstep(REPO, ["status", "--json", "--config", CONFIG, "--database", target]);
     assert.equal(status.code, 2);
     assert.equal(status.json().stamp, "0.1.0", "datalab's own stamp document is read");
