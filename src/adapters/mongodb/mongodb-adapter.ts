@@ -322,13 +322,18 @@ export class MongoAdapter implements Adapter<Db> {
   }
 
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    const [stamp, hasLedger, markers, lease, userObjects] = await Promise.all([
+    // One listCollections answers which of lockstep's collections exist and whether the
+    // database holds any of the app's: the start-up guard reads this at every boot.
+    const [names, stamp, markers, lease] = await Promise.all([
+      this.#conn
+        .listCollections({}, { nameOnly: true })
+        .toArray()
+        .then((found) => new Set(found.map(({ name }) => name))),
       readStamp(this.#conn, this, options),
-      this.#collectionExists(this.collections.ledger),
       this.#collection("markers").find<MarkerDoc>({}).sort({ startedAt: 1 }).toArray(),
       this.#leaseStore().then((leases) => leases.read()),
-      countUserCollections(this.#conn, this.collections),
     ]);
+    const hasLedger = names.has(this.collections.ledger);
     const ledger = hasLedger
       ? (await this.#collection("ledger").find<LedgerDoc>({}).sort({ appliedAt: 1, _id: 1 }).toArray()).map(
           fromLedgerDoc,
@@ -337,20 +342,19 @@ export class MongoAdapter implements Adapter<Db> {
     return {
       stamp,
       hasLedger,
-      missingStore: await this.#missingStore(),
-      userObjects,
+      missingStore: this.#missingStore(names),
+      userObjects: countUserCollections(names, this.collections),
       ledger,
       interrupted: markers.map(fromMarkerDoc),
       lease,
     };
   }
 
-  /** lockstep's collections that do not exist; the seed's metadata collection counts as "state". */
-  async #missingStore(): Promise<StorePart[]> {
+  /** lockstep's collections missing from `names`; the seed's metadata collection counts as "state". */
+  #missingStore(names: ReadonlySet<string>): StorePart[] {
     const { metadata, ...rest } = this.collections;
-    const names: Record<StorePart, string> = { state: metadata, ...rest };
-    const exists = await Promise.all(STORE_PARTS.map((part) => this.#collectionExists(names[part])));
-    return STORE_PARTS.filter((_part, i) => !exists[i]);
+    const parts: Record<StorePart, string> = { state: metadata, ...rest };
+    return STORE_PARTS.filter((part) => !names.has(parts[part]));
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
