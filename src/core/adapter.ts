@@ -95,6 +95,15 @@ export interface DatabaseState {
    * not say, and then the database is never taken for new.
    */
   readonly userObjects?: number;
+  /**
+   * The compatibility floor: the oldest release whose code can still run on this data (see
+   * DESIGN.md). Null when unstamped. A database stamped before floors existed has none
+   * recorded: the adapter then returns the stamp (never guess) and `floorRecorded` is false.
+   * Optional while the adapters learn it; undefined reads as the stamp.
+   */
+  readonly floor?: string | null;
+  /** A floor is stored in the database (false: `floor` is the stamp standing in for it). */
+  readonly floorRecorded?: boolean;
   readonly ledger: readonly LedgerEntry[];
   readonly interrupted: readonly InProgressMarker[];
   /** The lease as it is now, expired or not; null when nobody holds it. */
@@ -138,12 +147,45 @@ export interface HistoryEntry {
 /** Writes to lockstep's own store. Inside {@link Adapter.write} they share the step's transaction. */
 export interface StateWriter {
   setStamp(version: string): Promise<void>;
+  /**
+   * Records the compatibility floor. Stored beside the stamp: SQL, a second row of the state
+   * table with id `floor`; MongoDB, a `lockstep_floor` field of the stamp's document.
+   * Optional while the adapters learn it.
+   */
+  setFloor?(version: string): Promise<void>;
   putLedgerEntry(entry: LedgerEntry): Promise<void>;
   /** Removes one ledger entry (`init --force` to a lower version drops the baselines above it). */
   deleteLedgerEntry(version: string, name: string): Promise<void>;
   setMarker(marker: InProgressMarker): Promise<void>;
   clearMarker(version: string, name: string): Promise<void>;
   appendHistory(entry: HistoryEntry): Promise<void>;
+}
+
+/**
+ * A running copy of the app, as the start-up guard records it in the instance registry
+ * (SQL: table `lockstep_instances`; MongoDB: collection `lockstep_instances`). Nothing secret.
+ */
+export interface InstanceRecord {
+  /** Unique per guard (random), the registry's key. */
+  readonly id: string;
+  /** The release this copy runs (canonical semver, or a dev build's version). */
+  readonly appVersion: string;
+  readonly host: string;
+  readonly pid: number;
+  /** `Actor.owner`-style `host/machine/pid-namespace/pid/…`: lets a process on the same machine judge `pid` alive. */
+  readonly owner: string;
+  /** ISO time the instance registered. */
+  readonly startedAt: string;
+}
+
+/** An instance as the registry holds it, judged by the database's clock. */
+export interface InstanceInfo extends InstanceRecord {
+  /** ISO time of the last registration or keep-alive (database clock). */
+  readonly lastSeen: string;
+  /** Milliseconds since `lastSeen`, by the database's clock. */
+  readonly ageMs: number;
+  /** Its time to live ran out without a keep-alive (database clock). */
+  readonly expired: boolean;
 }
 
 /** Who is asking for the lease. */
@@ -289,6 +331,18 @@ export interface Adapter<TDb = unknown> {
     fn: (writer: StateWriter, db: TDb) => Promise<T>,
     options?: WriteOptions,
   ): Promise<T>;
+
+  /**
+   * Records `instance` as live for `ttlMs` from now by the database's clock, or refreshes it
+   * (an upsert on `id`: the same call is the keep-alive). Creates the registry when missing
+   * (not one of {@link STORE_PARTS}: an older store without it is not damaged). One round trip
+   * when the registry exists. Optional while the adapters learn it.
+   */
+  registerInstance?(instance: InstanceRecord, ttlMs: number): Promise<void>;
+  /** Removes one instance (its guard closed, or it was found dead). Never throws on a missing one. */
+  removeInstance?(id: string): Promise<void>;
+  /** Every recorded instance, expired ones included (the core judges liveness); [] without a registry. */
+  listInstances?(): Promise<InstanceInfo[]>;
 
   /** Counts documents or rows, for preconditions and dry runs. */
   count(query: CountQuery): Promise<number>;
