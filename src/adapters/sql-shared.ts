@@ -48,6 +48,8 @@ export interface SqlTableNames {
   readonly history: string;
   readonly lease: string;
   readonly markers: string;
+  /** The instance registry: created on first registration, not one of the store's parts. */
+  readonly instances: string;
 }
 
 /** Default table names, the same on every SQL database. */
@@ -57,6 +59,7 @@ export const DEFAULT_SQL_TABLES: SqlTableNames = {
   history: "lockstep_history",
   lease: "lockstep_lease",
   markers: "lockstep_markers",
+  instances: "lockstep_instances",
 };
 
 /** The ledger table's columns, in the order of {@link ledgerValues}. */
