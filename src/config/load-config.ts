@@ -218,7 +218,8 @@ function validateAdapter(value: unknown, path: string): Adapter<any> {
   return value as Adapter<any>;
 }
 
-function resolveAppVersion(
+/** The app version: explicit, else the config's, else the `version` of the nearest package.json above `configDir`. */
+export function resolveAppVersion(
   explicit: string | undefined,
   fromConfig: string | undefined,
   configDir: string,

@@ -124,7 +124,8 @@ export type HistoryAction =
   | "stamp"
   | "resolve"
   | "unlock"
-  | "backup";
+  | "backup"
+  | "bypass";
 
 /** One history entry. Every entry says who, where, when, with which versions and how it ended. */
 export interface HistoryEntry {

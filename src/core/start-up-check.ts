@@ -1,4 +1,4 @@
-import type { DatabaseState } from "./adapter.js";
+import type { Adapter, DatabaseState } from "./adapter.js";
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError, type LockstepError, type LockstepErrorCode, RefusedError } from "./errors.js";
 import type { AcquiredLease } from "./lease-acquire.js";
@@ -7,6 +7,7 @@ import type { DatabaseStatus, StatusReport } from "./planner.js";
 import { historyEntry, ledgerEntry } from "./records.js";
 import type { CheckAction, CheckPolicy, CheckResult, UpgradeResult } from "./reports.js";
 import type { Step } from "./step.js";
+import { findStoreDamage } from "./store-damage.js";
 import { compareVersions } from "./versions.js";
 
 /** What the start-up check needs from the upgrader. */
@@ -29,8 +30,9 @@ export interface CheckHost<TDb> {
  * auto-stamped); `upgrade` applies pending steps under the lease.
  */
 export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPolicy): Promise<CheckResult> {
-  await host.open(policy === "upgrade");
-  const report = await host.status();
+  // No describe() and no second read: on a current database the guard is one state read.
+  await host.engine.adapter.open({ create: policy === "upgrade" });
+  const report = await readReport(host);
   const done = (action: CheckAction, r: StatusReport, steps: string[] = [], warnings: string[] = []) =>
     ({
       status: action === "stamped" ? "AUTO_STAMPED" : r.status,
@@ -58,6 +60,14 @@ export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPo
     return done("none", report, [], [warning]);
   }
   throw refusalFor(report);
+}
+
+/** The status from one state read; a damaged store (rare) is reported through `status()`. */
+async function readReport<TDb>(host: CheckHost<TDb>): Promise<StatusReport> {
+  const { adapter } = host.engine;
+  const state = await adapter.readState();
+  const damage = await findStoreDamage(adapter as Adapter<unknown>, state, host.steps as Step<unknown>[]);
+  return damage === null ? host.assess(state) : host.status();
 }
 
 /** Stamps the code version when no step applies; false when someone else did first. */
