@@ -6,6 +6,11 @@
 export { type AdapterFromUrlOptions, adapterFromUrl } from "./adapters/from-url.js";
 export { redactUrl } from "./adapters/url.js";
 export { defineConfig, type LockstepConfig } from "./config/define-config.js";
+export {
+  type LoadedLockstepConfig,
+  type LoadLockstepConfigOptions,
+  loadLockstepConfig,
+} from "./config/load-lockstep-config.js";
 export type * from "./core/adapter.js";
 export {
   type BatchCheckpoint,
@@ -14,11 +19,17 @@ export {
   type BatchTransform,
   DEFAULT_BATCH_PAGE_SIZE,
 } from "./core/batch.js";
-export { type CheckDatabaseOptions, checkDatabase } from "./core/check-database.js";
+export type { GuardBehaviour, GuardListeners, GuardLogger } from "./core/check-database.js";
 export { type ConditionOptions, condition, noDocumentsIn, noRowsWhere } from "./core/conditions.js";
 export * from "./core/errors.js";
 export type { UpgraderEvents } from "./core/events.js";
 export type { InitResult } from "./core/init-database.js";
+export {
+  DEFAULT_INSTANCE_TTL_MS,
+  describeGroup,
+  type ReleaseGroup,
+  summariseInstances,
+} from "./core/instances.js";
 export type { ChecksumMismatch, DatabaseStatus, PlanOptions, StatusReport } from "./core/planner.js";
 export {
   type RegisterUpgradeOptions,
@@ -53,4 +64,16 @@ export {
   parseVersion,
   stepTarget,
 } from "./core/versions.js";
+export {
+  type CheckDatabaseOptions,
+  checkDatabase,
+  type DatabaseGuard,
+  type GuardResult,
+  type GuardState,
+  lockstepReadiness,
+  type ReadinessBody,
+  type ReadinessHandler,
+  type ReadinessOptions,
+  startDatabaseGuard,
+} from "./guard/index.js";
 export { LOCKSTEP_VERSION } from "./version.js";

@@ -29,6 +29,20 @@ export interface GuardResult extends CheckResult {
   close(): Promise<void>;
 }
 
+/** What a finished guard keeps for later reads (readiness): its upgrader, connection queue and actor. */
+export interface GuardContext {
+  readonly upgrader: Upgrader<any>;
+  readonly queue: AdapterQueue;
+  readonly actor: Actor;
+}
+
+const contexts = new WeakMap<GuardResult, GuardContext>();
+
+/** The context of a result {@link checkDatabase} returned. */
+export function guardContext(result: GuardResult): GuardContext | undefined {
+  return contexts.get(result);
+}
+
 /**
  * The start-up guard. `policy` "warn" (default) reports and lets the app run; "refuse" throws
  * unless the database is current or compatible with this code; "upgrade" applies pending steps
@@ -60,13 +74,8 @@ export async function runGuard<TDb>(
   const reporter = new GuardReporter(behaviour);
   reporter.attach(upgrader);
   const bypass = bypassRequested(behaviour.bypass);
-  const instance = new InstanceHandle(
-    new AdapterQueue(upgrader.adapter),
-    actor,
-    upgrader.codeVersion,
-    ttl,
-    (m) => reporter.warning(m),
-  );
+  const queue = new AdapterQueue(upgrader.adapter);
+  const instance = new InstanceHandle(queue, actor, upgrader.codeVersion, ttl, (m) => reporter.warning(m));
   const { result, warnings } = await guardOnce(
     upgrader,
     actor,
@@ -84,6 +93,7 @@ export async function runGuard<TDb>(
     keepAlive: () => instance.keepAlive(),
     close: () => instance.close(),
   };
+  contexts.set(guardResult, { upgrader, queue, actor });
   reporter.done(guardResult);
   return guardResult;
 }
