@@ -12,6 +12,7 @@ import { resolveCommand } from "./commands/resolve.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
 import { upgradeCommand } from "./commands/upgrade.js";
+import { waitCommand } from "./commands/wait.js";
 import { Output, type StopSignal, type StopSignals, type Streams, signalExit } from "./output.js";
 
 /** Builds the `lockstep` program. */
@@ -24,7 +25,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     .showSuggestionAfterError()
     .addHelpText(
       "after",
-      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised), 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
+      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised), 4 wait timed out, 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
     );
   usageErrorsCoded(program, streams, json);
   for (const make of [
@@ -37,6 +38,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     resolveCommand,
     newCommand,
     checkCommand,
+    waitCommand,
   ]) {
     program.addCommand(usageErrorsCoded(make(streams, exit), streams, json).exitOverride());
   }

@@ -1,0 +1,150 @@
+import { type Command, Option } from "commander";
+import { isLockstepError, summaryOf, UsageError } from "../../core/errors.js";
+import type { StatusReport } from "../../core/planner.js";
+import { defineCommand, type ExitHolder } from "../command.js";
+import { EXIT, type Output, type Streams } from "../output.js";
+
+/** Exit codes of `lockstep wait`: 0 reached, 3 a state waiting cannot change, 4 timed out. */
+export const WAIT_EXIT = { reached: EXIT.ok, never: EXIT.refused, timeout: 4 } as const;
+
+/** What `lockstep wait` waits for. */
+export type WaitTarget = "current" | "compatible";
+
+/** Statuses waiting will never change: someone must act (resolve, repair, deploy newer code). */
+const NEVER = new Set(["INTERRUPTED", "STORE_DAMAGED", "AHEAD"]);
+
+/** Errors that may clear by themselves (the database server or file is not there yet). */
+const TRANSIENT = new Set(["E_DATABASE_UNREACHABLE", "E_DATABASE_NOT_FOUND"]);
+
+/** Has the database reached `until` for this code? */
+export function reached(report: StatusReport, until: WaitTarget): boolean {
+  const r = report as StatusReport & { compatible?: boolean };
+  // A string: AHEAD_COMPATIBLE is the core's new status (issue 10).
+  const status: string = r.status;
+  if (status === "CURRENT" || status === "DEV") return true;
+  if (until === "current") return false;
+  // A release with no steps: the guard stamps it safely (auto-stamp), so this code may start.
+  if (r.status === "UPGRADE_PENDING" && r.autoStampable) return true;
+  return status === "AHEAD_COMPATIBLE" || (status === "UPGRADING" && r.compatible === true);
+}
+
+/** Will waiting never get there? (AHEAD_COMPATIBLE never becomes CURRENT: the stamp does not go back.) */
+export function neverReached(report: StatusReport, until: WaitTarget): boolean {
+  const status: string = report.status;
+  return NEVER.has(status) || (until === "current" && status === "AHEAD_COMPATIBLE");
+}
+
+/** "10m", "2s", "500ms", "1h", or a number of seconds, in ms. */
+export function parseDuration(value: string, option: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);
+  if (!match) {
+    throw new UsageError("E_USAGE", `${option} ${JSON.stringify(value)} is not a duration`, {
+      hint: `${option} 10m (units: ms, s, m, h; a plain number is seconds)`,
+    });
+  }
+  const unit = (match[2] ?? "s").toLowerCase();
+  const factor = unit === "ms" ? 1 : unit === "s" ? 1_000 : unit === "m" ? 60_000 : 3_600_000;
+  return Math.round(Number(match[1]) * factor);
+}
+
+interface WaitOptions {
+  until?: string;
+  timeout?: string;
+  interval?: string;
+}
+
+/** `lockstep wait`: polls the status until the database is current (or compatible) with this code. */
+export function waitCommand(streams: Streams, exit: ExitHolder): Command {
+  return defineCommand<WaitOptions>(
+    "wait",
+    "wait until the database is current (or compatible) with this code; for initContainers and depends_on",
+    streams,
+    exit,
+    async ({ options, output, open }) => {
+      const until = options.until ?? "current";
+      if (until !== "current" && until !== "compatible") {
+        throw new UsageError("E_USAGE", `--until ${JSON.stringify(until)}: expected current or compatible`, {
+          hint: "lockstep wait --until current (or compatible: older code on a database it can still run on)",
+        });
+      }
+      const timeoutMs = parseDuration(options.timeout ?? "10m", "--timeout");
+      const intervalMs = Math.max(50, parseDuration(options.interval ?? "2s", "--interval"));
+      const upgrader = await open();
+      return pollUntil(output, until, timeoutMs, intervalMs, async () => {
+        try {
+          return await upgrader.status();
+        } catch (error) {
+          if (!isLockstepError(error) || !TRANSIENT.has(error.code)) throw error;
+          await upgrader.close().catch(() => undefined);
+          return summaryOf(error);
+        }
+      });
+    },
+  )
+    .addOption(
+      new Option(
+        "--until <state>",
+        "current: the stamp is this code's; compatible: also older code the data still supports",
+      )
+        .choices(["current", "compatible"])
+        .default("current"),
+    )
+    .addOption(new Option("--timeout <duration>", "give up after this long (10m, 90s, 1h)").default("10m"))
+    .addOption(new Option("--interval <duration>", "time between two status reads (2s, 500ms)").default("2s"))
+    .addHelpText(
+      "after",
+      "\n--until compatible is also reached by a release with no steps (the guard stamps it).\nExit codes: 0 reached, 3 a state waiting cannot change (INTERRUPTED, STORE_DAMAGED, AHEAD; with --until\ncurrent also AHEAD_COMPATIBLE), 4 timed out, 1 error. An unreachable database (not up yet) is waited for.",
+    );
+}
+
+/** Polls `read` (a report, or the message of a transient error) until `until`, a final state or the timeout. */
+async function pollUntil(
+  output: Output,
+  until: WaitTarget,
+  timeoutMs: number,
+  intervalMs: number,
+  read: () => Promise<StatusReport | string>,
+): Promise<number> {
+  const started = Date.now();
+  let last = "";
+  let lastPrinted = 0;
+  for (let polls = 1; ; polls++) {
+    const report = await read();
+    const waitedMs = Date.now() - started;
+    const status = typeof report === "string" ? "UNREACHABLE" : report.status;
+    const message = typeof report === "string" ? report : report.message;
+    const done = typeof report !== "string" && (reached(report, until) || neverReached(report, until));
+    const timedOut = !done && waitedMs + intervalMs > timeoutMs;
+    const outcome = done
+      ? reached(report as StatusReport, until)
+        ? "reached"
+        : "never"
+      : timedOut
+        ? "timeout"
+        : null;
+    if (outcome !== null) {
+      const code = WAIT_EXIT[outcome];
+      output.result({
+        outcome,
+        until,
+        status,
+        message,
+        waitedMs,
+        polls,
+        report: typeof report === "string" ? null : report,
+      });
+      const line = `${status}: ${message} (after ${Math.round(waitedMs / 1000)} s, ${polls} read(s))`;
+      if (outcome === "reached") output.line(`${output.c.green("ready")} ${line}`);
+      else if (outcome === "never") output.line(`${output.c.red("will not get there by waiting")} ${line}`);
+      else output.line(`${output.c.red("timed out")} waiting for ${until}; last ${line}`);
+      return code;
+    }
+    if (status !== last || Date.now() - lastPrinted >= 30_000) {
+      last = status;
+      lastPrinted = Date.now();
+      output.event({ event: "waiting", until, status, message, waitedMs });
+      output.note(`waiting for ${until}: ${status}: ${message} (${Math.round(waitedMs / 1000)} s)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
