@@ -1,8 +1,8 @@
 /**
  * Issue 9 item 9: replicas booting together with `checkDatabase({ policy: "upgrade" })`, each
  * in its own OS process (test/support/guard-child.ts). Each reports what IT did: exactly one
- * "upgraded" with the steps it applied, the others "waited"; all report the status the work
- * left (CURRENT), never UPGRADING; each step was applied once.
+ * "upgraded" with the steps it applied, the others "waited" (or "none": see below); all
+ * report the status the work left (CURRENT), never UPGRADING; each step was applied once.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -79,7 +79,10 @@ function guardTests(fixture: AdapterFixture) {
       assert.equal(upgraded.length, 1, `exactly one replica upgraded: ${JSON.stringify(reports)}`);
       assert.deepEqual(upgraded[0]?.steps, [...RACE_STEP_IDS]);
       for (const r of reports.filter((x) => x !== upgraded[0])) {
-        assert.equal(r.action, "waited", JSON.stringify(r));
+        // "waited" when it read the pending state and waited for the lease; "none" when its
+        // registration in the instance registry (issue 10, before the state read) was held
+        // behind the upgrade's write (SQLite) and it then read the work done.
+        assert.ok(r.action === "waited" || r.action === "none", JSON.stringify(r));
         assert.deepEqual(r.steps, []);
       }
       assert.deepEqual((await h.marks()).sort(), [...RACE_STEP_IDS].sort(), "each step applied once");
