@@ -347,7 +347,7 @@ export class MongoAdapter implements Adapter<Db> {
 
   async write<T>(
     lease: LeaseHandle | null,
-    fn: (writer: StateWriter, db: Db) => Promise<T>,
+    fn: (writer: Required<StateWriter>, db: Db) => Promise<T>,
     options: WriteOptions = {},
   ): Promise<T> {
     const info = await this.serverInfo();
