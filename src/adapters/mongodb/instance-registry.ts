@@ -5,12 +5,13 @@
  * dates. Nothing secret: no URL, user or environment.
  *
  * Times are the server's: `lastSeen` and `expiresAt` come from the {@link ServerClock}
- * (this machine's clock plus the offset to `hello.localTime` measured when the adapter
- * opened), and `listInstances()` judges expiry by the same clock. So registering and
+ * (`hello.localTime` read when the adapter opened, advanced by this process's monotonic
+ * clock), and `listInstances()` judges expiry by the same clock. So registering and
  * refreshing are ONE command (an upserting `update`), where asking the server for its time
- * first would be two: MongoDB refuses `$$NOW` in an upsert's filter and FerretDB 1.24 refuses
- * update pipelines (the only way to let the server write its own time). Machines whose
- * clocks disagree still agree on expiry, to within half a `hello` round trip each.
+ * first would be two: `$currentDate` can set `lastSeen` but not `lastSeen + ttl`, MongoDB
+ * refuses `$$NOW` in an upsert's filter and FerretDB 1.24 refuses update pipelines (the only
+ * way to let the server compute a time). Machines whose clocks disagree still agree on
+ * expiry, to within half a `hello` round trip each.
  *
  * The collection is created by the first registration (an upsert creates it, outside any
  * transaction); it is not one of lockstep's store parts, so a store without it is not damaged.

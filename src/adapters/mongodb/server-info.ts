@@ -42,44 +42,47 @@ export interface OpenedServer {
 }
 
 /**
- * The server's clock without a round trip: the offset between `hello.localTime` and this
- * machine's clock, measured once when the adapter opens (at the midpoint of the `hello`
- * round trip, so off by at most half of it), added to this machine's clock. Used where one
- * command must carry the server's time: an instance's keep-alive and expiry, and the lease's
- * expiry in `readState()`. MongoDB refuses `$$NOW` in an upsert's filter and FerretDB 1.24
- * refuses update pipelines altogether, so the server cannot stamp the time itself. Taking
- * and renewing the lease still read `hello.localTime` at each write ({@link serverNow}).
+ * The server's clock without a round trip: `hello.localTime` read once when the adapter opens
+ * (taken at the midpoint of the `hello` round trip, so off by at most half of it), advanced by
+ * this process's monotonic clock (`performance.now()`), so a step of this machine's wall clock
+ * (NTP, a VM resumed) changes nothing. Used where one command must carry the server's time:
+ * an instance's keep-alive and expiry (instance-registry.ts), and the lease's expiry in
+ * `readState()`. MongoDB refuses `$$NOW` in an upsert's filter and FerretDB 1.24 refuses
+ * update pipelines altogether, so the server cannot stamp the time itself in one command.
+ * Taking and renewing the lease still read `hello.localTime` at each write ({@link serverNow}).
  */
 export class ServerClock {
-  /** Server time minus this machine's time, in ms (0 when the server sends no time). */
-  readonly offsetMs: number;
-  /** "server": measured from `hello.localTime`; "client": the server sent none. */
+  /** "server": measured from `hello.localTime`; "client": the server sent none (this machine's clock). */
   readonly source: "server" | "client";
+  /** The server's time (ms since the epoch) at {@link #at}. */
+  readonly #serverMs: number;
+  /** `performance.now()` when the server's time was {@link #serverMs}. */
+  readonly #at: number;
 
-  constructor(offsetMs: number, source: "server" | "client") {
-    this.offsetMs = offsetMs;
-    this.source = source;
+  /** `serverTime` was the server's time at `performance.now() === at`; null: the server sent none. */
+  constructor(serverTime: Date | null, at: number) {
+    this.source = serverTime ? "server" : "client";
+    this.#serverMs = serverTime ? serverTime.getTime() : 0;
+    this.#at = at;
   }
 
-  /** The server's time now, by the measured offset. */
+  /** The server's time now. */
   now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    if (this.source === "client") return new Date();
+    return new Date(this.#serverMs + (performance.now() - this.#at));
   }
 }
 
 /** `hello` and `buildInfo`, read once when the adapter opens (two commands, sent together). */
 export async function measureServer(db: Mongo.Db): Promise<OpenedServer> {
   const admin = db.admin();
-  const before = Date.now();
+  const before = performance.now();
   const [hello, build] = await Promise.all([
-    admin.command({ hello: 1 }).then((answer) => ({ answer, after: Date.now() })),
+    admin.command({ hello: 1 }).then((answer) => ({ answer, after: performance.now() })),
     admin.command({ buildInfo: 1 }).catch(() => ({})),
   ]);
   const localTime = (hello.answer as { localTime?: unknown }).localTime;
-  const clock =
-    localTime instanceof Date
-      ? new ServerClock(localTime.getTime() - (before + hello.after) / 2, "server")
-      : new ServerClock(0, "client");
+  const clock = new ServerClock(localTime instanceof Date ? localTime : null, (before + hello.after) / 2);
   const info = build as OpenedServer["build"];
   return {
     hello: hello.answer as OpenedServer["hello"],
