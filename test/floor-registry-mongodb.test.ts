@@ -233,6 +233,17 @@ await describeFixture(fixture, describe, () => {
       assert.deepEqual(state.missingStore, []);
       assert.equal(state.userObjects, 0);
     });
+
+    test("the guard registers first: on a new database the registry alone leaves it new and unstamped", async () => {
+      const a = await adapter();
+      await a.registerInstance(instance("first"), 60_000);
+      assert.deepEqual(await collectionNames(), ["lockstep_instances"]);
+      const state = await a.readState();
+      assert.equal(state.stamp, null);
+      assert.equal(state.hasLedger, false);
+      assert.equal(state.userObjects, 0, "the registry is lockstep's, not the app's");
+      assert.deepEqual(state.missingStore, ["state", "ledger", "history", "lease", "markers"]);
+    });
   });
 
   describe("round trips, counted on the wire", () => {
