@@ -178,6 +178,23 @@ for (const fixture of (await loadFixtures()).filter((f) => f.name in COUNTERS)) 
         assert.ok(listed!.ageMs < 5_000 && !listed!.expired, JSON.stringify(listed));
       });
 
+      test("a read-only session: registerInstance is E_DATABASE_READONLY, reads still work", async (h) => {
+        const a = await h.adapter();
+        await a.registerInstance!(instance("ro"), 60_000);
+        await sql(a, "set session transaction read only");
+        try {
+          await rejectsWith(a.registerInstance!(instance("ro"), 60_000), "E_DATABASE_READONLY");
+          await rejectsWith(a.removeInstance!("ro"), "E_DATABASE_READONLY");
+          assert.deepEqual(
+            (await a.listInstances!()).map((i) => i.id),
+            ["ro"],
+          );
+          assert.equal((await a.readState()).stamp, null);
+        } finally {
+          await sql(a, "set session transaction read write");
+        }
+      });
+
       test("readState names the holder of a lock taken before its lease-info row was written", async (h) => {
         const a = await h.adapter();
         const other = await h.adapter();

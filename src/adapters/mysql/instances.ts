@@ -5,16 +5,56 @@
  */
 import type mysql from "mysql2/promise";
 import type { InstanceInfo, InstanceRecord } from "../../core/adapter.js";
+import { DatabaseError } from "../../core/errors.js";
 import { fromInstanceRow, INSTANCE_COLUMNS, instanceValues, placeholders } from "../sql-shared.js";
 import { q, type Row } from "./state-store.js";
 
 const isNoSuchTable = (error: unknown) => (error as { code?: string }).code === "ER_NO_SUCH_TABLE";
+
+/** What a server that may not be written to answers: no grant, `--read-only`, a read-only transaction. */
+const READ_ONLY_CODES = new Set([
+  "ER_TABLEACCESS_DENIED_ERROR",
+  "ER_DBACCESS_DENIED_ERROR",
+  "ER_OPTION_PREVENTS_STATEMENT",
+  "ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION",
+]);
+
+/**
+ * Runs a write to the registry; a server or user that may not write becomes
+ * E_DATABASE_READONLY (the guard warns and serves on), other errors pass through.
+ */
+async function registryWrite(displayName: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    if (!READ_ONLY_CODES.has(code)) throw error;
+    throw new DatabaseError(
+      "E_DATABASE_READONLY",
+      `cannot record this instance in ${displayName}: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: "grant the user INSERT, UPDATE, DELETE (and CREATE, once) on lockstep_instances, or connect to the primary rather than a read-only replica",
+      },
+    );
+  }
+}
 
 /**
  * Records or refreshes `instance` (one upsert, one round trip), live for `ttlMs` by the
  * server's clock. A missing registry is created and the upsert retried once.
  */
 export async function registerInstance(
+  c: mysql.Connection,
+  table: string,
+  instance: InstanceRecord,
+  ttlMs: number,
+  displayName: string,
+): Promise<void> {
+  await registryWrite(displayName, () => upsertInstance(c, table, instance, ttlMs));
+}
+
+async function upsertInstance(
   c: mysql.Connection,
   table: string,
   instance: InstanceRecord,
@@ -45,12 +85,19 @@ export async function registerInstance(
 }
 
 /** Removes one instance; nothing when it or the registry is missing. */
-export async function removeInstance(c: mysql.Connection, table: string, id: string): Promise<void> {
-  try {
-    await c.query(`delete from ${q(table)} where id = ?`, [id]);
-  } catch (error) {
-    if (!isNoSuchTable(error)) throw error;
-  }
+export async function removeInstance(
+  c: mysql.Connection,
+  table: string,
+  id: string,
+  displayName: string,
+): Promise<void> {
+  await registryWrite(displayName, async () => {
+    try {
+      await c.query(`delete from ${q(table)} where id = ?`, [id]);
+    } catch (error) {
+      if (!isNoSuchTable(error)) throw error;
+    }
+  });
 }
 
 /** Every instance, its age and expiry judged by the server's clock in the same statement; [] without a registry. */

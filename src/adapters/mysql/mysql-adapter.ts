@@ -252,13 +252,17 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     return readState(this.#conn, this.tables, this.#leases.lock, options);
   }
 
-  /** One upsert, one round trip (the registry is created first when missing), by the server's UTC clock. */
+  /**
+   * One upsert, one round trip (the registry is created first when missing), by the server's
+   * UTC clock. A user or server that may not write (no grant, `--read-only`) throws
+   * E_DATABASE_READONLY: the guard warns and serves on.
+   */
   async registerInstance(instance: InstanceRecord, ttlMs: number): Promise<void> {
-    await registerInstance(this.#conn, this.tables.instances, instance, ttlMs);
+    await registerInstance(this.#conn, this.tables.instances, instance, ttlMs, this.displayName);
   }
 
   async removeInstance(id: string): Promise<void> {
-    await removeInstance(this.#conn, this.tables.instances, id);
+    await removeInstance(this.#conn, this.tables.instances, id, this.displayName);
   }
 
   async listInstances(): Promise<InstanceInfo[]> {
