@@ -156,7 +156,7 @@ async function setStateRow(
 }
 
 /** JSON columns: MySQL 8 returns them parsed, MariaDB (JSON = LONGTEXT) as text. */
-export function json<T>(value: unknown): T | null {
+function json<T>(value: unknown): T | null {
   if (value === null || value === undefined) return null;
   return (typeof value === "string" ? JSON.parse(value) : value) as T;
 }
