@@ -24,8 +24,11 @@ export async function assertFailedStepLeavesNothing(
 
 /** readState, readHistory and breakLease on a database without lockstep's store find nothing. */
 export async function assertEmptyStore(a: Adapter): Promise<void> {
-  const { missingStore, userObjects, ...state } = await a.readState();
+  const { missingStore, userObjects, floor, floorRecorded, ...state } = await a.readState();
   assert.deepEqual(state, { stamp: null, hasLedger: false, ledger: [], interrupted: [], lease: null });
+  // Unstamped: no floor (an adapter that does not say yet leaves both undefined).
+  assert.ok(floor == null, `floor ${floor}`);
+  assert.ok(!floorRecorded);
   // Nothing of lockstep's exists yet: every part of the store is missing, none is "damaged".
   assert.deepEqual(missingStore, [...STORE_PARTS]);
   assert.equal(typeof userObjects, "number");
