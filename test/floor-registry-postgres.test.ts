@@ -206,6 +206,28 @@ await describeFixture(postgresFixture, describe, () => {
       await lease.release();
     });
 
+    test("a read-only session: register is E_DATABASE_READONLY, list and readState still read", async (p) => {
+      const options = encodeURIComponent(`-c search_path=${p.schema} -c default_transaction_read_only=on`);
+      const readOnly = await p.open(
+        PostgresAdapter.fromUrl(`${POSTGRES_TEST_URL}?schema=${p.schema}&options=${options}`),
+      );
+      const missing = await rejectsWith(
+        readOnly.registerInstance(instance("ro"), 60_000),
+        "E_DATABASE_READONLY",
+      );
+      assert.match(missing.message, /read-only/);
+      const a = await p.adapter();
+      await currentDatabase(a);
+      await a.registerInstance(instance("rw"), 60_000);
+      await rejectsWith(readOnly.registerInstance(instance("ro"), 60_000), "E_DATABASE_READONLY");
+      await rejectsWith(readOnly.removeInstance("rw"), "E_DATABASE_READONLY");
+      assert.deepEqual(
+        (await readOnly.listInstances()).map((i) => i.id),
+        ["rw"],
+      );
+      assert.equal((await readOnly.readState()).floor, "1.1.0");
+    });
+
     test("register refuses a record it could not store", async (p) => {
       const a = await p.adapter();
       await rejectsWith(

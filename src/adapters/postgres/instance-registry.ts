@@ -5,13 +5,43 @@
  */
 import type pg from "pg";
 import type { InstanceInfo, InstanceRecord } from "../../core/adapter.js";
+import { DatabaseError } from "../../core/errors.js";
 import { fromInstanceRow, type InstanceRow } from "./rows.js";
 import type { PostgresStateStore } from "./state-store.js";
 import { isUndefinedTable } from "./undefined-table.js";
 
+/**
+ * insufficient_privilege (a user without INSERT/CREATE) and read_only_sql_transaction (a hot
+ * standby, `default_transaction_read_only`): the registry cannot be written here.
+ */
+const READ_ONLY_CODES = new Set(["42501", "25006"]);
+
 /** The registry's statements; the adapter picks the connection each runs on. */
 export class PostgresInstanceRegistry {
-  constructor(readonly store: PostgresStateStore) {}
+  constructor(
+    readonly store: PostgresStateStore,
+    readonly displayName: string,
+  ) {}
+
+  /**
+   * Runs a write to the registry: a server or user that may not write becomes
+   * E_DATABASE_READONLY (the guard warns and serves on); other errors pass through.
+   */
+  async write<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!READ_ONLY_CODES.has(String((error as { code?: unknown }).code))) throw error;
+      throw new DatabaseError(
+        "E_DATABASE_READONLY",
+        `cannot record this instance in ${this.displayName}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: "grant the user INSERT, UPDATE, DELETE on lockstep_instances (and CREATE on its schema, once), or connect to the primary rather than a standby",
+        },
+      );
+    }
+  }
 
   /**
    * One upsert on `id`: a new instance, or the keep-alive of a known one (its last sighting
@@ -65,7 +95,7 @@ export class PostgresInstanceRegistry {
   /** Deletes instance `id`; nothing when it (or the registry) does not exist. */
   async remove(c: pg.ClientBase, id: string): Promise<void> {
     try {
-      await c.query(`delete from ${this.store.ref("instances")} where id = $1`, [id]);
+      await this.write(() => c.query(`delete from ${this.store.ref("instances")} where id = $1`, [id]));
     } catch (error) {
       if (!isUndefinedTable(error)) throw error;
     }

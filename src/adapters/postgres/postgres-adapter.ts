@@ -167,7 +167,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
     this.displayName =
       extra.length === 0 ? base : `${base}${base.includes("?") ? "&" : "?"}${extra.join("&")}`;
     this.#store = new PostgresStateStore(this.schema, this.tables);
-    this.#registry = new PostgresInstanceRegistry(this.#store);
+    this.#registry = new PostgresInstanceRegistry(this.#store, this.displayName);
     this.#lease = pgLeaseMode(this.leaseMode, {
       store: this.#store,
       displayName: this.displayName,
@@ -354,14 +354,15 @@ export class PostgresAdapter implements Adapter<PgClient> {
    */
   async registerInstance(instance: InstanceRecord, ttlMs: number): Promise<void> {
     checkInstance(instance, ttlMs);
+    const registry = this.#registry;
     try {
-      await this.#registry.register(this.#conn, instance, ttlMs);
+      await registry.write(() => registry.register(this.#conn, instance, ttlMs));
       return;
     } catch (error) {
       if (!isUndefinedTable(error)) throw error;
     }
-    await this.#inTransaction((c) => this.#registry.create(c));
-    await this.#registry.register(this.#conn, instance, ttlMs);
+    await registry.write(() => this.#inTransaction((c) => registry.create(c)));
+    await registry.write(() => registry.register(this.#conn, instance, ttlMs));
   }
 
   async removeInstance(id: string): Promise<void> {

@@ -75,7 +75,8 @@ async function readPresent(
     throw new LockstepError("E_DATABASE_UNREADABLE", "PostgreSQL returned no row for lockstep's state");
   const location = `${store.tables.state}.version`;
   const stamp = parseStamp(row.stamp, location, options);
-  const floor = stamp === null ? null : parseStamp(row.floor, `${location} (row 'floor')`, options);
+  // The stamp stands in for a floor not recorded (a database stamped before floors existed).
+  const floor = parseStamp(row.floor, `${location} (row 'floor')`, options);
   return {
     stamp,
     floor: floor ?? stamp,

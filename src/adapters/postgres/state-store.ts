@@ -21,6 +21,7 @@ import { lockKey } from "./advisory-lock.js";
 import { quoteIdent as q } from "./quote-ident.js";
 import { fromHistoryRow, type HistoryRow } from "./rows.js";
 import type { SqlParams } from "./sql-params.js";
+import { isUndefinedTable } from "./undefined-table.js";
 
 /** The ids of the state table's rows. */
 export type StateRowId = "stamp" | "floor";
@@ -118,14 +119,18 @@ export class PostgresStateStore {
                          where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e'))`;
   }
 
-  /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. */
+  /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. One statement. */
   async readHistory(c: pg.ClientBase, limit: number | undefined): Promise<HistoryEntry[]> {
-    if (!(await this.present(c)).has(this.tables.history)) return [];
-    const { rows } = await c.query<HistoryRow>(
-      `select * from (select * from ${this.ref("history")} order by id desc limit $1) h order by id`,
-      [limit ?? null],
-    );
-    return rows.map(fromHistoryRow);
+    try {
+      const { rows } = await c.query<HistoryRow>(
+        `select * from (select * from ${this.ref("history")} order by id desc limit $1) h order by id`,
+        [limit ?? null],
+      );
+      return rows.map(fromHistoryRow);
+    } catch (error) {
+      if (isUndefinedTable(error)) return [];
+      throw error;
+    }
   }
 
   /** The StateWriter of a step, writing through `c` (inside the step's transaction when it has one). */
