@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import pg from "pg";
+import { lockKey } from "../src/adapters/postgres/advisory-lock.js";
 import { PostgresAdapter } from "../src/adapters/postgres/index.js";
 import type { InstanceRecord, LedgerEntry } from "../src/core/adapter.js";
 import { rejectsWith, takeLease } from "./support/assertions.js";
@@ -85,6 +86,17 @@ async function currentDatabase(a: PostgresAdapter): Promise<void> {
     await writer.setFloor("1.1.0");
   });
 }
+
+/** A step of 1.3.0 left half done: its marker, with a batch checkpoint. */
+const marker = {
+  version: "1.3.0",
+  name: "backfill",
+  startedAt: "2026-01-02T03:04:05.678Z",
+  owner: "web-7/1",
+  host: "web-7",
+  pid: 17,
+  checkpoint: { after: 10, keys: ["a", "b"] },
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -247,6 +259,7 @@ await describeFixture(postgresFixture, describe, () => {
       test(`readState on a current database is one statement (lease=${mode}), lease free or held`, async (p) => {
         const a = await p.adapter(mode);
         await currentDatabase(a);
+        await a.write(null, (writer) => writer.setMarker(marker));
         const free = await counted(() => a.readState());
         assert.equal(free.sent.length, 1, free.sent.join("\n---\n"));
         const state = free.result;
@@ -257,6 +270,7 @@ await describeFixture(postgresFixture, describe, () => {
           state.ledger.map((e) => [e.version, e.durationMs, e.counts]),
           [["1.2.0", 12, { rows: 3 }]],
         );
+        assert.deepEqual(state.interrupted, [marker]);
         assert.equal(state.lease, null);
 
         const b = await p.adapter(mode);
@@ -268,6 +282,46 @@ await describeFixture(postgresFixture, describe, () => {
         await lease.release();
       });
     }
+
+    test("a lock holder that has not written the lease row yet is named from its backend", async (p) => {
+      const a = await p.adapter();
+      await currentDatabase(a);
+      const key = lockKey(`lockstep:lease:${p.schema}.lockstep_lease`);
+      await withPostgres(async (c) => {
+        await c.query("set application_name = 'lockstep pid 777 on web-9'");
+        await c.query("select pg_advisory_lock($1::bigint)", [key.toString()]);
+        const [backend] = (
+          await c.query<{ pid: number; user: string }>("select pg_backend_pid() as pid, current_user as user")
+        ).rows;
+        const { result, sent } = await counted(() => a.readState());
+        assert.equal(sent.length, 1);
+        assert.equal(result.lease?.owner, `postgres backend ${backend?.pid}`);
+        assert.equal(result.lease?.pid, 777);
+        assert.equal(result.lease?.user, backend?.user);
+        assert.equal(result.lease?.expired, false);
+        assert.ok("heldBy" in (await a.tryAcquireLease(request("host-a/1"))));
+      });
+      assert.equal((await a.readState()).lease, null, "the lock went with its session");
+    });
+
+    test("a ledger of 5,000 entries is read whole, in order, in the one statement", async (p) => {
+      const a = await p.adapter("table");
+      await currentDatabase(a);
+      await withPostgres((c) =>
+        c.query(
+          `insert into "${p.schema}".lockstep_ledger (version, name, checksum, kind, applied_at)
+           select '1.0.' || i, 'step-' || lpad(i::text, 5, '0') || repeat('x', 150), 'c', 'applied',
+                  timestamptz '2020-01-01 00:00:00+00' + i * interval '1 second'
+           from generate_series(1, 5000) i`,
+        ),
+      );
+      const { result, sent } = await counted(() => a.readState());
+      assert.equal(sent.length, 1);
+      assert.equal(result.ledger.length, 5001);
+      assert.equal(result.ledger[0]?.version, "1.0.1");
+      assert.equal(result.ledger[4999]?.appliedAt, "2020-01-01T01:23:20.000Z");
+      assert.equal(result.ledger[5000]?.version, "1.2.0");
+    });
 
     test("readState without lockstep's store: three round trips, nothing created", async (p) => {
       const a = await p.adapter();
