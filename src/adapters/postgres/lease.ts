@@ -196,8 +196,8 @@ class SessionLockMode extends TrackingMode {
 
   protected async stillOurs(c: pg.ClientBase, lease: LeaseHandle): Promise<boolean> {
     if (!(lease instanceof PostgresSessionLease)) return true;
-    // pg_locks alone: this runs before every write (each batch page), and the join with
-    // pg_stat_activity that lockHolder needs to name a holder cost ~1 ms each time.
+    // pg_locks alone: this runs before every write (each batch page), and naming the holder
+    // (lockHolder's activity lookup) is not needed to know it is us.
     const [classid, objid] = lockIds(this.#key);
     const { rowCount } = await c.query(
       `select 1 from pg_catalog.pg_locks
