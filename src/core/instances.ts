@@ -15,12 +15,12 @@ export const DEFAULT_INSTANCE_TTL_MS = 120_000;
  * ones are removed from the registry on the way (best effort).
  */
 export async function liveInstances(adapter: Adapter, actor: Actor): Promise<InstanceInfo[]> {
-  const all = (await adapter.listInstances?.()) ?? [];
+  const all = await adapter.listInstances();
   const live: InstanceInfo[] = [];
   for (const instance of all) {
     const gone = instance.expired || actor.isLocalProcessAlive(instance.owner, instance.pid) === false;
     if (!gone) live.push(instance);
-    else await adapter.removeInstance?.(instance.id).catch(() => undefined);
+    else await adapter.removeInstance(instance.id).catch(() => undefined);
   }
   return live;
 }
