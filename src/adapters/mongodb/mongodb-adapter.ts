@@ -76,7 +76,7 @@ import * as registry from "./instance-registry.js";
 import { SingleDocumentLease } from "./lease-document.js";
 import { GenerationChainLease } from "./lease-generations.js";
 import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
-import { readDatabaseState } from "./read-state.js";
+import { readDatabaseState } from "./state-read.js";
 import { MongoStateWriter, stampLocation } from "./seed-stamp.js";
 import {
   guaranteesOf,

@@ -28,7 +28,7 @@ import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
-import { listInstances, registerInstance, removeInstance } from "./instances.js";
+import { listInstances, registerInstance, removeInstance } from "./instance-registry.js";
 import { lockName, MysqlLeaseLock } from "./lease.js";
 import { readState } from "./state-read.js";
 import { createStore, presentTables, type Row, readHistory, stateWriter, tableRef } from "./state-store.js";

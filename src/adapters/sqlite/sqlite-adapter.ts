@@ -28,7 +28,7 @@ import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
-import { listInstances, registerInstance, removeInstance } from "./instances.js";
+import { listInstances, registerInstance, removeInstance } from "./instance-registry.js";
 import { SqliteLeaseRow } from "./lease.js";
 import { readState } from "./state-read.js";
 import { createStore, type Db, q, readHistory, stateWriter } from "./state-store.js";

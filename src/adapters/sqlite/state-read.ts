@@ -8,7 +8,7 @@ import type { DatabaseState } from "../../core/adapter.js";
 import { STORE_PARTS } from "../../core/adapter.js";
 import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
 import { floorOf, type SqlTableNames } from "../sql-shared.js";
-import { isNoSuchTable } from "./instances.js";
+import { isNoSuchTable } from "./instance-registry.js";
 import { fromLeaseRow, type LeaseRow } from "./lease.js";
 import { type Db, fromLedgerRow, fromMarkerRow, type LedgerRow, type MarkerRow, q } from "./state-store.js";
 
