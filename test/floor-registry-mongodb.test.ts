@@ -273,7 +273,7 @@ await describeFixture(fixture, describe, () => {
       const again = await commandsOf(a, () => a.readState());
       console.log(`readState: ${first.length} commands (${first.join(", ")})`);
       // No hello, buildInfo or transaction probe: the clock offset and the server's kind are
-      // measured at open. Five, not one: FerretDB 1.24 has no $unionWith (see read-state.ts).
+      // measured at open. Five, not one: FerretDB 1.24 has no $unionWith (see state-read.ts).
       assert.deepEqual(first, ["find", "find", "find", "find", "listCollections"]);
       assert.deepEqual(again, first);
       assert.equal(state?.stamp, "1.0.0");

@@ -29,7 +29,7 @@
  *
  * This file is the shell; each role has its own file: server-info.ts (the probe),
  * seed-stamp.ts (the stamp and the writer), documents.ts (lockstep's documents),
- * read-state.ts (readState's commands), instance-registry.ts (the running instances),
+ * state-read.ts (readState's commands), instance-registry.ts (the running instances),
  * mongo-lease.ts with lease-document.ts and lease-generations.ts (the two lease algorithms),
  * batch-pages.ts (the batch helper's pages), url.ts (what the URL says besides the driver's part).
  */
@@ -323,7 +323,7 @@ export class MongoAdapter implements Adapter<Db> {
     await ensureStore(this.#conn, this.collections);
   }
 
-  /** Five commands sent together, none after them (see read-state.ts for why not one). */
+  /** Five commands sent together, none after them (see state-read.ts for why not one). */
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
     const source = { db: this.#conn, layout: this, lease: this.#leaseStore(), clock: this.#server.clock };
     return readDatabaseState(source, options);
