@@ -24,7 +24,8 @@ export function isCompatible(state: DatabaseState, codeVersion: string): boolean
 
 /** What raised the floor for the stamp before floors existed, or by init / --from-version. */
 export const FLOOR_BEFORE_FLOORS = "the stamp before floors were recorded";
-export const FLOOR_BY_INIT = "init --version, upgrade --from-version, or the stamp it had when floors were first recorded";
+export const FLOOR_BY_INIT =
+  "init --version, upgrade --from-version, or the stamp it had when floors were first recorded";
 
 /**
  * What set the floor: the ledger's steps at the floor's version (those this code knows as
@@ -82,14 +83,16 @@ export interface StepDecision {
 /**
  * Decides each step in order. Expand steps always apply. A contract step with older code
  * live is deferred (with `contract`: refused unless `force`); a step without a phase is
- * refused. A non-expand step behind a deferred one waits too. `allowDowntime` applies all.
+ * refused. A non-expand step behind a deferred one (or `deferredBefore`) waits too.
+ * `allowDowntime` applies all.
  */
 export function decideSteps(
   steps: readonly Step<unknown>[],
   live: readonly InstanceInfo[],
   mode: RollingMode,
+  deferredBefore: string | null = null,
 ): StepDecision[] {
-  let behind: string | null = null;
+  let behind: string | null = deferredBefore;
   return steps.map((step) => {
     const heldBy = summariseInstances(olderThan(live, step.version));
     const base = { step: step.id, version: step.version, phase: step.phase ?? null, heldBy, behind: null };
@@ -105,7 +108,11 @@ function decideOne(
   behind: string | null,
   mode: RollingMode,
 ): Pick<StepDecision, "kind" | "behind" | "override"> {
-  const apply = (override: StepDecision["override"] = null) => ({ kind: "apply" as const, behind: null, override });
+  const apply = (override: StepDecision["override"] = null) => ({
+    kind: "apply" as const,
+    behind: null,
+    override,
+  });
   if (step.phase === "expand") return apply();
   if (mode.allowDowntime) return apply(held ? "--allow-downtime" : null);
   if (step.phase === "contract") {
@@ -142,6 +149,6 @@ export function olderCodeError(decision: StepDecision, written: string): Refused
   const hint =
     decision.phase === "contract"
       ? "stop the older releases (or wait until their instances expire), then `lockstep upgrade --contract`; `--contract --force` applies it anyway and is recorded in history"
-      : "roll out in two releases (mark additive steps `phase: \"expand\"` and cleanups `phase: \"contract\"`), or stop the older releases first; `--allow-downtime` applies it anyway (older code may fail) and is recorded in history";
+      : 'roll out in two releases (mark additive steps `phase: "expand"` and cleanups `phase: "contract"`), or stop the older releases first; `--allow-downtime` applies it anyway (older code may fail) and is recorded in history';
   return new RefusedError("E_OLDER_CODE_RUNNING", `${what}; ${written}`, { hint });
 }

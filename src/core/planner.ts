@@ -1,11 +1,11 @@
 import type { DatabaseState, InProgressMarker, LeaseInfo, LedgerEntry } from "./adapter.js";
+import { deferredSteps, FLOOR_BY_INIT, floorOf, floorSetBy, isCompatible } from "./compatibility.js";
 import { type LockstepError, RefusedError } from "./errors.js";
+import type { ReleaseGroup } from "./instances.js";
 import { type LeaseMode, leaseGoneHint } from "./lease-hints.js";
 import { stepId } from "./registry.js";
 import type { Step } from "./step.js";
 import { storeDamageHint } from "./store-damage.js";
-import { deferredSteps, FLOOR_BY_INIT, floorOf, floorSetBy, isCompatible } from "./compatibility.js";
-import type { ReleaseGroup } from "./instances.js";
 import { BASELINE_VERSION, compareVersions, isDevVersion, parseVersion, stepTarget } from "./versions.js";
 
 /** The answer to "can this code run on this database?". */
@@ -419,7 +419,12 @@ function stampedVerdict(
 }
 
 /** Code below the floor: refused, naming the floor and what set it. */
-function aheadVerdict(state: DatabaseState, steps: readonly Step[], floor: string, codeVersion: string): Verdict {
+function aheadVerdict(
+  state: DatabaseState,
+  steps: readonly Step[],
+  floor: string,
+  codeVersion: string,
+): Verdict {
   const setBy = floorSetBy(state, steps);
   const by = setBy[0] === FLOOR_BY_INIT || setBy.length === 0 ? setBy.join(", ") : `step ${setBy.join(", ")}`;
   const stamp = state.stamp === floor ? "" : ` (stamp ${state.stamp})`;

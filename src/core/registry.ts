@@ -149,7 +149,7 @@ export function assertPhase(id: string, phase: unknown): void {
     "E_INVALID_STEP",
     `step ${id}: \`phase\` must be "expand" or "contract" (or absent), not ${JSON.stringify(phase) ?? String(phase)}${typeof phase === "string" ? didYouMean(phase, STEP_PHASES) : ""}`,
     {
-      hint: 'expand: older code keeps working after it; contract: breaks older code, the new code does not need it; no phase: needed now and breaking',
+      hint: "expand: older code keeps working after it; contract: breaks older code, the new code does not need it; no phase: needed now and breaking",
     },
   );
 }
