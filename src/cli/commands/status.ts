@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { describeGroup } from "../../core/instances.js";
 import type { StatusReport } from "../../core/planner.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Output, type Streams } from "../output.js";
@@ -9,6 +10,7 @@ export function statusExitCode(report: StatusReport): number {
     case "CURRENT":
     case "DEV":
     case "AUTO_STAMPED":
+    case "AHEAD_COMPATIBLE":
       return report.outOfOrder.length > 0 ? EXIT.pending : EXIT.ok;
     case "UPGRADE_PENDING":
       return EXIT.pending;
@@ -34,7 +36,7 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
     exit,
     async (run) => {
       const upgrader = await run.open();
-      const report = await upgrader.status();
+      const report = await upgrader.status({ instances: true });
       const database = await upgrader.describe();
       run.output.result({ ...report, database });
       printStatus(run.output, report, database.server, database.target, database.stamp);
@@ -50,7 +52,7 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--strict", "exit 1 when a step was edited since it was applied (for CI)"))
     .addHelpText(
       "after",
-      "\nExit codes: 0 current (or dev build), 2 upgrade pending, 3 refused (uninitialised, ahead, interrupted, upgrading), 1 error\n(with --strict also: a step edited since it was applied).",
+      "\nShows the compatibility floor (the oldest release that can run on the data) and what set it, the contract steps\ndeferred while older releases run, and the live instances grouped by release.\nExit codes: 0 current, ahead but compatible (older code at or above the floor) or dev build, 2 upgrade pending,\n3 refused (uninitialised, ahead of the floor, interrupted, upgrading), 1 error\n(with --strict also: a step edited since it was applied).",
     );
 }
 
@@ -66,13 +68,25 @@ export function printStatus(
   const colour =
     report.status === "CURRENT" || report.status === "AUTO_STAMPED" || report.status === "DEV"
       ? c.green
-      : report.status === "UPGRADE_PENDING"
+      : report.status === "UPGRADE_PENDING" || report.status === "AHEAD_COMPATIBLE"
         ? c.yellow
         : c.red;
   out.line(`${c.bold("database")}  ${target} (${server})`);
   out.line(`${c.bold("code")}      ${report.codeVersion}`);
   out.line(`${c.bold("stamp")}     ${report.stamp ?? "(none)"}${stampAt ? ` (read from ${stampAt})` : ""}`);
+  if (report.floor !== null) {
+    out.line(`${c.bold("floor")}     ${report.floor} (set by ${report.floorSetBy.join(", ")})`);
+  }
   out.line(`${c.bold("status")}    ${colour(report.status)}: ${report.message}`);
+  for (const id of report.deferred) {
+    out.line(
+      `${c.yellow("deferred")}  ${id}: a contract step waiting for older releases to stop (\`lockstep upgrade --contract\`)`,
+    );
+  }
+  if (report.instances !== undefined) {
+    const live = report.instances.map((g) => describeGroup(g));
+    out.line(`${c.bold("live")}      ${live.length > 0 ? live.join("; ") : "(no instance registered)"}`);
+  }
   if (report.pending.length > 0) out.line(`${c.bold("pending")}   ${report.pending.join(", ")}`);
   for (const id of report.outOfOrder) {
     out.line(
