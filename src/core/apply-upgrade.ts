@@ -116,7 +116,7 @@ export function deferredWarning(d: DeferredStep): string {
 export async function dryRunUpgrade<TDb>(run: UpgradeRun<TDb>): Promise<UpgradeResult> {
   const { adapter, emit } = run.engine;
   const state = await adapter.readState();
-  const { plan, decisions, preconditions } = await checkedPlan(run, state);
+  const { plan, decisions, preconditions } = await checkedPlan(run, state, false);
   const results: StepResult[] = [];
   const measured: Record<string, MeasuredCount[]> = {};
   const toRun = applying(plan.steps, decisions);
@@ -163,11 +163,16 @@ function applying<TDb>(steps: readonly Step<TDb>[], decisions: readonly StepDeci
  * Plans, decides each step for the live instances (refusing before anything is written when
  * older code forbids a step), then checks the preconditions of the steps that will run.
  */
-async function checkedPlan<TDb>(run: UpgradeRun<TDb>, state: DatabaseState): Promise<CheckedPlan<TDb>> {
+async function checkedPlan<TDb>(
+  run: UpgradeRun<TDb>,
+  state: DatabaseState,
+  prune = true,
+): Promise<CheckedPlan<TDb>> {
   const { engine, registry } = run;
   const plan = planUpgrade(state, registry.steps, engine.codeVersion, run.planOptions);
   refuseInterrupted(run, state, plan);
-  const live = await liveInstances(engine.adapter, engine.actor);
+  // A dry run writes nothing, not even the removal of dead instances from the registry.
+  const live = await liveInstances(engine.adapter, engine.actor, { prune });
   const decisions = decideSteps(plan.steps, live, run.mode);
   const refusal = olderCodeRefusal(decisions);
   if (refusal !== null) throw refusal;
@@ -198,7 +203,8 @@ async function finishUpgrade<TDb>(
     engine.emit("stamped", { version: plan.target, action: "upgrade" });
   }
   // A baseline alone (`--from-version` with nothing to run) is recorded as an upgrade too.
-  if (results.length > 0 || moved || baselined || applied.deferred.length > 0) {
+  // (Deferred steps alone, as on a rerun while older code still runs, record nothing.)
+  if (results.length > 0 || moved || baselined) {
     await engine.adapter.write(lease, (writer) =>
       writer.appendHistory(
         historyEntry(engine, "upgrade_finished", {
