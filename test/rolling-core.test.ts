@@ -98,7 +98,7 @@ function rolling(fixture: AdapterFixture) {
     );
     const finished = entries(await h.history(), "upgrade_finished").at(-1);
     assert.deepEqual(
-      (finished?.details?.deferred as { step: string }[]).map((d) => d.step),
+      ((finished?.details?.deferred ?? []) as { step: string }[]).map((d) => d.step),
       ["1.2.0/drop-old"],
     );
     // A restarted 1.0.0 copy can serve: compatible, never writing.
@@ -148,7 +148,7 @@ function rolling(fixture: AdapterFixture) {
     assert.equal(started?.details?.override, "--force");
     const finished = entries(history, "upgrade_finished").at(-1);
     assert.deepEqual(
-      (finished?.details?.overrides as { step: string; flag: string }[]).map((o) => [o.step, o.flag]),
+      ((finished?.details?.overrides ?? []) as { step: string; flag: string }[]).map((o) => [o.step, o.flag]),
       [["1.2.0/drop-old", "--force"]],
     );
   });
