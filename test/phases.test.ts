@@ -293,13 +293,26 @@ describe("planUpgrade and decideSteps: deferral", () => {
 
   it("a later contract step waits behind a deferred one even when nothing older holds it itself", () => {
     const s = steps("1.5.0/drop:contract", "1.6.0/drop-more:contract");
-    const d = decideSteps(s, [], PLAIN, "1.4.0/earlier");
+    const d = decideSteps(s, [], PLAIN, { deferredBefore: "1.4.0/earlier" });
     assert.deepEqual(
       d.map((x) => [x.kind, x.behind]),
       [
         ["defer", "1.4.0/earlier"],
         ["defer", "1.4.0/earlier"],
       ],
+    );
+  });
+
+  it("a release candidate's own copies do not hold its release's steps (older is capped at the target)", () => {
+    const s = steps("1.0.0/final");
+    const rc = [instance("1.0.0-rc.1", "web-1", 1)];
+    assert.deepEqual(
+      decideSteps(s, rc, PLAIN, { target: "1.0.0-rc.1" }).map((x) => x.kind),
+      ["apply"],
+    );
+    assert.deepEqual(
+      decideSteps(s, rc, PLAIN).map((x) => x.kind),
+      ["refuse"],
     );
   });
 

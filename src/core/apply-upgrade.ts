@@ -173,7 +173,7 @@ async function checkedPlan<TDb>(
   refuseInterrupted(run, state, plan);
   // A dry run writes nothing, not even the removal of dead instances from the registry.
   const live = await liveInstances(engine.adapter, engine.actor, { prune });
-  const decisions = decideSteps(plan.steps, live, run.mode);
+  const decisions = decideSteps(plan.steps, live, run.mode, { target: plan.target });
   const refusal = olderCodeRefusal(decisions);
   if (refusal !== null) throw refusal;
   const preconditions = await checkPreconditions(engine.adapter, applying(plan.steps, decisions), run.force);

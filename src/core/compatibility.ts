@@ -83,18 +83,19 @@ export interface StepDecision {
 /**
  * Decides each step in order. Expand steps always apply. A contract step with older code
  * live is deferred (with `contract`: refused unless `force`); a step without a phase is
- * refused. A non-expand step behind a deferred one (or `deferredBefore`) waits too.
+ * refused. A non-expand step behind a deferred one (or `deferredBefore`) waits too. Older
+ * means older than the step's version capped at `target` (see {@link floorFor}).
  * `allowDowntime` applies all.
  */
 export function decideSteps(
   steps: readonly Step<unknown>[],
   live: readonly InstanceInfo[],
   mode: RollingMode,
-  deferredBefore: string | null = null,
+  context: { target?: string; deferredBefore?: string | null } = {},
 ): StepDecision[] {
-  let behind: string | null = deferredBefore;
+  let behind: string | null = context.deferredBefore ?? null;
   return steps.map((step) => {
-    const heldBy = summariseInstances(olderThan(live, step.version));
+    const heldBy = summariseInstances(olderThan(live, floorFor(step.version, context.target)));
     const base = { step: step.id, version: step.version, phase: step.phase ?? null, heldBy, behind: null };
     const decision = decideOne(step, heldBy.length > 0, behind, mode);
     if (decision.kind === "defer") behind ??= step.id;
@@ -123,6 +124,14 @@ function decideOne(
   }
   if (held || behind !== null) return { kind: "refuse", behind, override: null };
   return apply();
+}
+
+/**
+ * The floor a non-expand step at `version` needs: its version, capped at the upgrade's target
+ * (a release candidate applies its release's steps, see versions.ts, and must still run).
+ */
+export function floorFor(version: string, target: string | undefined): string {
+  return target !== undefined && compareVersions(version, target) > 0 ? target : version;
 }
 
 /** "1.0.0 ×3 on web-1, web-2; 1.1.0 ×1 on web-3". */

@@ -31,7 +31,7 @@ export async function planReport<TDb>(
   const { adapter, database } = where;
   const plan = planUpgrade(state, steps, codeVersion, planOptions);
   const live = await liveInstances(adapter, where.actor, { prune: false });
-  const decisions = decideSteps(plan.steps, live, rollingMode(options));
+  const decisions = decideSteps(plan.steps, live, rollingMode(options), { target: plan.target });
   const applying = plan.steps.filter((_, i) => decisions[i]?.kind === "apply");
   const preconditions = await checkPreconditions(adapter, applying, options.force ?? false);
   return {

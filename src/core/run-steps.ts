@@ -5,7 +5,13 @@
  * defers (contract) or refuses (no phase) the step instead of meeting contracted data.
  */
 import type { AdapterCapabilities, InProgressMarker, LeaseHandle } from "./adapter.js";
-import { decideSteps, olderCodeError, type RollingMode, type StepDecision } from "./compatibility.js";
+import {
+  decideSteps,
+  floorFor,
+  olderCodeError,
+  type RollingMode,
+  type StepDecision,
+} from "./compatibility.js";
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError, UpgradeInterruptedError } from "./errors.js";
 import type { FloorKeeper } from "./floor-keeper.js";
@@ -124,9 +130,12 @@ async function guardFloor<TDb>(
 ): Promise<StepDecision[] | null> {
   const step = remaining[0] as Step<TDb>;
   // The floor already at or above the step: an older replica starting now is refused anyway.
-  if (!(await r.floor.raise(step.version, stamp))) return null;
+  if (!(await r.floor.raise(floorFor(step.version, r.target), stamp))) return null;
   const live = await liveInstances(r.engine.adapter, r.engine.actor);
-  const redo = decideSteps(remaining, live, r.mode, deferred[0]?.step ?? null);
+  const redo = decideSteps(remaining, live, r.mode, {
+    target: r.target,
+    deferredBefore: deferred[0]?.step ?? null,
+  });
   if (redo[0]?.kind === "apply" && !redo.some((d) => d.kind === "refuse")) return redo;
   await r.floor.restore();
   const refused = redo.find((d) => d.kind === "refuse");
