@@ -91,6 +91,8 @@ describe("rolling deploy through the CLI (SQLite)", () => {
     );
     const text = await project.run("status", "--app-version", "1.2.0");
     assert.match(text.stdout, /live {6}1\.0\.0 ×1, last seen \d+ s ago on web-old/);
+    assert.match(text.stdout, /deferred {2}1\.2\.0\/drop-old: .*\(1\.0\.0 ×1 on web-old\)/);
+    assert.match(text.stdout, /floor {5}1\.0\.0 \(set by /);
   });
 
   test("older code on the expanded database: AHEAD_COMPATIBLE, exit 0", async () => {

@@ -1,6 +1,8 @@
 import { type Command, Option } from "commander";
+import { describeHolders } from "../../core/compatibility.js";
 import { describeGroup } from "../../core/instances.js";
 import type { StatusReport } from "../../core/planner.js";
+import { compareVersions } from "../../core/versions.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Output, type Streams } from "../output.js";
 
@@ -56,6 +58,19 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
     );
 }
 
+/** The live releases older than the deferred step `id` ("1.0.0 ×3 on web-1, web-2"), or "" when none is known. */
+function holdersOf(id: string, instances: StatusReport["instances"]): string {
+  const version = id.slice(0, id.indexOf("/"));
+  const older = (instances ?? []).filter((g) => {
+    try {
+      return compareVersions(g.release, version) < 0;
+    } catch {
+      return false;
+    }
+  });
+  return describeHolders(older);
+}
+
 /** Prints a status report for humans. */
 export function printStatus(
   out: Output,
@@ -79,8 +94,9 @@ export function printStatus(
   }
   out.line(`${c.bold("status")}    ${colour(report.status)}: ${report.message}`);
   for (const id of report.deferred) {
+    const holders = holdersOf(id, report.instances);
     out.line(
-      `${c.yellow("deferred")}  ${id}: a contract step waiting for older releases to stop (\`lockstep upgrade --contract\`)`,
+      `${c.yellow("deferred")}  ${id}: a contract step waiting for older releases to stop${holders ? ` (${holders})` : ""}; then \`lockstep upgrade --contract\``,
     );
   }
   if (report.instances !== undefined) {
