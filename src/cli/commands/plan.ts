@@ -105,6 +105,8 @@ export function printPlan(out: Output, plan: PlanReport): void {
   if (plan.note !== null) out.line(`${c.yellow("note")}      ${plan.note}`);
   if (!planHasWork(plan)) {
     out.line(`Database is already up to date (version ${plan.stamp}); nothing to do.`);
+    for (const step of plan.steps)
+      out.line(`  ${c.bold(step.id)} (phase ${step.phase ?? "—"}): ${decisionLine(out, step)}`);
     return;
   }
   out.line(

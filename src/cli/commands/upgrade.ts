@@ -100,8 +100,8 @@ function refuseOrWork(output: Output, plan: PlanReport): boolean {
     );
   }
   if (planHasWork(plan)) return true;
+  // printPlan listed the deferred steps.
   const deferred = plan.steps.filter((s) => s.decision === "defer");
-  for (const d of deferred) output.line(`  ${deferredWarning({ ...d, step: d.id })}`);
   output.result({ outcome: "current", from: plan.stamp, to: plan.target, results: [], deferred, plan });
   return false;
 }
