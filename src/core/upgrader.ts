@@ -33,6 +33,7 @@ export type {
   CheckAction,
   CheckPolicy,
   CheckResult,
+  DeferredStep,
   MeasuredCount,
   PlannedStep,
   PlanReport,
