@@ -59,6 +59,17 @@ export async function runSteps<TDb>(
   let stamp = startStamp;
   const total = pending.filter((d) => d.kind === "apply").length;
   for (const [index, step] of steps.entries()) {
+    const rest = () => steps.slice(index + 1).filter((_, i) => pending[index + 1 + i]?.kind === "apply");
+    // Before the floor moves: a stop leaves it where the data is.
+    if (r.signal?.aborted && pending[index]?.kind === "apply") {
+      const left = [step, ...rest()].map((s) => stepResult(s, "pending"));
+      throw await stopUpgrade(r.engine, r.lease, {
+        signal: r.signal,
+        step: step.id,
+        mode: null,
+        results: [...results, ...left],
+      });
+    }
     if (pending[index]?.kind === "apply" && step.phase !== "expand") {
       const redo = await guardFloor(r, steps.slice(index), stamp, deferred);
       if (redo !== null) pending = [...pending.slice(0, index), ...redo];
@@ -70,16 +81,6 @@ export async function runSteps<TDb>(
     }
     if (step.phase === "expand") await r.floor.beforeStampMove(stamp);
     if (decision.override !== null) overrides.push(decision);
-    const rest = () => steps.slice(index + 1).filter((_, i) => pending[index + 1 + i]?.kind === "apply");
-    if (r.signal?.aborted) {
-      const left = [step, ...rest()].map((s) => stepResult(s, "pending"));
-      throw await stopUpgrade(r.engine, r.lease, {
-        signal: r.signal,
-        step: step.id,
-        mode: null,
-        results: [...results, ...left],
-      });
-    }
     r.engine.emit("step:started", { step: step.id, index: results.length, total, dryRun: false });
     const nextStamp = stampAfter(stamp, step.version, r.target);
     try {
