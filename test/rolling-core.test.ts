@@ -11,6 +11,7 @@ import type { Adapter, HistoryEntry, InstanceRecord } from "../src/core/adapter.
 import { condition } from "../src/core/conditions.js";
 import { DEFAULT_INSTANCE_TTL_MS } from "../src/core/instances.js";
 import type { StepDefinition, StepPhase } from "../src/core/step.js";
+import { findStoreDamage } from "../src/core/store-damage.js";
 import { rejectsWith } from "./support/assertions.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
 import { describeFixture, type Harness, harnessTest, markStep } from "./support/harness.js";
@@ -96,6 +97,17 @@ function rolling(fixture: AdapterFixture) {
       status.instances?.map((g) => g.release),
       ["1.0.0"],
     );
+    // A deferred step below the stamp is no lost step: judging the store reads no history.
+    let historyReads = 0;
+    const counted = new Proxy(adapter, {
+      get(target, key) {
+        if (key === "readHistory") historyReads++;
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    assert.equal(await findStoreDamage(counted, await h.state(), u.steps), null);
+    assert.equal(historyReads, 0);
     const finished = entries(await h.history(), "upgrade_finished").at(-1);
     assert.deepEqual(
       ((finished?.details?.deferred ?? []) as { step: string }[]).map((d) => d.step),
