@@ -14,6 +14,7 @@ import {
   deferredSteps,
   FLOOR_BEFORE_FLOORS,
   FLOOR_BY_INIT,
+  FLOOR_RAISING,
   olderCodeRefusal,
   type RollingMode,
 } from "../src/core/compatibility.js";
@@ -176,6 +177,7 @@ describe("assessStatus with a floor", () => {
     const r = assessStatus(state("1.0.0", "1.2.0"), steps(), "1.0.0", NOW);
     assert.equal(r.status, "AHEAD");
     assert.equal(r.compatible, false);
+    assert.deepEqual(r.floorSetBy, [FLOOR_RAISING]);
   });
 
   it("CURRENT lists contract steps below the stamp missing from the ledger as deferred, not out of order", () => {

@@ -24,6 +24,7 @@ export function isCompatible(state: DatabaseState, codeVersion: string): boolean
 
 /** What raised the floor for the stamp before floors existed, or by init / --from-version. */
 export const FLOOR_BEFORE_FLOORS = "the stamp before floors were recorded";
+export const FLOOR_RAISING = "an upgrade about to apply a step at that version";
 export const FLOOR_BY_INIT =
   "init --version, upgrade --from-version, or the stamp it had when floors were first recorded";
 
@@ -31,7 +32,8 @@ export const FLOOR_BY_INIT =
  * What set the floor: the ledger's steps at the floor's version (those this code knows as
  * expand left out: they never raise it), else the stamp standing in for a floor never
  * recorded, else init / --from-version (or the stamp a pre-floor database had when it first
- * moved). Derived from what is stored; empty when there is no floor.
+ * moved), or an upgrade in progress (a floor above the stamp). Derived from what is stored;
+ * empty when there is no floor.
  */
 export function floorSetBy(state: DatabaseState, steps: readonly Step[]): string[] {
   const floor = floorOf(state);
@@ -43,6 +45,8 @@ export function floorSetBy(state: DatabaseState, steps: readonly Step[]): string
     .filter((id) => !expand.has(id));
   if (at.length > 0) return at;
   if (state.floorRecorded === false) return [FLOOR_BEFORE_FLOORS];
+  // Raised by an upgrader for its next step, which has not committed yet.
+  if (state.stamp !== null && compareVersions(floor, state.stamp) > 0) return [FLOOR_RAISING];
   return [FLOOR_BY_INIT];
 }
 
@@ -160,4 +164,23 @@ export function olderCodeError(decision: StepDecision, written: string): Refused
       ? "stop the older releases (or wait until their instances expire), then `lockstep upgrade --contract`; `--contract --force` applies it anyway and is recorded in history"
       : 'roll out in two releases (mark additive steps `phase: "expand"` and cleanups `phase: "contract"`), or stop the older releases first; `--allow-downtime` applies it anyway (older code may fail) and is recorded in history';
   return new RefusedError("E_OLDER_CODE_RUNNING", `${what}; ${written}`, { hint });
+}
+
+/** The status of code below the floor: refused, naming the floor and what set it. */
+export function aheadVerdict(
+  state: DatabaseState,
+  steps: readonly Step[],
+  floor: string,
+  codeVersion: string,
+): { readonly status: "AHEAD"; readonly message: string; readonly next: string } {
+  const setBy = floorSetBy(state, steps);
+  const described = [FLOOR_BY_INIT, FLOOR_BEFORE_FLOORS, FLOOR_RAISING];
+  const by =
+    described.includes(setBy[0] ?? "") || setBy.length === 0 ? setBy.join(", ") : `step ${setBy.join(", ")}`;
+  const stamp = state.stamp === floor ? "" : ` (stamp ${state.stamp})`;
+  return {
+    status: "AHEAD",
+    message: `the database's compatibility floor is ${floor}${stamp}, set by ${by}: this code (${codeVersion}) is older and cannot run on it`,
+    next: `run release ${floor} or newer`,
+  };
 }

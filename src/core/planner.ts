@@ -1,5 +1,5 @@
 import type { DatabaseState, InProgressMarker, LeaseInfo, LedgerEntry } from "./adapter.js";
-import { deferredSteps, FLOOR_BY_INIT, floorOf, floorSetBy, isCompatible } from "./compatibility.js";
+import { aheadVerdict, deferredSteps, floorOf, floorSetBy, isCompatible } from "./compatibility.js";
 import { type LockstepError, RefusedError } from "./errors.js";
 import type { ReleaseGroup } from "./instances.js";
 import { type LeaseMode, leaseGoneHint } from "./lease-hints.js";
@@ -416,21 +416,4 @@ function stampedVerdict(
     };
   }
   return { status: "CURRENT", message: `the database is at ${stamp}, in step with the code`, next: null };
-}
-
-/** Code below the floor: refused, naming the floor and what set it. */
-function aheadVerdict(
-  state: DatabaseState,
-  steps: readonly Step[],
-  floor: string,
-  codeVersion: string,
-): Verdict {
-  const setBy = floorSetBy(state, steps);
-  const by = setBy[0] === FLOOR_BY_INIT || setBy.length === 0 ? setBy.join(", ") : `step ${setBy.join(", ")}`;
-  const stamp = state.stamp === floor ? "" : ` (stamp ${state.stamp})`;
-  return {
-    status: "AHEAD",
-    message: `the database's compatibility floor is ${floor}${stamp}, set by ${by}: this code (${codeVersion}) is older and cannot run on it`,
-    next: `run release ${floor} or newer`,
-  };
 }
