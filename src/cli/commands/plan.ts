@@ -167,5 +167,8 @@ function decisionLine(out: Output, step: PlanReport["steps"][number]): string | 
       `refused (E_OLDER_CODE_RUNNING): ${held ? `older code runs (${held})` : `waits behind the deferred ${step.behind}`}`,
     );
   }
-  return held ? c.yellow(`applies although older code runs (${held})`) : null;
+  // An expand step is meant to apply while older code runs; anything else applying then was overridden.
+  return held && step.phase !== "expand"
+    ? c.yellow(`applies although older code runs (${held}): it may fail on the new data`)
+    : null;
 }
