@@ -25,8 +25,7 @@ export function isCompatible(state: DatabaseState, codeVersion: string): boolean
 /** What raised the floor for the stamp before floors existed, or by init / --from-version. */
 export const FLOOR_BEFORE_FLOORS = "the stamp before floors were recorded";
 export const FLOOR_RAISING = "an upgrade about to apply a step at that version";
-export const FLOOR_BY_INIT =
-  "init --version, upgrade --from-version, or the stamp it had when floors were first recorded";
+export const FLOOR_BY_INIT = "init --version, --from-version or an earlier stamp";
 
 /**
  * What set the floor: the ledger's steps at the floor's version (those this code knows as
