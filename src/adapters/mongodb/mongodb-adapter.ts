@@ -76,7 +76,6 @@ import * as registry from "./instance-registry.js";
 import { SingleDocumentLease } from "./lease-document.js";
 import { GenerationChainLease } from "./lease-generations.js";
 import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
-import { readDatabaseState } from "./state-read.js";
 import { MongoStateWriter, stampLocation } from "./seed-stamp.js";
 import {
   guaranteesOf,
@@ -88,6 +87,7 @@ import {
   serverNow,
 } from "./server-info.js";
 import { bindSession } from "./session-bound.js";
+import { readDatabaseState } from "./state-read.js";
 import { agreeWithUrl, appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
 
 // The test suite and older imports read these from here.
