@@ -32,6 +32,7 @@ function withStoreFault(adapter: Adapter<any>, fault: Fault): Adapter<any> {
       };
     return {
       setStamp: wrap("setStamp", (v: string) => writer.setStamp(v)),
+      setFloor: wrap("setFloor", (v: string) => writer.setFloor(v)),
       putLedgerEntry: wrap("putLedgerEntry", (e: LedgerEntry) => writer.putLedgerEntry(e)),
       deleteLedgerEntry: wrap("deleteLedgerEntry", (v: string, n: string) => writer.deleteLedgerEntry(v, n)),
       setMarker: wrap("setMarker", (m: Parameters<StateWriter["setMarker"]>[0]) => writer.setMarker(m)),

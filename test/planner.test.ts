@@ -21,7 +21,16 @@ function state(
   ledger: LedgerEntry[] = [],
   extra: Partial<DatabaseState> = {},
 ): DatabaseState {
-  return { stamp, hasLedger: true, ledger, interrupted: [], lease: null, ...extra };
+  return {
+    stamp,
+    floor: stamp,
+    floorRecorded: false,
+    hasLedger: true,
+    ledger,
+    interrupted: [],
+    lease: null,
+    ...extra,
+  };
 }
 
 function applied(step: Step, checksum: string | null = step.checksum): LedgerEntry {

@@ -1,4 +1,11 @@
-import type { CountQuery, HistoryEntry, InProgressMarker, LedgerEntry } from "../core/adapter.js";
+import type {
+  CountQuery,
+  HistoryEntry,
+  InProgressMarker,
+  InstanceInfo,
+  InstanceRecord,
+  LedgerEntry,
+} from "../core/adapter.js";
 import { LockstepError } from "../core/errors.js";
 
 /** The `select count(*)` of a count query on an SQL database (`tableRef` quotes a user table). */
@@ -123,4 +130,38 @@ export async function inSnapshot<C extends SqlQueryable, T>(
     await c.query("rollback").catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The floor a DatabaseState reports from the state table's `floor` row (`stored`, parsed):
+ * that row, or the stamp standing in for it on a database stamped before floors existed.
+ */
+export function floorOf(
+  stamp: string | null,
+  stored: string | null,
+): { floor: string | null; floorRecorded: boolean } {
+  return { floor: stored ?? stamp, floorRecorded: stored !== null };
+}
+
+/** The instance registry's columns the caller gives, in the order of {@link instanceValues}. */
+export const INSTANCE_COLUMNS = "id, app_version, host, pid, owner, started_at";
+
+/** An instance as the parameters of an insert into {@link INSTANCE_COLUMNS}. */
+export function instanceValues(i: InstanceRecord): unknown[] {
+  return [i.id, i.appVersion, i.host, i.pid, i.owner, i.startedAt];
+}
+
+/** A registry row as `listInstances` selects it: `last_seen` ISO, `age_ms` and `expired` by the database's clock. */
+export function fromInstanceRow(r: Record<string, unknown>): InstanceInfo {
+  return {
+    id: String(r.id),
+    appVersion: String(r.app_version),
+    host: String(r.host),
+    pid: Number(r.pid),
+    owner: String(r.owner),
+    startedAt: String(r.started_at),
+    lastSeen: new Date(String(r.last_seen)).toISOString(),
+    ageMs: Math.max(0, Math.round(Number(r.age_ms))),
+    expired: Number(r.expired) === 1,
+  };
 }

@@ -33,6 +33,7 @@ const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
   "E_STORE_DAMAGED",
   "E_STAMP_INVALID",
   "E_AHEAD",
+  "E_OLDER_CODE_RUNNING",
   "E_UNINITIALISED",
   "E_UPGRADE_PENDING",
   "E_ALREADY_INITIALISED",

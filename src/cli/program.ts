@@ -25,7 +25,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     .showSuggestionAfterError()
     .addHelpText(
       "after",
-      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised), 4 wait timed out, 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
+      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised, older code running), 4 wait timed out, 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
     );
   usageErrorsCoded(program, streams, json);
   for (const make of [

@@ -2,8 +2,26 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { StepDefinitionError } from "../core/errors.js";
-import type { StepDefinition } from "../core/step.js";
+import type { StepDefinition, StepPhase } from "../core/step.js";
 import { runSql, sqlRunnerFor } from "./run-sql.js";
+
+/** `-- lockstep-phase: expand` (or `contract`) among the file's leading comment lines. */
+const PHASE_LINE = /^--\s*lockstep-phase:\s*(\S*)\s*$/;
+
+/**
+ * The phase a SQL step declares in its leading comment lines, and the SQL without that line
+ * (the checksum's input: declaring the phase of a released step later is not an edit).
+ */
+export function sqlStepPhase(sql: string): { phase: string | undefined; hashed: string } {
+  const lines = sql.split("\n");
+  for (const [i, line] of lines.entries()) {
+    const text = line.trim();
+    if (text !== "" && !text.startsWith("--")) break;
+    const match = PHASE_LINE.exec(text);
+    if (match) return { phase: match[1], hashed: [...lines.slice(0, i), ...lines.slice(i + 1)].join("\n") };
+  }
+  return { phase: undefined, hashed: sql };
+}
 
 /** `<version>-<name>.sql`, e.g. `1.4.0-add-index.sql`. */
 const SQL_STEP_FILE = /^(v?\d+\.\d+\.\d+)-([A-Za-z0-9][\w.-]*)\.sql$/;
@@ -26,11 +44,14 @@ export function sqlFileStep(path: string): StepDefinition<unknown> {
     );
   }
   const sql = readFileSync(path, "utf8");
+  const { phase, hashed } = sqlStepPhase(sql);
   return {
     version,
     name,
     description: `SQL file ${file}`,
-    checksum: createHash("sha256").update(`${version}\n${name}\n${sql}`).digest("hex"),
+    // The registry refuses a phase other than expand/contract, naming the step.
+    ...(phase !== undefined && { phase: phase as StepPhase }),
+    checksum: createHash("sha256").update(`${version}\n${name}\n${hashed}`).digest("hex"),
     // Checked before anything is applied, so a MongoDB upgrade stops before its first step.
     conditions: [
       {

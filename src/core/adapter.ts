@@ -99,11 +99,10 @@ export interface DatabaseState {
    * The compatibility floor: the oldest release whose code can still run on this data (see
    * DESIGN.md). Null when unstamped. A database stamped before floors existed has none
    * recorded: the adapter then returns the stamp (never guess) and `floorRecorded` is false.
-   * Optional while the adapters learn it; undefined reads as the stamp.
    */
-  readonly floor?: string | null;
+  readonly floor: string | null;
   /** A floor is stored in the database (false: `floor` is the stamp standing in for it). */
-  readonly floorRecorded?: boolean;
+  readonly floorRecorded: boolean;
   readonly ledger: readonly LedgerEntry[];
   readonly interrupted: readonly InProgressMarker[];
   /** The lease as it is now, expired or not; null when nobody holds it. */
@@ -151,9 +150,8 @@ export interface StateWriter {
   /**
    * Records the compatibility floor. Stored beside the stamp: SQL, a second row of the state
    * table with id `floor`; MongoDB, a `lockstep_floor` field of the stamp's document.
-   * Optional while the adapters learn it.
    */
-  setFloor?(version: string): Promise<void>;
+  setFloor(version: string): Promise<void>;
   putLedgerEntry(entry: LedgerEntry): Promise<void>;
   /** Removes one ledger entry (`init --force` to a lower version drops the baselines above it). */
   deleteLedgerEntry(version: string, name: string): Promise<void>;
@@ -337,13 +335,13 @@ export interface Adapter<TDb = unknown> {
    * Records `instance` as live for `ttlMs` from now by the database's clock, or refreshes it
    * (an upsert on `id`: the same call is the keep-alive). Creates the registry when missing
    * (not one of {@link STORE_PARTS}: an older store without it is not damaged). One round trip
-   * when the registry exists. Optional while the adapters learn it.
+   * when the registry exists.
    */
-  registerInstance?(instance: InstanceRecord, ttlMs: number): Promise<void>;
+  registerInstance(instance: InstanceRecord, ttlMs: number): Promise<void>;
   /** Removes one instance (its guard closed, or it was found dead). Never throws on a missing one. */
-  removeInstance?(id: string): Promise<void>;
+  removeInstance(id: string): Promise<void>;
   /** Every recorded instance, expired ones included (the core judges liveness); [] without a registry. */
-  listInstances?(): Promise<InstanceInfo[]>;
+  listInstances(): Promise<InstanceInfo[]>;
 
   /** Counts documents or rows, for preconditions and dry runs. */
   count(query: CountQuery): Promise<number>;

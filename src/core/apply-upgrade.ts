@@ -1,18 +1,21 @@
-import type { AdapterCapabilities, DatabaseDescription, DatabaseState, LeaseHandle } from "./adapter.js";
+import type { DatabaseDescription, DatabaseState, LeaseHandle } from "./adapter.js";
+import { decideSteps, olderCodeRefusal, type RollingMode, type StepDecision } from "./compatibility.js";
 import type { EngineContext } from "./engine-context.js";
-import { LeaseError, RefusedError, UpgradeInterruptedError } from "./errors.js";
+import { RefusedError } from "./errors.js";
+import { FloorKeeper } from "./floor-keeper.js";
+import { liveInstances } from "./instances.js";
 import type { AcquiredLease } from "./lease-acquire.js";
 import { type Plan, type PlannerOptions, planUpgrade } from "./planner.js";
 import { checkPreconditions, throwOnFailedPreconditions } from "./preconditions.js";
 import { historyEntry, ledgerEntry } from "./records.js";
 import { type StepRegistry, stepId } from "./registry.js";
-import type { MeasuredCount, PreconditionReport, UpgradeResult } from "./reports.js";
+import type { DeferredStep, MeasuredCount, PreconditionReport, UpgradeResult } from "./reports.js";
 import { type StepResult, stepResult } from "./results.js";
-import { runsInTransaction, stepMode } from "./step-mode.js";
-import { messageOf, normaliseCounts, runStep, stepContext, stepFailedError } from "./step-runner.js";
-import { stopUpgrade } from "./stop-signal.js";
+import { runSteps, type StepsOutcome } from "./run-steps.js";
+import type { Step } from "./step.js";
+import { runsInTransaction } from "./step-mode.js";
+import { normaliseCounts, stepContext } from "./step-runner.js";
 import { findStoreDamage, storeDamagedError } from "./store-damage.js";
-import { StoreWriteFailure, storeWriteError } from "./store-write-failure.js";
 import { compareVersions } from "./versions.js";
 
 /** One call of `upgrade()`: where, which steps, and how it was asked to plan. */
@@ -25,11 +28,15 @@ export interface UpgradeRun<TDb> {
   readonly force: boolean;
   /** Asks the upgrade to stop at the next safe point (see stop-signal.ts). */
   readonly signal?: AbortSignal | undefined;
+  /** `--contract`, `--force`, `--allow-downtime`: how older code still running is treated. */
+  readonly mode: RollingMode;
 }
 
-/** A plan whose interrupted steps may run and whose preconditions passed. */
+/** A plan whose interrupted steps may run, decided for the live instances, whose preconditions passed. */
 interface CheckedPlan<TDb> {
   readonly plan: Plan<TDb>;
+  /** One per step of the plan: apply, or defer (none refused). */
+  readonly decisions: StepDecision[];
   readonly preconditions: PreconditionReport[];
 }
 
@@ -49,17 +56,34 @@ export async function applyUpgrade<TDb>(
   await adapter.ensureStore();
   // Re-read under the lease: another upgrader may have finished while we waited.
   const state = await adapter.readState();
-  const { plan, preconditions } = await checkedPlan(run, state);
+  const { plan, decisions, preconditions } = await checkedPlan(run, state);
   for (const step of plan.skippedOutOfOrder) {
     run.engine.emit("warning", {
       message: `step ${step.id} is below the stamp and was never applied: rerun with --out-of-order`,
     });
   }
+  const floor = new FloorKeeper(run.engine, lease, state);
   let stamp = state.stamp;
   const baselined = plan.baseline.length > 0 || (plan.unstamped && run.planOptions.fromVersion !== undefined);
-  if (baselined) stamp = await writeBaseline(run.engine, lease, plan, state.stamp);
-  const applied = await applySteps(run, lease, plan, state, stamp);
-  const moved = await finishUpgrade(run.engine, lease, plan, applied.stamp, applied.results, baselined);
+  if (baselined) stamp = await writeBaseline(run.engine, lease, plan, state.stamp, floor);
+  const applied = await runSteps(
+    {
+      engine: run.engine,
+      lease,
+      capabilities: run.database.capabilities,
+      mode: run.mode,
+      floor,
+      target: plan.target,
+      interrupted: state.interrupted,
+      signal: run.signal,
+    },
+    plan.steps,
+    decisions,
+    stamp,
+  );
+  const deferred = applied.deferred.map(deferredStep);
+  const moved = await finishUpgrade(run.engine, lease, plan, applied, baselined, floor);
+  for (const d of deferred) run.engine.emit("warning", { message: deferredWarning(d) });
   return {
     outcome: applied.results.length > 0 || moved ? "upgraded" : baselined ? "baselined" : "current",
     from: state.stamp,
@@ -67,21 +91,37 @@ export async function applyUpgrade<TDb>(
     ...(plan.note !== null && { note: plan.note }),
     to: plan.target,
     results: applied.results,
+    deferred,
     waitedForLease: waited,
     preconditions,
     measured: {},
   };
 }
 
+/** A deferred step as the result reports it. */
+function deferredStep(d: StepDecision): DeferredStep {
+  return { step: d.step, version: d.version, heldBy: d.heldBy, behind: d.behind };
+}
+
+/** "contract step 1.2.0/drop-x deferred: older code runs (1.0.0 ×3 on web-1)". */
+export function deferredWarning(d: DeferredStep): string {
+  const why =
+    d.heldBy.length > 0
+      ? `older code runs (${d.heldBy.map((g) => `${g.release} ×${g.count} on ${g.hosts.join(", ")}`).join("; ")})`
+      : `it waits behind ${d.behind}`;
+  return `contract step ${d.step} deferred: ${why}; \`lockstep upgrade --contract\` applies it once no older release runs`;
+}
+
 /** Plans and checks like an upgrade, then calls each step in dry-run mode; writes nothing. */
 export async function dryRunUpgrade<TDb>(run: UpgradeRun<TDb>): Promise<UpgradeResult> {
   const { adapter, emit } = run.engine;
   const state = await adapter.readState();
-  const { plan, preconditions } = await checkedPlan(run, state);
+  const { plan, decisions, preconditions } = await checkedPlan(run, state, false);
   const results: StepResult[] = [];
   const measured: Record<string, MeasuredCount[]> = {};
-  for (const [index, step] of plan.steps.entries()) {
-    emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: true });
+  const toRun = applying(plan.steps, decisions);
+  for (const [index, step] of toRun.entries()) {
+    emit("step:started", { step: step.id, index, total: toRun.length, dryRun: true });
     measured[step.id] = await Promise.all(
       (step.affects ?? []).map(async (query) => ({
         query: JSON.stringify(query),
@@ -107,75 +147,38 @@ export async function dryRunUpgrade<TDb>(run: UpgradeRun<TDb>): Promise<UpgradeR
     ...(plan.note !== null && { note: plan.note }),
     to: plan.target,
     results,
+    deferred: decisions.filter((d) => d.kind === "defer").map(deferredStep),
     waitedForLease: false,
     preconditions,
     measured,
   };
 }
 
-async function checkedPlan<TDb>(run: UpgradeRun<TDb>, state: DatabaseState): Promise<CheckedPlan<TDb>> {
+/** The steps decided "apply", in order. */
+function applying<TDb>(steps: readonly Step<TDb>[], decisions: readonly StepDecision[]): Step<TDb>[] {
+  return steps.filter((_, i) => decisions[i]?.kind === "apply");
+}
+
+/**
+ * Plans, decides each step for the live instances (refusing before anything is written when
+ * older code forbids a step), then checks the preconditions of the steps that will run.
+ */
+async function checkedPlan<TDb>(
+  run: UpgradeRun<TDb>,
+  state: DatabaseState,
+  prune = true,
+): Promise<CheckedPlan<TDb>> {
   const { engine, registry } = run;
   const plan = planUpgrade(state, registry.steps, engine.codeVersion, run.planOptions);
   refuseInterrupted(run, state, plan);
-  const preconditions = await checkPreconditions(engine.adapter, plan.steps, run.force);
+  // A dry run writes nothing, not even the removal of dead instances from the registry.
+  const live = await liveInstances(engine.adapter, engine.actor, { prune });
+  const decisions = decideSteps(plan.steps, live, run.mode, { target: plan.target });
+  const refusal = olderCodeRefusal(decisions);
+  if (refusal !== null) throw refusal;
+  const preconditions = await checkPreconditions(engine.adapter, applying(plan.steps, decisions), run.force);
   throwOnFailedPreconditions(preconditions);
-  return { plan, preconditions };
-}
-
-/** Runs the planned steps in order; on a failure, reports it and the steps left pending. */
-async function applySteps<TDb>(
-  run: UpgradeRun<TDb>,
-  lease: LeaseHandle,
-  plan: Plan<TDb>,
-  state: DatabaseState,
-  stamp: string | null,
-): Promise<{ results: StepResult[]; stamp: string | null }> {
-  const { engine } = run;
-  const capabilities: AdapterCapabilities = run.database.capabilities;
-  const results: StepResult[] = [];
-  const { signal } = run;
-  for (const [index, step] of plan.steps.entries()) {
-    if (signal?.aborted) {
-      const rest = plan.steps.slice(index).map((s) => stepResult(s, "pending"));
-      throw await stopUpgrade(engine, lease, {
-        signal,
-        step: step.id,
-        mode: null,
-        results: [...results, ...rest],
-      });
-    }
-    engine.emit("step:started", { step: step.id, index, total: plan.steps.length, dryRun: false });
-    try {
-      const interrupted = state.interrupted.find((m) => m.version === step.version && m.name === step.name);
-      const nextStamp = stampAfter(stamp, step.version, plan.target);
-      const result = await runStep(engine, {
-        step,
-        lease,
-        stamp,
-        nextStamp,
-        capabilities,
-        interrupted,
-        signal,
-      });
-      stamp = nextStamp;
-      results.push(result);
-      engine.emit("step:finished", result);
-    } catch (error) {
-      const failed = stepResult(step, "failed", { error: messageOf(error) });
-      results.push(failed);
-      engine.emit("step:finished", failed);
-      for (const rest of plan.steps.slice(index + 1)) results.push(stepResult(rest, "pending"));
-      if (error instanceof LeaseError) throw error;
-      if (error instanceof StoreWriteFailure)
-        throw storeWriteError(engine, step, stepMode(step, capabilities), stamp, results, error);
-      if (error instanceof UpgradeInterruptedError && signal?.aborted) {
-        const mode = stepMode(step, capabilities);
-        throw await stopUpgrade(engine, lease, { signal, step: step.id, mode, results }, error);
-      }
-      throw stepFailedError(engine, step, stepMode(step, capabilities), stamp, results, error);
-    }
-  }
-  return { results, stamp };
+  return { plan, decisions, preconditions };
 }
 
 /** Moves the stamp to the target when the steps did not, and records the upgrade; true when the stamp moved. */
@@ -183,12 +186,14 @@ async function finishUpgrade<TDb>(
   engine: EngineContext<TDb>,
   lease: LeaseHandle,
   plan: Plan<TDb>,
-  stamp: string | null,
-  results: readonly StepResult[],
+  applied: StepsOutcome,
   baselined: boolean,
+  floor: FloorKeeper,
 ): Promise<boolean> {
+  const { stamp, results } = applied;
   const moved = stamp === null || compareVersions(plan.target, stamp) > 0;
   if (moved) {
+    await floor.beforeStampMove(stamp);
     await engine.adapter.write(lease, async (writer) => {
       await writer.setStamp(plan.target);
       await writer.appendHistory(
@@ -198,16 +203,13 @@ async function finishUpgrade<TDb>(
     engine.emit("stamped", { version: plan.target, action: "upgrade" });
   }
   // A baseline alone (`--from-version` with nothing to run) is recorded as an upgrade too.
+  // (Deferred steps alone, as on a rerun while older code still runs, record nothing.)
   if (results.length > 0 || moved || baselined) {
     await engine.adapter.write(lease, (writer) =>
       writer.appendHistory(
         historyEntry(engine, "upgrade_finished", {
           version: plan.target,
-          details: {
-            from: plan.from,
-            steps: results.map((r) => r.step),
-            ...(baselined && { baseline: plan.baseline.map((s) => s.id) }),
-          },
+          details: finishDetails(plan, applied, baselined),
         }),
       ),
     );
@@ -215,11 +217,25 @@ async function finishUpgrade<TDb>(
   return moved;
 }
 
-function stampAfter(stamp: string | null, stepVersion: string, target: string): string | null {
-  // Capped at the target: a release candidate applies the steps of its release (see
-  // versions.ts) but records its own version. Out-of-order steps never lower the stamp.
-  const candidate = compareVersions(stepVersion, target) > 0 ? target : stepVersion;
-  return stamp === null || compareVersions(candidate, stamp) > 0 ? candidate : stamp;
+/** What `upgrade_finished` records: the steps, the baseline, the deferred steps and the overrides used. */
+function finishDetails<TDb>(
+  plan: Plan<TDb>,
+  applied: StepsOutcome,
+  baselined: boolean,
+): Record<string, unknown> {
+  return {
+    from: plan.from,
+    steps: applied.results.map((r) => r.step),
+    ...(baselined && { baseline: plan.baseline.map((s) => s.id) }),
+    ...(applied.deferred.length > 0 && { deferred: applied.deferred.map(deferredStep) }),
+    ...(applied.overrides.length > 0 && {
+      overrides: applied.overrides.map((d) => ({
+        step: d.step,
+        flag: d.override,
+        olderCodeRunning: d.heldBy,
+      })),
+    }),
+  };
 }
 
 /** Refuses to run while a step is INTERRUPTED, unless the plan can safely run it again. */
@@ -252,11 +268,14 @@ async function writeBaseline<TDb>(
   lease: LeaseHandle,
   plan: Plan<TDb>,
   stamp: string | null,
+  floor: FloorKeeper,
 ): Promise<string> {
   const at = new Date().toISOString();
   await engine.adapter.write(lease, async (writer) => {
     for (const step of plan.baseline)
       await writer.putLedgerEntry(ledgerEntry(engine, step, "baselined", at, null, null));
+    // `--from-version X` says the data is in X's format: X is its floor.
+    if (stamp === null && writer.setFloor) await writer.setFloor(plan.from);
     if (stamp === null) await writer.setStamp(plan.from);
     await writer.appendHistory(
       historyEntry(engine, "baseline", {
@@ -265,5 +284,6 @@ async function writeBaseline<TDb>(
       }),
     );
   });
+  if (stamp === null) floor.noteRecorded(plan.from);
   return stamp ?? plan.from;
 }

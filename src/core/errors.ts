@@ -26,6 +26,7 @@ export type LockstepErrorCode =
   | "E_INIT_BELOW_APPLIED"
   | "E_FROM_VERSION_CONFLICT"
   | "E_AHEAD"
+  | "E_OLDER_CODE_RUNNING"
   | "E_DEV_VERSION"
   | "E_LOCK_HELD"
   | "E_LEASE_LOST"

@@ -13,7 +13,8 @@ export interface InitResult {
 }
 
 /**
- * `init` under the lease: stamps `version` and records every step up to it as baselined.
+ * `init` under the lease: stamps `version` (and makes it the compatibility floor) and records
+ * every step up to it as baselined.
  * A forced init to a lower version removes the baselines above it (so `--version 0.0.0`
  * undoes a mistaken init), and refuses when a step above it actually ran. Warns when the
  * database does not look like a new deployment whose schema is made elsewhere.
@@ -43,6 +44,8 @@ export async function initDatabase<TDb>(
     for (const entry of above) await writer.deleteLedgerEntry(entry.version, entry.name);
     for (const step of baseline)
       await writer.putLedgerEntry(ledgerEntry(engine, step, "baselined", at, null, null));
+    // The data is in `version`'s format: that release is the oldest that can run on it.
+    await writer.setFloor(version);
     await writer.setStamp(version);
     await writer.appendHistory(
       historyEntry(engine, "init", {

@@ -12,15 +12,20 @@ export const DEFAULT_INSTANCE_TTL_MS = 120_000;
 /**
  * The live instances: those whose time to live has not run out (database clock) and whose
  * process, when it ran on this machine, boot and PID namespace, is still alive. The dead
- * ones are removed from the registry on the way (best effort).
+ * ones are removed from the registry on the way (best effort), unless `prune` is false
+ * (`status` and `plan` only read).
  */
-export async function liveInstances(adapter: Adapter, actor: Actor): Promise<InstanceInfo[]> {
-  const all = (await adapter.listInstances?.()) ?? [];
+export async function liveInstances(
+  adapter: Adapter,
+  actor: Actor,
+  { prune = true }: { prune?: boolean } = {},
+): Promise<InstanceInfo[]> {
+  const all = await adapter.listInstances();
   const live: InstanceInfo[] = [];
   for (const instance of all) {
     const gone = instance.expired || actor.isLocalProcessAlive(instance.owner, instance.pid) === false;
     if (!gone) live.push(instance);
-    else await adapter.removeInstance?.(instance.id).catch(() => undefined);
+    else if (prune) await adapter.removeInstance(instance.id).catch(() => undefined);
   }
   return live;
 }

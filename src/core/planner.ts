@@ -1,5 +1,7 @@
 import type { DatabaseState, InProgressMarker, LeaseInfo, LedgerEntry } from "./adapter.js";
+import { aheadVerdict, deferredSteps, floorOf, floorSetBy, isCompatible } from "./compatibility.js";
 import { type LockstepError, RefusedError } from "./errors.js";
+import type { ReleaseGroup } from "./instances.js";
 import { type LeaseMode, leaseGoneHint } from "./lease-hints.js";
 import { stepId } from "./registry.js";
 import type { Step } from "./step.js";
@@ -14,6 +16,7 @@ export type DatabaseStatus =
   | "UPGRADE_PENDING"
   | "UNINITIALISED"
   | "AHEAD"
+  | "AHEAD_COMPATIBLE"
   | "INTERRUPTED"
   | "UPGRADING"
   | "STORE_DAMAGED";
@@ -30,9 +33,19 @@ export interface StatusReport {
   readonly status: DatabaseStatus;
   readonly codeVersion: string;
   readonly stamp: string | null;
+  /** The compatibility floor: the oldest release whose code can run on this data (the stamp when none is recorded). */
+  readonly floor: string | null;
+  /** What set the floor: the step id(s) at its version, or how it was recorded (see compatibility.ts). */
+  readonly floorSetBy: readonly string[];
+  /** Floor <= code <= stamp: this code can serve on this data (also while another upgrader holds the lease). */
+  readonly compatible: boolean;
+  /** Contract steps at or below the stamp not yet applied: waiting for older code to leave (`upgrade --contract`). */
+  readonly deferred: readonly string[];
+  /** Live instances grouped by release, when asked for (`status({ instances: true })`, the CLI). */
+  readonly instances?: readonly ReleaseGroup[];
   /** Steps the next `upgrade` would apply, in order. */
   readonly pending: readonly string[];
-  /** Steps at or below the stamp missing from the ledger: applied only with `--out-of-order`. */
+  /** Steps at or below the stamp missing from the ledger (contract steps excepted: those are deferred): applied only with `--out-of-order`. */
   readonly outOfOrder: readonly string[];
   readonly checksumMismatches: readonly ChecksumMismatch[];
   readonly interrupted: readonly InProgressMarker[];
@@ -80,6 +93,8 @@ export interface Plan<TDb = unknown> {
   readonly steps: readonly Step<TDb>[];
   /** Steps recorded as baselined without running (below `--from-version`, or below a seed stamp). */
   readonly baseline: readonly Step<TDb>[];
+  /** Contract steps at or below the stamp not yet applied (also in `steps`: the upgrade decides, by the live instances). */
+  readonly deferred: readonly Step<TDb>[];
   /** Out-of-order steps that were left out (no `--out-of-order`). */
   readonly skippedOutOfOrder: readonly Step<TDb>[];
   readonly checksumMismatches: readonly ChecksumMismatch[];
@@ -92,11 +107,22 @@ export interface Plan<TDb = unknown> {
 const byId = (ledger: readonly LedgerEntry[]) =>
   new Map(ledger.map((entry) => [stepId(entry.version, entry.name), entry]));
 
-/** Steps at or below the stamp that the ledger does not know (merged late, e.g. a hotfix). */
+/**
+ * Steps at or below the stamp that the ledger does not know (merged late, e.g. a hotfix).
+ * Contract steps are not among them: those are deferred (see {@link deferredSteps}).
+ */
 function outOfOrderSteps<TDb>(state: DatabaseState, steps: readonly Step<TDb>[]): Step<TDb>[] {
   if (state.stamp === null || !state.hasLedger) return [];
   const ledger = byId(state.ledger);
-  return steps.filter((step) => compareVersions(step.version, state.stamp!) <= 0 && !ledger.has(step.id));
+  return steps.filter(
+    (step) =>
+      step.phase !== "contract" && compareVersions(step.version, state.stamp!) <= 0 && !ledger.has(step.id),
+  );
+}
+
+/** In execution order: version, then registration order. */
+function inOrder<TDb>(steps: readonly Step<TDb>[]): Step<TDb>[] {
+  return [...steps].sort((a, b) => compareVersions(a.version, b.version) || a.order - b.order);
 }
 
 /** Applied steps whose code changed after they ran. */
@@ -189,10 +215,12 @@ export function planUpgrade<TDb>(
   }
   const late = outOfOrderSteps(state, steps);
   const inRange = stepsInRange(state, steps, from, target);
+  const deferred = deferredSteps(state, steps);
   return {
     from,
     target,
-    steps: options.outOfOrder ? [...late, ...inRange] : inRange,
+    steps: inOrder([...deferred, ...(options.outOfOrder ? late : []), ...inRange]),
+    deferred,
     baseline,
     skippedOutOfOrder: options.outOfOrder ? [] : late,
     checksumMismatches: checksumMismatches(state, steps),
@@ -267,6 +295,10 @@ export function assessStatus(
   return {
     codeVersion,
     stamp: state.stamp,
+    floor: floorOf(state),
+    floorSetBy: floorSetBy(state, steps),
+    compatible: !isDevVersion(code) && isCompatible(state, codeVersion),
+    deferred: deferredSteps(state, steps).map((step) => step.id),
     outOfOrder: outOfOrderSteps(state, steps).map((step) => step.id),
     checksumMismatches: checksumMismatches(state, steps),
     interrupted: state.interrupted,
@@ -338,18 +370,24 @@ function unstampedVerdict(
   };
 }
 
-/** A stamp: AHEAD, UPGRADE_PENDING (steps to run, or only the stamp to move) or CURRENT. */
+/**
+ * A stamp: AHEAD (the code is below the floor), AHEAD_COMPATIBLE (at or above the floor,
+ * below the stamp), UPGRADE_PENDING (steps to run, or only the stamp to move) or CURRENT.
+ */
 function stampedVerdict(
   state: DatabaseState,
   steps: readonly Step[],
   stamp: string,
   codeVersion: string,
 ): Verdict {
+  const floor = floorOf(state) ?? stamp;
+  // Before the stamp's comparison: an upgrader raises the floor before its step moves the stamp.
+  if (compareVersions(floor, codeVersion) > 0) return aheadVerdict(state, steps, floor, codeVersion);
   if (compareVersions(stamp, codeVersion) > 0) {
     return {
-      status: "AHEAD",
-      message: `the database is at ${stamp}, newer than this code (${codeVersion}): an older release may be running`,
-      next: `run release ${stamp} or newer`,
+      status: "AHEAD_COMPATIBLE",
+      message: `the database is at ${stamp}, newer than this code (${codeVersion}), and its compatibility floor ${floor} lets this code run on it: it serves, and writes nothing to lockstep's store`,
+      next: `roll out release ${stamp} or newer; contract steps wait until this release stops`,
     };
   }
   const pending = stepsInRange(state, steps, stamp, codeVersion).map((step) => step.id);
@@ -367,6 +405,14 @@ function stampedVerdict(
       message: `no step applies from ${stamp} to ${codeVersion}: the stamp can move to ${codeVersion} safely`,
       next: "`lockstep upgrade` (or the start-up check) stamps it",
       autoStampable: true,
+    };
+  }
+  const deferred = deferredSteps(state, steps).map((step) => step.id);
+  if (deferred.length > 0) {
+    return {
+      status: "CURRENT",
+      message: `the database is at ${stamp}, in step with the code; ${deferred.length} contract step(s) deferred while older code runs: ${deferred.join(", ")}`,
+      next: "once no older release runs, `lockstep upgrade --contract`",
     };
   }
   return { status: "CURRENT", message: `the database is at ${stamp}, in step with the code`, next: null };

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
+import { didYouMean } from "./did-you-mean.js";
 import { StepDefinitionError } from "./errors.js";
-import type { Step, StepContext, StepCounts, StepDefinition } from "./step.js";
+import { STEP_PHASES, type Step, type StepContext, type StepCounts, type StepDefinition } from "./step.js";
 import { compareVersions, normaliseVersion } from "./versions.js";
 
 /** The identity of a step: `version` + `name`, as printed everywhere. */
@@ -115,6 +116,8 @@ export class StepRegistry<TDb = unknown> {
         });
       }
       seen.add(id);
+      assertPhase(id, definition.phase);
+      // The phase is not hashed: declaring it on a released step later is not an edit.
       const checksum =
         definition.checksum ?? checksumOf(version, definition.name, definition.run, definition.prepare);
       return { ...definition, version, id, checksum, order } satisfies Step<TDb>;
@@ -137,6 +140,18 @@ function checksumOf(
   const hash = createHash("sha256").update(`${version}\n${name}\n`);
   for (const fn of fns) if (fn) hash.update(fn.toString());
   return hash.digest("hex");
+}
+
+/** A step's `phase` is "expand", "contract" or absent; anything else is refused with the closest. */
+export function assertPhase(id: string, phase: unknown): void {
+  if (phase === undefined || STEP_PHASES.includes(phase as never)) return;
+  throw new StepDefinitionError(
+    "E_INVALID_STEP",
+    `step ${id}: \`phase\` must be "expand" or "contract" (or absent), not ${JSON.stringify(phase) ?? String(phase)}${typeof phase === "string" ? didYouMean(phase, STEP_PHASES) : ""}`,
+    {
+      hint: "expand: older code keeps working after it; contract: breaks older code, the new code does not need it; no phase: needed now and breaking",
+    },
+  );
 }
 
 function isClass(fn: object): boolean {

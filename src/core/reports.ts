@@ -1,6 +1,7 @@
 /** The reports the upgrader returns: what an upgrade, a plan and the start-up check found and did. */
 
 import type { DatabaseDescription, DatabaseState } from "./adapter.js";
+import type { ReleaseGroup } from "./instances.js";
 import type { Plan, StatusReport } from "./planner.js";
 import type { StepResult } from "./results.js";
 
@@ -19,11 +20,23 @@ export interface UpgradeResult {
   readonly note?: string;
   readonly to: string;
   readonly results: readonly StepResult[];
+  /** Contract steps left for later because older code runs (or behind one that is), with what holds them. */
+  readonly deferred: readonly DeferredStep[];
   /** True when another upgrader held the lease first and we waited for it. */
   readonly waitedForLease: boolean;
   readonly preconditions: readonly PreconditionReport[];
   /** Counts measured on the database for each step's declared `affects` (dry run). */
   readonly measured: Readonly<Record<string, readonly MeasuredCount[]>>;
+}
+
+/** A contract step an upgrade left for later: `upgrade --contract` applies it once no older release runs. */
+export interface DeferredStep {
+  readonly step: string;
+  readonly version: string;
+  /** The live releases older than the step, with their hosts. */
+  readonly heldBy: readonly ReleaseGroup[];
+  /** The deferred step it waits behind, when it does. */
+  readonly behind: string | null;
 }
 
 /** One precondition's outcome. */
@@ -55,6 +68,8 @@ export interface PlanReport {
   readonly checksumMismatches: Plan["checksumMismatches"];
   readonly preconditions: readonly PreconditionReport[];
   readonly interrupted: DatabaseState["interrupted"];
+  /** Live instances grouped by release, newest first. */
+  readonly instances: readonly ReleaseGroup[];
   /** Why a `--from-version` was set aside (the database is already stamped and its ledger agrees). */
   readonly note: string | null;
 }
@@ -70,6 +85,14 @@ export interface PlannedStep {
   readonly idempotent: boolean;
   /** Walks its data page by page, each page committed with a checkpoint: resumable. */
   readonly batched: boolean;
+  /** "expand", "contract", or null (needed now and breaking). */
+  readonly phase: "expand" | "contract" | null;
+  /** What the upgrade would do with it, given the live instances: apply, defer (contract) or refuse. */
+  readonly decision: "apply" | "defer" | "refuse";
+  /** Live releases older than the step (what defers or refuses it). */
+  readonly heldBy: readonly ReleaseGroup[];
+  /** The deferred step it waits behind, when it does. */
+  readonly behind: string | null;
 }
 
 /** Start-up policies of {@link Upgrader.check}. */

@@ -42,6 +42,12 @@ export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPo
       warnings,
     }) satisfies CheckResult;
   if (report.status === "DEV" || report.status === "CURRENT") return done("none", report);
+  // Older code on data it can run on (F <= C <= S): it serves under every policy, writing nothing.
+  if (report.status === "AHEAD_COMPATIBLE" || (report.status === "UPGRADING" && report.compatible)) {
+    const warning = `${report.status}: ${report.message}`;
+    host.engine.emit("warning", { message: warning });
+    return done("none", report, [], [warning]);
+  }
   if (report.autoStampable || (policy === "upgrade" && report.status !== "AHEAD")) {
     // Once the work is done, a racer still holding the lease (to find nothing left) is no
     // upgrade in progress: the status is the state the work left, not UPGRADING.
@@ -88,6 +94,8 @@ async function autoStamp<TDb>(host: CheckHost<TDb>): Promise<boolean> {
           }
         }
       }
+      // An auto-stamp never raises the floor; a database stamped before floors keeps its old stamp as floor.
+      if (state.stamp !== null && state.floorRecorded === false) await writer.setFloor(state.stamp);
       await writer.setStamp(codeVersion);
       await writer.appendHistory(
         historyEntry(engine, "auto_stamp", { version: codeVersion, details: { previous: state.stamp } }),
@@ -102,6 +110,8 @@ async function autoStamp<TDb>(host: CheckHost<TDb>): Promise<boolean> {
 const REFUSAL_CODES: Readonly<Record<DatabaseStatus, LockstepErrorCode>> = {
   UNINITIALISED: "E_UNINITIALISED",
   AHEAD: "E_AHEAD",
+  // The check passes this one (with a warning); listed for callers of refusalFor.
+  AHEAD_COMPATIBLE: "E_AHEAD",
   INTERRUPTED: "E_INTERRUPTED",
   UPGRADING: "E_LOCK_HELD",
   UPGRADE_PENDING: "E_UPGRADE_PENDING",

@@ -21,6 +21,8 @@ export interface StepRun<TDb> {
   readonly interrupted: InProgressMarker | undefined;
   /** A stop asked for abandons the step: its transaction rolls back, or its marker stays. */
   readonly signal?: AbortSignal | undefined;
+  /** Recorded with the step's `step_started` history entry (e.g. an override of older code running). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** A step under way: its run plus what the runner decided when it started. */
@@ -73,13 +75,14 @@ export async function runStep<TDb>(engine: EngineContext<TDb>, run: StepRun<TDb>
 
 async function startStep<TDb>(engine: EngineContext<TDb>, running: Running<TDb>): Promise<void> {
   const { step, resumeFrom } = running;
+  const details = { ...running.details, ...(resumeFrom && { resumedFrom: resumeFrom }) };
   await engine.adapter.write(running.lease, async (writer) => {
     await writer.appendHistory(
       historyEntry(engine, "step_started", {
         version: step.version,
         step: step.name,
         outcome: "started",
-        details: resumeFrom ? { resumedFrom: resumeFrom } : null,
+        details: Object.keys(details).length > 0 ? details : null,
       }),
     );
     // Without a transaction (or where DDL commits implicitly, as on MySQL) a crash could

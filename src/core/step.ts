@@ -51,6 +51,21 @@ export interface Condition<TDb = unknown> {
   check(ctx: ConditionContext<TDb>): Promise<ConditionFailure | null>;
 }
 
+/**
+ * How a step treats older code still running during a rolling deploy:
+ * - `"expand"`: older releases keep working on the data after it; the releasing code needs it
+ *   (add a nullable column, a table, an index). Applied at once, even with older code live.
+ * - `"contract"`: breaks older releases; the releasing code does not need it (drop a column
+ *   the new code no longer reads). Deferred while an older release is live.
+ * - none: needed now and breaking: older code must be gone first (refused while it is live,
+ *   unless `--allow-downtime`).
+ * Not part of the checksum: adding a phase to a released step is not an edit.
+ */
+export type StepPhase = "expand" | "contract";
+
+/** The phases a step may declare. */
+export const STEP_PHASES: readonly StepPhase[] = ["expand", "contract"];
+
 /** How an application declares one upgrade step. */
 export interface StepDefinition<TDb = unknown> {
   /** The first release that needs this step, e.g. "0.5.0" (a leading "v" is accepted). */
@@ -77,6 +92,8 @@ export interface StepDefinition<TDb = unknown> {
   readonly transaction?: boolean;
   /** Records the step will touch; a dry run counts them on the database. */
   readonly affects?: readonly CountQuery[];
+  /** How the step treats older code still running (see {@link StepPhase}); none: needed now and breaking. */
+  readonly phase?: StepPhase;
   /** Overrides the computed checksum (e.g. after a cosmetic edit of a released step). */
   readonly checksum?: string;
 }

@@ -8,7 +8,7 @@ import { compareVersions } from "./versions.js";
  * Is lockstep's own store damaged? The rule (README, "When lockstep's store is damaged"):
  * 1. some of lockstep's tables/collections exist and others do not — except the seed's
  *    layout, the stamp's table alone — (e.g. markers dropped while a step is INTERRUPTED);
- * 2. a step at or below the stamp is missing from the ledger while history records it
+ * 2. a step at or below the stamp (a contract step excepted: deferred) is missing from the ledger while history records it
  *    as run, baselined or resolved applied (a ledger row deleted by hand).
  * Either way nothing may run: a re-run could repeat a step that is not idempotent.
  * Returns the sentence saying what is damaged, or null.
@@ -25,7 +25,11 @@ export async function findStoreDamage(
   }
   if (state.stamp === null || !state.hasLedger) return null;
   const ledger = new Set(state.ledger.map((entry) => stepId(entry.version, entry.name)));
-  const below = steps.filter((s) => compareVersions(s.version, state.stamp!) <= 0 && !ledger.has(s.id));
+  // A contract step below the stamp missing from the ledger is deferred (waiting for older
+  // code to leave), not lost: it never costs a history read.
+  const below = steps.filter(
+    (s) => s.phase !== "contract" && compareVersions(s.version, state.stamp!) <= 0 && !ledger.has(s.id),
+  );
   if (below.length === 0) return null;
   const recorded = recordedSteps(await adapter.readHistory());
   const lost = below.filter((s) => recorded.has(s.id)).map((s) => s.id);

@@ -50,8 +50,20 @@ export const UPGRADER_OPTIONS: OptionsSpec = {
 export interface UpgradeOptions extends PlanOptions {
   /** Plan, check preconditions, call each step in dry-run mode, write nothing. */
   readonly dryRun?: boolean;
-  /** Skip the preconditions marked skippable. */
+  /** Skip the preconditions marked skippable; with `contract`, also apply contract steps while older code runs. */
   readonly force?: boolean;
+  /**
+   * Apply the contract steps deferred earlier (and pending ones) now: refused with
+   * `E_OLDER_CODE_RUNNING` while a release older than one of them is live, unless `force`
+   * (recorded in history).
+   */
+  readonly contract?: boolean;
+  /**
+   * Apply steps without a phase (and contract steps) even while older releases are live: that
+   * code may fail on the new data. Recorded in history. Without it such a step is refused
+   * with `E_OLDER_CODE_RUNNING` before anything is written.
+   */
+  readonly allowDowntime?: boolean;
   /** Wait for a held lease (default) or fail at once with `E_LOCK_HELD`. */
   readonly wait?: boolean;
   /**

@@ -8,22 +8,16 @@ import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { validateHistoryLimit } from "./history-limit.js";
 import { type InitResult, initDatabase } from "./init-database.js";
+import { liveInstances, summariseInstances } from "./instances.js";
 import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
 import { holderSummary, unlockRefusedHint } from "./lease-hints.js";
-import {
-  assessStatus,
-  type PlannerOptions,
-  type PlanOptions,
-  planUpgrade,
-  type StatusReport,
-} from "./planner.js";
-import { checkPreconditions } from "./preconditions.js";
+import { planReport, rollingMode } from "./plan-report.js";
+import { assessStatus, type PlannerOptions, type PlanOptions, type StatusReport } from "./planner.js";
 import { historyEntry } from "./records.js";
 import { StepRegistry, stepId } from "./registry.js";
-import type { CheckPolicy, CheckResult, PlannedStep, PlanReport, UpgradeResult } from "./reports.js";
+import type { CheckPolicy, CheckResult, PlanReport, UpgradeResult } from "./reports.js";
 import { runStartUpCheck } from "./start-up-check.js";
 import type { Step } from "./step.js";
-import { stepMode } from "./step-mode.js";
 import { findStoreDamage, storeDamagedError } from "./store-damage.js";
 import {
   DEFAULT_LEASE_OPTIONS,
@@ -39,6 +33,7 @@ export type {
   CheckAction,
   CheckPolicy,
   CheckResult,
+  DeferredStep,
   MeasuredCount,
   PlannedStep,
   PlanReport,
@@ -125,11 +120,19 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     return this.#open(false);
   }
 
-  /** Can this code run on this database? A pure read. */
-  async status(): Promise<StatusReport> {
+  /**
+   * Can this code run on this database? A pure read. With `instances`, also reads the
+   * instance registry: the live instances grouped by release (the CLI's `status`).
+   */
+  async status(options: { instances?: boolean } = {}): Promise<StatusReport> {
     await this.#open(false);
     const state = await this.adapter.readState();
-    return this.#assess(state, { storeDamage: await findStoreDamage(this.adapter, state, this.steps) });
+    const report = this.#assess(state, {
+      storeDamage: await findStoreDamage(this.adapter, state, this.steps),
+    });
+    if (options.instances !== true) return report;
+    const live = await liveInstances(this.adapter, this.#actor, { prune: false });
+    return { ...report, instances: summariseInstances(live) };
   }
 
   #assess(
@@ -145,39 +148,23 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     });
   }
 
-  /** What an upgrade would do, with preconditions evaluated. Writes nothing. */
+  /**
+   * What an upgrade would do, with preconditions evaluated and each step decided for the live
+   * instances (apply, defer, refuse). Writes nothing.
+   */
   async plan(options: UpgradeOptions = {}): Promise<PlanReport> {
     const database = await this.#open(false);
     // `status` and `plan` agree: a damaged store is refused here too (exit 3 both).
     const state = await this.#refuseDamagedStore();
-    const plan = planUpgrade(state, this.steps, this.codeVersion, this.#normalisePlanOptions(options));
-    const preconditions = await checkPreconditions(this.adapter, plan.steps, options.force ?? false);
-    return {
-      database,
-      codeVersion: this.codeVersion,
-      stamp: state.stamp,
-      from: plan.from,
-      target: plan.target,
-      steps: plan.steps.map((step) => this.#planned(step, database)),
-      baseline: plan.baseline.map((step) => step.id),
-      skippedOutOfOrder: plan.skippedOutOfOrder.map((step) => step.id),
-      checksumMismatches: plan.checksumMismatches,
-      preconditions,
-      interrupted: state.interrupted,
-      note: plan.note,
-    };
-  }
-
-  #planned(step: Step<TDb>, database: DatabaseDescription): PlannedStep {
-    return {
-      id: step.id,
-      version: step.version,
-      name: step.name,
-      description: step.description ?? null,
-      atomic: stepMode(step, database.capabilities) === "atomic",
-      idempotent: step.idempotent ?? false,
-      batched: step.batched ?? false,
-    };
+    const where = { adapter: this.adapter, actor: this.#actor, database };
+    return planReport(
+      where,
+      state,
+      this.steps,
+      this.codeVersion,
+      this.#normalisePlanOptions(options),
+      options,
+    );
   }
 
   /** Reads the state; throws E_STORE_DAMAGED when lockstep's store is damaged. */
@@ -217,6 +204,7 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
       planOptions,
       force: options.force ?? false,
       signal: options.signal,
+      mode: rollingMode(options),
     };
     // Before the lease: taking it creates lockstep's missing tables, which would hide the damage.
     await this.#refuseDamagedStore();
@@ -319,8 +307,11 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
           if (state.stamp === null || compareVersions(marker.version, state.stamp) > 0) {
             const target =
               compareVersions(marker.version, this.codeVersion) > 0 ? this.codeVersion : marker.version;
-            if (state.stamp === null || compareVersions(target, state.stamp) > 0)
+            if (state.stamp === null || compareVersions(target, state.stamp) > 0) {
+              // A database stamped before floors keeps its old stamp as floor when the stamp moves.
+              if (state.stamp !== null && state.floorRecorded === false) await writer.setFloor(state.stamp);
               await writer.setStamp(target);
+            }
           }
         }
         await writer.clearMarker(marker.version, marker.name);

@@ -24,8 +24,10 @@ export async function assertFailedStepLeavesNothing(
 
 /** readState, readHistory and breakLease on a database without lockstep's store find nothing. */
 export async function assertEmptyStore(a: Adapter): Promise<void> {
-  const { missingStore, userObjects, ...state } = await a.readState();
+  const { missingStore, userObjects, floor, floorRecorded, ...state } = await a.readState();
   assert.deepEqual(state, { stamp: null, hasLedger: false, ledger: [], interrupted: [], lease: null });
+  // No floor without a stamp (undefined: an adapter that does not know floors yet).
+  assert.ok(floor == null && !floorRecorded, `floor ${floor}, recorded ${floorRecorded}`);
   // Nothing of lockstep's exists yet: every part of the store is missing, none is "damaged".
   assert.deepEqual(missingStore, [...STORE_PARTS]);
   assert.equal(typeof userObjects, "number");

@@ -20,6 +20,11 @@ export interface MongoCollectionNames {
   readonly history: string;
   readonly markers: string;
   readonly lease: string;
+  /**
+   * The instance registry (instance-registry.ts): created by the first registration, not by
+   * `ensureStore()`, and not one of the store's parts (a store without it is not damaged).
+   */
+  readonly instances: string;
 }
 
 /** Default collection names (`metadata` is the seed's). */
@@ -29,6 +34,7 @@ export const DEFAULT_MONGO_COLLECTIONS: MongoCollectionNames = {
   history: "lockstep_history",
   markers: "lockstep_markers",
   lease: "lockstep_lease",
+  instances: "lockstep_instances",
 };
 
 /** One applied step in `lockstep_ledger`, `_id: "<version>/<name>"`. */

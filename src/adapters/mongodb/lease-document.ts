@@ -28,10 +28,10 @@ export class SingleDocumentLease implements MongoLeaseStore {
     return this.#target.collection;
   }
 
-  async read(): Promise<LeaseInfo | null> {
+  async read(at?: Date): Promise<LeaseInfo | null> {
     const [doc, now] = await Promise.all([
       this.#lease.findOne({ _id: this.#target.leaseId }),
-      this.#target.now(),
+      at ?? this.#target.now(),
     ]);
     return doc ? fromLeaseDoc(doc, now) : null;
   }

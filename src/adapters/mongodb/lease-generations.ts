@@ -49,8 +49,8 @@ export class GenerationChainLease implements MongoLeaseStore {
     return this.#lease.find({ lease: this.#target.leaseId }).sort({ gen: -1 }).limit(1).next();
   }
 
-  async read(): Promise<LeaseInfo | null> {
-    const [latest, now] = await Promise.all([this.#latest(), this.#target.now()]);
+  async read(at?: Date): Promise<LeaseInfo | null> {
+    const [latest, now] = await Promise.all([this.#latest(), at ?? this.#target.now()]);
     return hasHolder(latest) ? fromLeaseDoc(latest, now) : null;
   }
 

@@ -29,8 +29,12 @@ export interface LeaseTarget {
 export interface MongoLeaseStore {
   /** How `describe()` names the algorithm. */
   readonly method: string;
-  /** The current holder, or null when the lease is free. */
-  read(): Promise<LeaseInfo | null>;
+  /**
+   * The current holder, or null when the lease is free. Expiry is judged at `now` when given
+   * (`readState()` passes the server's clock by its measured offset, saving a `hello`), else
+   * by the server's clock read now.
+   */
+  read(now?: Date): Promise<LeaseInfo | null>;
   /** One atomic attempt to take the lease: free, expired, or already ours. */
   tryAcquire(request: LeaseRequest): Promise<LeaseAttempt>;
   /** Ends the current holder's lease (only `owner`'s, when given); returns what was ended. */

@@ -11,6 +11,8 @@
  * | in-progress markers | `lockstep_markers`: one document per started step, `_id: "<version>/<name>"` |
  * | full history | `lockstep_history`: one document per entry, ordered by `at`, then `_id` |
  * | lease | `lockstep_lease`: one document, `_id: "<app>_upgrade_lease"` (on FerretDB a chain of generation documents `<app>_upgrade_lease#<n>`) |
+ * | compatibility floor | field `lockstep_floor` of the stamp document (absent before floors: the stamp stands in) |
+ * | instance registry | `lockstep_instances`: one document per running copy of the app, `_id` = its id (instance-registry.ts) |
  *
  * A database stamped only by the seed's Python code has the singleton and no
  * `lockstep_ledger` collection: it reads as stamped, with `hasLedger` false.
@@ -27,6 +29,7 @@
  *
  * This file is the shell; each role has its own file: server-info.ts (the probe),
  * seed-stamp.ts (the stamp and the writer), documents.ts (lockstep's documents),
+ * state-read.ts (readState's commands), instance-registry.ts (the running instances),
  * mongo-lease.ts with lease-document.ts and lease-generations.ts (the two lease algorithms),
  * batch-pages.ts (the batch helper's pages), url.ts (what the URL says besides the driver's part).
  */
@@ -43,6 +46,8 @@ import type {
   DatabaseDescription,
   DatabaseState,
   HistoryEntry,
+  InstanceInfo,
+  InstanceRecord,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
@@ -51,7 +56,6 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
-import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
 import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
@@ -63,22 +67,28 @@ import { connectError } from "./connect-error.js";
 import {
   DEFAULT_MONGO_COLLECTIONS,
   fromHistoryDoc,
-  fromLedgerDoc,
-  fromMarkerDoc,
   type HistoryDoc,
-  type LedgerDoc,
-  type MarkerDoc,
   type MongoCollectionNames,
 } from "./documents.js";
+import { ensureStore } from "./ensure-store.js";
 import { inspectBatchSource } from "./inspect-batch-source.js";
+import * as registry from "./instance-registry.js";
 import { SingleDocumentLease } from "./lease-document.js";
 import { GenerationChainLease } from "./lease-generations.js";
 import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
-import { MongoStateWriter, readStamp, stampLocation } from "./seed-stamp.js";
-import { type MongoServerInfo, probeServer, serverNow } from "./server-info.js";
+import { MongoStateWriter, stampLocation } from "./seed-stamp.js";
+import {
+  guaranteesOf,
+  leaseGuarantee,
+  type MongoServerInfo,
+  measureServer,
+  type OpenedServer,
+  probeServer,
+  serverNow,
+} from "./server-info.js";
 import { bindSession } from "./session-bound.js";
+import { readDatabaseState } from "./state-read.js";
 import { agreeWithUrl, appFromStampId, databaseFromUrl, lockstepUrlParams } from "./url.js";
-import { countUserCollections } from "./user-collections.js";
 
 // The test suite and older imports read these from here.
 export { databaseFromUrl, lockstepUrlParams } from "./url.js";
@@ -120,9 +130,6 @@ const CAPABILITIES: AdapterCapabilities = {
   queryLanguage: "mongodb",
 };
 
-/** createCollection on an existing collection. */
-const NAMESPACE_EXISTS = 48;
-
 type Driver = typeof Mongo;
 type Db = Mongo.Db;
 type Session = Mongo.ClientSession | undefined;
@@ -147,8 +154,9 @@ export class MongoAdapter implements Adapter<Db> {
   readonly #live = new Set<MongoLease>();
   #client: Mongo.MongoClient | undefined;
   #db: Db | undefined;
+  #opened: OpenedServer | undefined;
   #info: Promise<MongoServerInfo> | undefined;
-  #leases: Promise<MongoLeaseStore> | undefined;
+  #leases: MongoLeaseStore | undefined;
 
   constructor(options: MongoAdapterOptions) {
     checkOptions(options, "new MongoAdapter(options)", {
@@ -198,6 +206,17 @@ export class MongoAdapter implements Adapter<Db> {
     return this.#client;
   }
 
+  /** What the server said when the adapter opened, with its clock (see server-info.ts). */
+  get #server(): OpenedServer {
+    if (!this.#opened) throw new LockstepError("E_UNSUPPORTED", "the MongoDB adapter is not open");
+    return this.#opened;
+  }
+
+  /** The driver's client, e.g. to watch its commands (`clientOptions: { monitorCommands: true }`). */
+  client(): Mongo.MongoClient {
+    return this.#mongoClient;
+  }
+
   #collection(name: keyof MongoCollectionNames): Mongo.Collection<any> {
     return this.#conn.collection(this.collections[name]);
   }
@@ -228,8 +247,16 @@ export class MongoAdapter implements Adapter<Db> {
       await client.close().catch(() => undefined);
       throw connectError(error, this.displayName, this.#serverSelectionTimeoutMS);
     }
+    const db = client.db(this.databaseName);
+    try {
+      // The server's clock offset and kind, once: readState and the registry then need no `hello`.
+      this.#opened = await measureServer(db);
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw connectError(error, this.displayName, this.#serverSelectionTimeoutMS);
+    }
     this.#client = client;
-    this.#db = client.db(this.databaseName);
+    this.#db = db;
   }
 
   /**
@@ -241,6 +268,7 @@ export class MongoAdapter implements Adapter<Db> {
     const client = this.#client;
     this.#client = undefined;
     this.#db = undefined;
+    this.#opened = undefined;
     this.#info = undefined;
     this.#leases = undefined;
     await client?.close();
@@ -252,43 +280,31 @@ export class MongoAdapter implements Adapter<Db> {
 
   /** Topology, server and transaction support, measured once per connection. */
   serverInfo(): Promise<MongoServerInfo> {
-    this.#info ??= probeServer(this.#mongoClient, this.#conn, this.collections.metadata);
+    this.#info ??= probeServer(this.#mongoClient, this.#conn, this.collections.metadata, this.#server);
     return this.#info;
   }
 
-  /** The lease algorithm this server needs, picked once per connection (see mongo-lease.ts). */
-  #leaseStore(): Promise<MongoLeaseStore> {
-    this.#leases ??= this.serverInfo().then((info) => {
-      const db = this.#conn;
-      const target = {
-        collection: this.#collection("lease"),
-        leaseId: this.leaseId,
-        now: () => serverNow(db),
-        live: this.#live,
-      };
-      return info.atomicConditionalWrites
-        ? new SingleDocumentLease(target)
-        : new GenerationChainLease(target);
-    });
+  /**
+   * The lease algorithm this server needs, picked once per connection (see mongo-lease.ts):
+   * FerretDB's conditional writes are not atomic (`serverInfo().atomicConditionalWrites`).
+   */
+  #leaseStore(): MongoLeaseStore {
+    if (this.#leases) return this.#leases;
+    const db = this.#conn;
+    const target = {
+      collection: this.#collection("lease"),
+      leaseId: this.leaseId,
+      now: () => serverNow(db),
+      live: this.#live,
+    };
+    this.#leases = this.#server.ferretdb ? new GenerationChainLease(target) : new SingleDocumentLease(target);
     return this.#leases;
   }
 
   async describe(): Promise<DatabaseDescription> {
-    const [info, leases] = await Promise.all([this.serverInfo(), this.#leaseStore()]);
+    const info = await this.serverInfo();
     const transactional = info.supportsTransactions;
-    const guarantees = transactional
-      ? [
-          `${info.topology}: each step commits atomically with its ledger entry and stamp`,
-          "a step's db is bound to the transaction's session: every collection operation carries it",
-          "index and collection creation belong in a step's prepare phase, outside the transaction",
-        ]
-      : [
-          `${info.topology}: no transactions (${info.transactionsRefused ?? "refused"}); steps run write by write`,
-          "an in-progress marker makes a crashed step show as INTERRUPTED; idempotent steps are retried",
-        ];
-    guarantees.push(
-      `one upgrader at a time: ${leases.method}, expiry judged by the ${info.clock === "server" ? "server's" : "this machine's"} clock`,
-    );
+    const guarantees = [...guaranteesOf(info), leaseGuarantee(info, this.#leaseStore().method)];
     return {
       target: this.displayName,
       stamp: stampLocation(this),
@@ -303,58 +319,14 @@ export class MongoAdapter implements Adapter<Db> {
     };
   }
 
-  async #collectionExists(name: string): Promise<boolean> {
-    const found = await this.#conn.listCollections({ name }, { nameOnly: true }).toArray();
-    return found.length > 0;
-  }
-
   async ensureStore(): Promise<void> {
-    // Created outside any transaction: implicit creation inside one fails on MongoDB < 4.4
-    // and on sharded clusters.
-    for (const name of Object.values(this.collections)) {
-      if (await this.#collectionExists(name)) continue;
-      try {
-        await this.#conn.createCollection(name);
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== NAMESPACE_EXISTS) throw error;
-      }
-    }
+    await ensureStore(this.#conn, this.collections);
   }
 
+  /** Five commands sent together, none after them (see state-read.ts for why not one). */
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    // One listCollections answers which of lockstep's collections exist and whether the
-    // database holds any of the app's: the start-up guard reads this at every boot.
-    const [names, stamp, markers, lease] = await Promise.all([
-      this.#conn
-        .listCollections({}, { nameOnly: true })
-        .toArray()
-        .then((found) => new Set(found.map(({ name }) => name))),
-      readStamp(this.#conn, this, options),
-      this.#collection("markers").find<MarkerDoc>({}).sort({ startedAt: 1 }).toArray(),
-      this.#leaseStore().then((leases) => leases.read()),
-    ]);
-    const hasLedger = names.has(this.collections.ledger);
-    const ledger = hasLedger
-      ? (await this.#collection("ledger").find<LedgerDoc>({}).sort({ appliedAt: 1, _id: 1 }).toArray()).map(
-          fromLedgerDoc,
-        )
-      : [];
-    return {
-      stamp,
-      hasLedger,
-      missingStore: this.#missingStore(names),
-      userObjects: countUserCollections(names, this.collections),
-      ledger,
-      interrupted: markers.map(fromMarkerDoc),
-      lease,
-    };
-  }
-
-  /** lockstep's collections missing from `names`; the seed's metadata collection counts as "state". */
-  #missingStore(names: ReadonlySet<string>): StorePart[] {
-    const { metadata, ...rest } = this.collections;
-    const parts: Record<StorePart, string> = { state: metadata, ...rest };
-    return STORE_PARTS.filter((part) => !names.has(parts[part]));
+    const source = { db: this.#conn, layout: this, lease: this.#leaseStore(), clock: this.#server.clock };
+    return readDatabaseState(source, options);
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
@@ -366,16 +338,16 @@ export class MongoAdapter implements Adapter<Db> {
 
   async tryAcquireLease(request: LeaseRequest): Promise<LeaseAttempt> {
     await this.ensureStore();
-    return (await this.#leaseStore()).tryAcquire(request);
+    return this.#leaseStore().tryAcquire(request);
   }
 
   async breakLease(options: { owner?: string }): Promise<LeaseInfo | null> {
-    return (await this.#leaseStore()).break(options);
+    return this.#leaseStore().break(options);
   }
 
   async write<T>(
     lease: LeaseHandle | null,
-    fn: (writer: StateWriter, db: Db) => Promise<T>,
+    fn: (writer: Required<StateWriter>, db: Db) => Promise<T>,
     options: WriteOptions = {},
   ): Promise<T> {
     const info = await this.serverInfo();
@@ -407,11 +379,29 @@ export class MongoAdapter implements Adapter<Db> {
 
   /** Fails with E_LEASE_LOST unless the lease is still ours (see {@link MongoLeaseStore.isHeld}). */
   async #assertLease(lease: LeaseHandle, session: Session): Promise<void> {
-    const leases = await this.#leaseStore();
+    const leases = this.#leaseStore();
     if (!lease.lost && (await leases.isHeld(lease, session))) return;
     if (lease instanceof MongoLease) lease.markLost();
     const holder = await leases.read().catch(() => null);
     throw leaseLostError(this.displayName, holder && holder.owner !== lease.owner ? holder : null);
+  }
+
+  /**
+   * Records or refreshes `instance` with one upserting `update`, its times from the server's
+   * clock by the offset measured at open (see instance-registry.ts); creates the registry.
+   */
+  async registerInstance(instance: InstanceRecord, ttlMs: number): Promise<void> {
+    await registry.registerInstance(this.#collection("instances"), this.#server.clock, instance, ttlMs);
+  }
+
+  /** Removes one instance; never throws on a missing one or a missing registry. */
+  async removeInstance(id: string): Promise<void> {
+    await registry.removeInstance(this.#collection("instances"), id);
+  }
+
+  /** Every recorded instance, expiry judged by the server's clock; [] without a registry. */
+  async listInstances(): Promise<InstanceInfo[]> {
+    return registry.listInstances(this.#collection("instances"), this.#server.clock);
   }
 
   /** Whether the batch source's collection exists and its key is unique (see inspect-batch-source.ts). */

@@ -5,7 +5,9 @@
  *
  * The stamp is the singleton `{ _id: "<app>_schema_version", version, history: [{ version,
  * action, timestamp, <app>_version }] }` in `database_metadata`; lockstep `$set`s `version`
- * and `$push`es a seed-shaped entry, so the seed's own history is kept and extended.
+ * and `$push`es a seed-shaped entry, so the seed's own history is kept and extended. The
+ * compatibility floor is lockstep's field `lockstep_floor` of that document, `$set` alone, so
+ * the seed's fields and history are untouched (the seed's code ignores fields it does not know).
  */
 import type * as Mongo from "mongodb";
 import type {
@@ -23,7 +25,12 @@ export interface StampDoc {
   _id: string;
   version?: unknown;
   history?: SeedHistoryEntry[];
+  /** lockstep's compatibility floor (see DESIGN.md); absent on a database stamped before floors. */
+  lockstep_floor?: unknown;
 }
+
+/** The stamp document's field holding the compatibility floor. */
+export const FLOOR_FIELD = "lockstep_floor";
 
 /** `{ version, action, timestamp, <app>_version }`, as the seed writes it. */
 export interface SeedHistoryEntry {
@@ -44,7 +51,10 @@ export interface StampLayout {
 
 /**
  * The stamped version (canonical semver), or null when the database is unstamped (the seed's
- * `get_db_version`: a missing document or an empty version).
+ * `get_db_version`: a missing document or an empty version), read from the stamp document
+ * `doc`; and the compatibility floor: its `lockstep_floor` field, else the stamp standing in
+ * for it (`floorRecorded` false: a database stamped before floors; never guess), null when
+ * unstamped.
  *
  * The seed writes `str(packaging.Version)`, a PEP 440 string: `1.0`, `0.10`, `1.0rc1`,
  * `0.6.0.dev12+g1a2b3c`, `0.5.2.post1`. Each is read as semver by `pep440ToSemver`
@@ -56,13 +66,18 @@ export interface StampLayout {
  * and document, unless `options.ignoreInvalidStamp` (`init --force`, which rewrites it).
  * lockstep writes the stamp back as semver.
  */
-export async function readStamp(
-  db: Mongo.Db,
+export function stampOf(
+  doc: StampDoc | null,
   layout: StampLayout,
   options: ReadStateOptions = {},
-): Promise<string | null> {
-  const doc = await db.collection<StampDoc>(layout.collections.metadata).findOne({ _id: layout.stampId });
-  return parseStamp(doc?.version, stampLocation(layout), options);
+): { stamp: string | null; floor: string | null; floorRecorded: boolean } {
+  const stamp = parseStamp(doc?.version, stampLocation(layout), options);
+  if (stamp === null) return { stamp, floor: null, floorRecorded: false };
+  // The floor is parsed as the stamp is; with ignoreInvalidStamp a bad one reads as absent.
+  const floor = parseStamp(doc?.[FLOOR_FIELD], `${stampLocation(layout)}.${FLOOR_FIELD}`, options);
+  return floor === null
+    ? { stamp, floor: stamp, floorRecorded: false }
+    : { stamp, floor, floorRecorded: true };
 }
 
 /** Where the stamp lives: `database_metadata/datalab_schema_version`. */
@@ -112,6 +127,15 @@ export class MongoStateWriter implements StateWriter {
     await (this.#collection("metadata") as Mongo.Collection<StampDoc>).updateOne(
       { _id: this.#layout.stampId },
       { $set: { version }, $push: { history: entry } },
+      { upsert: true, ...this.#options },
+    );
+  }
+
+  /** `$set`s `lockstep_floor` on the stamp document, in the write's session; nothing else changes. */
+  async setFloor(version: string): Promise<void> {
+    await (this.#collection("metadata") as Mongo.Collection<StampDoc>).updateOne(
+      { _id: this.#layout.stampId },
+      { $set: { [FLOOR_FIELD]: version } },
       { upsert: true, ...this.#options },
     );
   }

@@ -43,6 +43,11 @@ export class MysqlLeaseLock {
     this.#connect = connect;
   }
 
+  /** The server-wide GET_LOCK name. */
+  get lock(): string {
+    return this.#place.lock;
+  }
+
   /** One attempt to take the lock; on failure `main` reads who holds it. */
   async acquire(request: LeaseRequest, main: mysql.Connection): Promise<LeaseAttempt> {
     const spare = this.#spare;
@@ -77,20 +82,10 @@ export class MysqlLeaseLock {
       ? (await c.query<Row[]>(`select * from ${this.#place.table} where id = 1`))[0][0]
       : undefined;
     if (row && Number(row.session_id) === holder) return fromLeaseRow(row);
-    // Taken a moment ago: its holder has not written the lease-info row yet.
     const [procs] = await c
       .query<Row[]>("select user, host from information_schema.processlist where id = ?", [holder])
       .catch((): [Row[]] => [[]]);
-    const now = new Date().toISOString();
-    return {
-      owner: `mysql connection ${holder}`,
-      host: String(procs[0]?.host ?? "unknown").replace(/:\d+$/, ""),
-      pid: 0,
-      user: String(procs[0]?.user ?? "unknown"),
-      acquiredAt: now,
-      expiresAt: now,
-      expired: false,
-    };
+    return leaseOf(holder, row, procs[0]);
   }
 
   /** Ends the holder's session (the server frees a GET_LOCK only with it) and removes its row. */
@@ -228,6 +223,30 @@ async function renewLeaseInfo(conn: mysql.Connection, table: string, owner: stri
 async function releaseLock(conn: mysql.Connection, place: LeasePlace, owner: string): Promise<void> {
   await conn.query(`delete from ${place.table} where id = 1 and owner = ?`, [owner]);
   await conn.query("select release_lock(?)", [place.lock]);
+}
+
+/**
+ * The lease as the lock's `holder` (IS_USED_LOCK; null: free), the lease-info `row` and the
+ * holder's processlist entry `proc` say: the row when it is the holder's, else the holder's
+ * connection (taken a moment ago: its holder has not written the row yet).
+ */
+export function leaseOf(
+  holder: number | null,
+  row: Row | Record<string, unknown> | undefined | null,
+  proc: Row | Record<string, unknown> | undefined | null,
+): LeaseInfo | null {
+  if (holder === null) return null;
+  if (row && Number(row.session_id) === holder) return fromLeaseRow(row as Row);
+  const now = new Date().toISOString();
+  return {
+    owner: `mysql connection ${holder}`,
+    host: String(proc?.host ?? "unknown").replace(/:\d+$/, ""),
+    pid: 0,
+    user: String(proc?.user ?? "unknown"),
+    acquiredAt: now,
+    expiresAt: now,
+    expired: false,
+  };
 }
 
 /**

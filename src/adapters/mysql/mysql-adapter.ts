@@ -10,6 +10,8 @@ import type {
   DatabaseDescription,
   DatabaseState,
   HistoryEntry,
+  InstanceInfo,
+  InstanceRecord,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
@@ -18,23 +20,18 @@ import type {
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
+import { STORE_PARTS } from "../../core/adapter.js";
 import { checkOptions } from "../../core/check-options.js";
 import { DatabaseError, LockstepError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
-import { countSql, DEFAULT_SQL_TABLES, inSnapshot, type SqlTableNames } from "../sql-shared.js";
+import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
+import { listInstances, registerInstance, removeInstance } from "./instance-registry.js";
 import { lockName, MysqlLeaseLock } from "./lease.js";
-import {
-  createStore,
-  presentTables,
-  type Row,
-  readHistory,
-  readStore,
-  stateWriter,
-  tableRef,
-} from "./state-store.js";
+import { readState } from "./state-read.js";
+import { createStore, presentTables, type Row, readHistory, stateWriter, tableRef } from "./state-store.js";
 
 /** The handle steps receive on MySQL/MariaDB: a `mysql2/promise` connection (inside a step, in its transaction). */
 export type MysqlConnection = mysql.Connection;
@@ -136,6 +133,8 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     const driver = await loadDriver<Mysql>("mysql2/promise", "MySQL");
     this.#driver = driver;
     const main = await this.#connect();
+    // readState's JSON_ARRAYAGG: MariaDB cuts it at group_concat_max_len (1 MB by default).
+    await main.query("set session group_concat_max_len = 4294967295");
     const [rows] = await main.query<Row[]>("select database() as db");
     const database = rows[0]?.db as string | null | undefined;
     if (!database) {
@@ -230,7 +229,8 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
   }
 
   async ensureStore(): Promise<void> {
-    if ((await presentTables(this.#conn, this.tables)).size === Object.keys(this.tables).length) return;
+    const present = await presentTables(this.#conn, this.tables);
+    if (STORE_PARTS.every((part) => present.has(this.tables[part]))) return;
     const c = await this.#checkout();
     try {
       await createStore(c, this.tables, this.#storeLock, this.displayName);
@@ -247,12 +247,26 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     }
   }
 
+  /** One round trip when lockstep's store exists (three on a new database: see `state-read.ts`). */
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    return inSnapshot(this.#conn, "start transaction read only", async (c) => {
-      const present = await presentTables(c, this.tables);
-      const store = await readStore(c, this.tables, present, options);
-      return { ...store, lease: await this.#leases.read(c, present.has(this.tables.lease)) };
-    });
+    return readState(this.#conn, this.tables, this.#leases.lock, options);
+  }
+
+  /**
+   * One upsert, one round trip (the registry is created first when missing), by the server's
+   * UTC clock. A user or server that may not write (no grant, `--read-only`) throws
+   * E_DATABASE_READONLY: the guard warns and serves on.
+   */
+  async registerInstance(instance: InstanceRecord, ttlMs: number): Promise<void> {
+    await registerInstance(this.#conn, this.tables.instances, instance, ttlMs, this.displayName);
+  }
+
+  async removeInstance(id: string): Promise<void> {
+    await removeInstance(this.#conn, this.tables.instances, id, this.displayName);
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    return listInstances(this.#conn, this.tables.instances);
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
@@ -272,7 +286,7 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
 
   async write<T>(
     lease: LeaseHandle | null,
-    fn: (writer: StateWriter, db: MysqlConnection) => Promise<T>,
+    fn: (writer: Required<StateWriter>, db: MysqlConnection) => Promise<T>,
     options: WriteOptions = {},
   ): Promise<T> {
     const transactional = options.transactional ?? true;

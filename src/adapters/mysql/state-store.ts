@@ -1,14 +1,6 @@
 import type mysql from "mysql2/promise";
-import type {
-  DatabaseState,
-  HistoryEntry,
-  InProgressMarker,
-  LedgerEntry,
-  StateWriter,
-} from "../../core/adapter.js";
-import { STORE_PARTS } from "../../core/adapter.js";
+import type { HistoryEntry, InProgressMarker, LedgerEntry, StateWriter } from "../../core/adapter.js";
 import { DatabaseError } from "../../core/errors.js";
-import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -103,41 +95,6 @@ async function createTables(c: mysql.Connection, tables: SqlTableNames): Promise
   );
 }
 
-/** The stamp, ledger and in-progress markers, read on `c` (inside the caller's snapshot). */
-export async function readStore(
-  c: mysql.Connection,
-  tables: SqlTableNames,
-  present: ReadonlySet<string>,
-  options: ReadStateOptions,
-): Promise<Omit<DatabaseState, "lease">> {
-  const hasLedger = present.has(tables.ledger);
-  const stamp = present.has(tables.state)
-    ? ((await c.query<Row[]>(`select version from ${q(tables.state)} where id = 'stamp'`))[0][0]?.version ??
-      null)
-    : null;
-  const ledger = hasLedger
-    ? (await c.query<Row[]>(`select * from ${q(tables.ledger)} order by applied_at, version, name`))[0].map(
-        fromLedgerRow,
-      )
-    : [];
-  const interrupted = present.has(tables.markers)
-    ? (await c.query<Row[]>(`select * from ${q(tables.markers)} order by started_at`))[0].map(fromMarkerRow)
-    : [];
-  const missingStore = STORE_PARTS.filter((part) => !present.has(tables[part]));
-  const parsed = parseStamp(stamp, `${tables.state}.version`, options);
-  const userObjects = await countUserObjects(c, tables);
-  return { stamp: parsed, hasLedger, missingStore, userObjects, ledger, interrupted };
-}
-
-/** Tables and views of the connection's database that are not lockstep's. */
-export async function countUserObjects(c: mysql.Connection, tables: SqlTableNames): Promise<number> {
-  const [rows] = await c.query<Row[]>(
-    "select count(*) as n from information_schema.tables where table_schema = database() and table_name not in (?)",
-    [Object.values(tables)],
-  );
-  return Number(rows[0]?.n ?? 0);
-}
-
 /** The last `limit` history entries (all without one), oldest first. */
 export async function readHistory(
   c: mysql.Connection,
@@ -153,15 +110,10 @@ export async function readHistory(
 }
 
 /** The writes of one `write()` call, on its connection. */
-export function stateWriter(c: mysql.Connection, tables: SqlTableNames): StateWriter {
+export function stateWriter(c: mysql.Connection, tables: SqlTableNames): Required<StateWriter> {
   return {
-    setStamp: async (version) => {
-      await c.query(
-        `insert into ${q(tables.state)} (id, version, updated_at) values ('stamp', ?, ?)
-         on duplicate key update version = values(version), updated_at = values(updated_at)`,
-        [version, new Date().toISOString()],
-      );
-    },
+    setStamp: (version) => setStateRow(c, tables, "stamp", version),
+    setFloor: (version) => setStateRow(c, tables, "floor", version),
     putLedgerEntry: async (e) => {
       await c.query(
         `replace into ${q(tables.ledger)} (${LEDGER_COLUMNS}) values (${placeholders(8)})`,
@@ -189,6 +141,20 @@ export function stateWriter(c: mysql.Connection, tables: SqlTableNames): StateWr
   };
 }
 
+/** Upserts the state table's row `id` (`stamp`, or `floor` beside it). */
+async function setStateRow(
+  c: mysql.Connection,
+  tables: SqlTableNames,
+  id: "stamp" | "floor",
+  version: string,
+): Promise<void> {
+  await c.query(
+    `insert into ${q(tables.state)} (id, version, updated_at) values (?, ?, ?)
+     on duplicate key update version = values(version), updated_at = values(updated_at)`,
+    [id, version, new Date().toISOString()],
+  );
+}
+
 /** JSON columns: MySQL 8 returns them parsed, MariaDB (JSON = LONGTEXT) as text. */
 function json<T>(value: unknown): T | null {
   if (value === null || value === undefined) return null;
@@ -199,7 +165,7 @@ function num(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
-const fromLedgerRow = (r: Row): LedgerEntry => ({
+export const fromLedgerRow = (r: Row): LedgerEntry => ({
   version: String(r.version),
   name: String(r.name),
   checksum: r.checksum ?? null,
@@ -210,7 +176,7 @@ const fromLedgerRow = (r: Row): LedgerEntry => ({
   counts: json<Record<string, number>>(r.counts),
 });
 
-const fromMarkerRow = (r: Row): InProgressMarker => ({
+export const fromMarkerRow = (r: Row): InProgressMarker => ({
   version: String(r.version),
   name: String(r.name),
   startedAt: String(r.started_at),

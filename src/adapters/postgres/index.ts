@@ -4,5 +4,6 @@ export {
   PostgresAdapter,
   type PostgresAdapterOptions,
   type PostgresLeaseMode,
+  type PostgresState,
   type PostgresTableNames,
 } from "./postgres-adapter.js";

@@ -3,12 +3,13 @@
  * once from the adapter's options: a session advisory lock on a dedicated connection
  * (`session`), or a lease row with a server-clock expiry (`table`).
  */
-import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { LeaseAttempt, LeaseHandle, LeaseInfo, LeaseRequest } from "../../core/adapter.js";
 import { HeartbeatLease, leaseLostError } from "../heartbeat-lease.js";
 import { sleep } from "../util.js";
-import { fromLeaseRow, fromLockHolderRow, type LeaseRow, type LockHolderRow } from "./rows.js";
+import { lockHolder, lockHolderSql, lockIds, lockKey } from "./advisory-lock.js";
+import { fromLeaseRow, fromLockHolderRow, type LeaseColumns, type LeaseRow } from "./rows.js";
+import { SqlParams } from "./sql-params.js";
 import type { PostgresStateStore } from "./state-store.js";
 
 /**
@@ -43,6 +44,13 @@ export interface PgLeaseMode {
   beforeCommit(c: pg.ClientBase, lease: LeaseHandle): Promise<void>;
   /** The lease as it is now (`tableExists`: whether the lease table exists). */
   read(c: pg.ClientBase, tableExists: boolean): Promise<LeaseInfo | null>;
+  /**
+   * The lease as part of one select list: the columns `lock_holder` and `lease_row` (json or
+   * null), their parameters added to `p`, so readState reads it in the same statement.
+   */
+  columns(p: SqlParams, tableExists: boolean): string;
+  /** The lease as {@link columns} selected it. */
+  fromColumns(row: LeaseColumns): LeaseInfo | null;
   /** Breaks the lease (only `owner`'s, when given); what it broke, or null. */
   break(c: pg.ClientBase, owner: string | undefined): Promise<LeaseInfo | null>;
   /** Abandons every lease still held and closes the connections kept for the lease. */
@@ -52,17 +60,6 @@ export interface PgLeaseMode {
 /** The lease mode `mode`, working on the adapter's connections through `ctx`. */
 export function pgLeaseMode(mode: PostgresLeaseMode, ctx: PgLeaseContext): PgLeaseMode {
   return mode === "table" ? new LeaseRowMode(ctx) : new SessionLockMode(ctx);
-}
-
-/** A signed 64-bit advisory lock key from a stable hash of `text`. */
-export function lockKey(text: string): bigint {
-  return createHash("sha256").update(text).digest().readBigInt64BE(0);
-}
-
-/** How pg_locks shows a bigint advisory key: high and low 32 bits, unsigned. */
-export function lockIds(key: bigint): [number, number] {
-  const unsigned = BigInt.asUintN(64, key);
-  return [Number(unsigned >> 32n), Number(unsigned & 0xffffffffn)];
 }
 
 /** How long one attempt on the lease row waits for a row lock held by the holder's open step (ms). */
@@ -87,11 +84,19 @@ abstract class TrackingMode implements PgLeaseMode {
   constructor(protected readonly ctx: PgLeaseContext) {}
 
   abstract acquire(request: LeaseRequest): Promise<LeaseAttempt>;
-  abstract read(c: pg.ClientBase, tableExists: boolean): Promise<LeaseInfo | null>;
+  abstract columns(p: SqlParams, tableExists: boolean): string;
+  abstract fromColumns(row: LeaseColumns): LeaseInfo | null;
   abstract break(c: pg.ClientBase, owner: string | undefined): Promise<LeaseInfo | null>;
   abstract beforeCommit(c: pg.ClientBase, lease: LeaseHandle): Promise<void>;
   /** Whether `lease` (not known to be lost) still holds the lease, as `c` sees it. */
   protected abstract stillOurs(c: pg.ClientBase, lease: LeaseHandle): Promise<boolean>;
+
+  /** The same select as readState's lease columns, on its own. */
+  async read(c: pg.ClientBase, tableExists: boolean): Promise<LeaseInfo | null> {
+    const p = new SqlParams();
+    const { rows } = await c.query<LeaseColumns>(`select ${this.columns(p, tableExists)}`, p.values);
+    return rows[0] ? this.fromColumns(rows[0]) : null;
+  }
 
   protected track<L extends PostgresLease>(lease: L): { lease: L } {
     this.#held.add(lease);
@@ -158,17 +163,17 @@ class SessionLockMode extends TrackingMode {
     }
   }
 
-  /** The lease row once the holder has written it; until then (a few milliseconds after taking the lock) what pg_stat_activity says. */
-  async read(c: pg.ClientBase, tableExists: boolean): Promise<LeaseInfo | null> {
-    const holder = await lockHolder(c, this.#key);
-    if (!holder) return null;
+  /** Who holds the advisory lock (pg_locks), and the lease row that names the holder. */
+  columns(p: SqlParams, tableExists: boolean): string {
     const row = tableExists
-      ? (
-          await c.query<LeaseRow>(
-            `select *, false as expired from ${this.ctx.store.ref("lease")} where id = 1`,
-          )
-        ).rows[0]
-      : undefined;
+      ? `(select row_to_json(r) from (select *, false as expired from ${this.ctx.store.ref("lease")} where id = 1) r)`
+      : "null::json";
+    return `${lockHolderSql(p, this.#key)} as lock_holder, ${row} as lease_row`;
+  }
+
+  /** The lease row once the holder has written it; until then (a few milliseconds after taking the lock) what pg_stat_activity says. */
+  fromColumns({ lock_holder: holder, lease_row: row }: LeaseColumns): LeaseInfo | null {
+    if (!holder) return null;
     return row && row.session_pid === holder.pid ? fromLeaseRow(row) : fromLockHolderRow(holder);
   }
 
@@ -191,8 +196,8 @@ class SessionLockMode extends TrackingMode {
 
   protected async stillOurs(c: pg.ClientBase, lease: LeaseHandle): Promise<boolean> {
     if (!(lease instanceof PostgresSessionLease)) return true;
-    // pg_locks alone: this runs before every write (each batch page), and the join with
-    // pg_stat_activity that lockHolder needs to name a holder cost ~1 ms each time.
+    // pg_locks alone: this runs before every write (each batch page), and naming the holder
+    // (lockHolder's activity lookup) is not needed to know it is us.
     const [classid, objid] = lockIds(this.#key);
     const { rowCount } = await c.query(
       `select 1 from pg_catalog.pg_locks
@@ -229,12 +234,17 @@ class LeaseRowMode extends TrackingMode {
     return this.heldBy();
   }
 
-  async read(c: pg.ClientBase, tableExists: boolean): Promise<LeaseInfo | null> {
-    if (!tableExists) return null;
-    const { rows } = await c.query<LeaseRow>(
-      `select *, expires_at < clock_timestamp() as expired from ${this.ctx.store.ref("lease")} where id = 1`,
-    );
-    return rows[0] ? fromLeaseRow(rows[0]) : null;
+  /** The lease row, its expiry judged by the server's clock. */
+  columns(_p: SqlParams, tableExists: boolean): string {
+    const row = tableExists
+      ? `(select row_to_json(r) from (select *, expires_at < clock_timestamp() as expired
+           from ${this.ctx.store.ref("lease")} where id = 1) r)`
+      : "null::json";
+    return `null::json as lock_holder, ${row} as lease_row`;
+  }
+
+  fromColumns({ lease_row: row }: LeaseColumns): LeaseInfo | null {
+    return row ? fromLeaseRow(row) : null;
   }
 
   async break(c: pg.ClientBase, owner: string | undefined): Promise<LeaseInfo | null> {
@@ -397,18 +407,4 @@ async function deleteLeaseRow(
     [owner],
   );
   return rows[0];
-}
-
-/** The backend holding the lease's advisory lock `key`, if any. */
-async function lockHolder(c: pg.ClientBase, key: bigint): Promise<LockHolderRow | null> {
-  const [classid, objid] = lockIds(key);
-  const { rows } = await c.query<LockHolderRow>(
-    `select l.pid, a.application_name, a.usename, host(a.client_addr) as client_addr, a.backend_start,
-            clock_timestamp() as now
-     from pg_catalog.pg_locks l left join pg_catalog.pg_stat_activity a on a.pid = l.pid
-     where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.classid = $1 and l.objid = $2
-       and l.database = (select oid from pg_catalog.pg_database where datname = current_database())`,
-    [classid, objid],
-  );
-  return rows[0] ?? null;
 }

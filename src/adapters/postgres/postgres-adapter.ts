@@ -8,8 +8,9 @@ import type {
   BatchSourceInfo,
   CountQuery,
   DatabaseDescription,
-  DatabaseState,
   HistoryEntry,
+  InstanceInfo,
+  InstanceRecord,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
@@ -19,18 +20,22 @@ import type {
   WriteOptions,
 } from "../../core/adapter.js";
 import { checkOptions } from "../../core/check-options.js";
-import { LockstepError } from "../../core/errors.js";
+import { LockstepError, UsageError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
-import { countSql, DEFAULT_SQL_TABLES, inSnapshot, type SqlTableNames } from "../sql-shared.js";
+import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { badUrl, redactUrl, secretsOf, takeLockstepParams } from "../url.js";
 import { PostgresBatchPages } from "./batch-pages.js";
 import { connectError } from "./connect-error.js";
+import { PostgresInstanceRegistry } from "./instance-registry.js";
 import { type PgLeaseMode, type PostgresLeaseMode, pgLeaseMode } from "./lease.js";
 import { tableRef } from "./quote-ident.js";
+import { type PostgresState, readPostgresState } from "./state-read.js";
 import { PostgresStateStore } from "./state-store.js";
+import { isUndefinedTable } from "./undefined-table.js";
 
 export type { PostgresLeaseMode } from "./lease.js";
+export type { PostgresState } from "./state-read.js";
 
 /** The handle steps receive on PostgreSQL: a `pg` client (inside a step, the step's transaction). */
 export type PgClient = pg.ClientBase;
@@ -104,6 +109,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
   readonly #connectTimeoutMs: number;
   readonly #store: PostgresStateStore;
   readonly #lease: PgLeaseMode;
+  readonly #registry: PostgresInstanceRegistry;
   readonly #pages = new PostgresBatchPages();
   #driver: Pg | undefined;
   #main: pg.Client | undefined;
@@ -161,6 +167,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
     this.displayName =
       extra.length === 0 ? base : `${base}${base.includes("?") ? "&" : "?"}${extra.join("&")}`;
     this.#store = new PostgresStateStore(this.schema, this.tables);
+    this.#registry = new PostgresInstanceRegistry(this.#store, this.displayName);
     this.#lease = pgLeaseMode(this.leaseMode, {
       store: this.#store,
       displayName: this.displayName,
@@ -293,12 +300,12 @@ export class PostgresAdapter implements Adapter<PgClient> {
     }
   }
 
-  async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    return inSnapshot(this.#conn, "begin isolation level repeatable read read only", async (c) => {
-      const present = await this.#store.present(c);
-      const stored = await this.#store.read(c, present, options);
-      return { ...stored, lease: await this.#lease.read(c, present.has(this.tables.lease)) };
-    });
+  /**
+   * One statement when lockstep's store exists (its own snapshot: no transaction around it);
+   * three round trips on a database without the store. See state-read.ts.
+   */
+  async readState(options: ReadStateOptions = {}): Promise<PostgresState> {
+    return readPostgresState(this.#conn, this.#store, this.#lease, options);
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
@@ -318,7 +325,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
 
   async write<T>(
     lease: LeaseHandle | null,
-    fn: (writer: StateWriter, db: PgClient) => Promise<T>,
+    fn: (writer: Required<StateWriter>, db: PgClient) => Promise<T>,
     options: WriteOptions = {},
   ): Promise<T> {
     const run = async (c: pg.PoolClient) => {
@@ -338,6 +345,32 @@ export class PostgresAdapter implements Adapter<PgClient> {
       ...(options.rollback !== undefined && { rollback: options.rollback }),
       ...(lease && { beforeCommit: (c: pg.PoolClient) => this.#lease.beforeCommit(c, lease) }),
     });
+  }
+
+  /**
+   * One upsert on the shared connection (a session lease lives on a connection of its own, so
+   * this never touches it). A missing registry is created in a transaction of its own, then
+   * the upsert runs again.
+   */
+  async registerInstance(instance: InstanceRecord, ttlMs: number): Promise<void> {
+    checkInstance(instance, ttlMs);
+    const registry = this.#registry;
+    try {
+      await registry.write(() => registry.register(this.#conn, instance, ttlMs));
+      return;
+    } catch (error) {
+      if (!isUndefinedTable(error)) throw error;
+    }
+    await registry.write(() => this.#inTransaction((c) => registry.create(c)));
+    await registry.write(() => registry.register(this.#conn, instance, ttlMs));
+  }
+
+  async removeInstance(id: string): Promise<void> {
+    await this.#registry.remove(this.#conn, id);
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    return this.#registry.list(this.#conn);
   }
 
   async inspectBatchSource(source: BatchSource): Promise<BatchSourceInfo> {
@@ -361,4 +394,32 @@ export class PostgresAdapter implements Adapter<PgClient> {
     const { rows } = await this.#conn.query<{ n: string }>(countSql(query, "PostgreSQL", tableRef));
     return Number(rows[0]?.n ?? 0);
   }
+}
+
+/** Refuses an instance record or time to live that the registry could not store. */
+function checkInstance(instance: InstanceRecord, ttlMs: number): void {
+  checkOptions(instance, "registerInstance(instance)", {
+    id: "string",
+    appVersion: "string",
+    host: "string",
+    pid: "number",
+    owner: "string",
+    startedAt: "string",
+  });
+  if (Number.isNaN(Date.parse(instance.startedAt)))
+    throw new UsageError(
+      "E_INVALID_OPTION",
+      `registerInstance(instance): startedAt ${JSON.stringify(instance.startedAt)} is not an ISO time`,
+      {
+        hint: "pass new Date().toISOString()",
+      },
+    );
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new UsageError(
+      "E_INVALID_OPTION",
+      `registerInstance: the time to live must be a positive number of ms, got ${ttlMs}`,
+      {
+        hint: "pass a ttlMs such as DEFAULT_INSTANCE_TTL_MS (120000)",
+      },
+    );
 }

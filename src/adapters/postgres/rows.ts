@@ -1,5 +1,15 @@
-/** lockstep's rows as PostgreSQL returns them, and their mapping to the adapter contract's types. */
-import type { HistoryEntry, InProgressMarker, LeaseInfo, LedgerEntry } from "../../core/adapter.js";
+/**
+ * lockstep's rows as PostgreSQL returns them, and their mapping to the adapter contract's
+ * types. A row read through `row_to_json`/`json_agg` (readState's one statement) has its
+ * times as ISO text and its bigints as numbers, where `pg` returns a Date and a string.
+ */
+import type {
+  HistoryEntry,
+  InProgressMarker,
+  InstanceInfo,
+  LeaseInfo,
+  LedgerEntry,
+} from "../../core/adapter.js";
 import { iso } from "../util.js";
 
 /** A row of the ledger table. */
@@ -8,8 +18,8 @@ export interface LedgerRow {
   name: string;
   checksum: string | null;
   kind: LedgerEntry["kind"];
-  applied_at: Date;
-  duration_ms: string | null;
+  applied_at: Date | string;
+  duration_ms: string | number | null;
   app_version: string | null;
   counts: Record<string, number> | null;
 }
@@ -30,7 +40,7 @@ export const fromLedgerRow = (r: LedgerRow): LedgerEntry => ({
 export interface MarkerRow {
   version: string;
   name: string;
-  started_at: Date;
+  started_at: Date | string;
   owner: string;
   host: string;
   pid: number;
@@ -54,8 +64,8 @@ export interface LeaseRow {
   host: string;
   pid: number;
   os_user: string;
-  acquired_at: Date;
-  expires_at: Date;
+  acquired_at: Date | string;
+  expires_at: Date | string;
   session_pid: number | null;
   expired: boolean;
 }
@@ -109,8 +119,15 @@ export interface LockHolderRow {
   application_name: string | null;
   usename: string | null;
   client_addr: string | null;
-  backend_start: Date | null;
-  now: Date;
+  backend_start: Date | string | null;
+  now: Date | string;
+}
+
+/** The lease as one select list reads it (see `PgLeaseMode.columns`). */
+export interface LeaseColumns {
+  /** Session mode: the backend holding the advisory lock; null when free (always null in table mode). */
+  lock_holder: LockHolderRow | null;
+  lease_row: LeaseRow | null;
 }
 
 /** A lock holder the lease row does not name yet, described from pg_stat_activity. */
@@ -122,4 +139,30 @@ export const fromLockHolderRow = (holder: LockHolderRow): LeaseInfo => ({
   acquiredAt: iso(holder.backend_start ?? holder.now),
   expiresAt: iso(holder.now),
   expired: false,
+});
+
+/** A row of the instance registry, with its age and expiry judged by the server's clock in the query. */
+export interface InstanceRow {
+  id: string;
+  app_version: string;
+  host: string;
+  pid: number;
+  owner: string;
+  started_at: Date;
+  last_seen: Date;
+  age_ms: number;
+  expired: boolean;
+}
+
+/** A registry row as an {@link InstanceInfo}. */
+export const fromInstanceRow = (r: InstanceRow): InstanceInfo => ({
+  id: r.id,
+  appVersion: r.app_version,
+  host: r.host,
+  pid: r.pid,
+  owner: r.owner,
+  startedAt: iso(r.started_at),
+  lastSeen: iso(r.last_seen),
+  ageMs: Math.max(0, Math.round(r.age_ms)),
+  expired: r.expired,
 });

@@ -1,11 +1,12 @@
 /**
- * lockstep's own tables on PostgreSQL: where they are, their creation (race-safe), the reads
- * of the stamp, ledger, markers and history, and the StateWriter that steps commit with.
+ * lockstep's own tables on PostgreSQL: where they are, their creation (race-safe), the read
+ * of the history, and the StateWriter that steps commit with. The state table holds one row
+ * per id: `stamp`, and `floor` (the compatibility floor) once one is recorded; every reader
+ * picks its row by id. readState's one statement is in state-read.ts.
  */
 import type pg from "pg";
-import type { HistoryEntry, InProgressMarker, LedgerEntry, StateWriter } from "../../core/adapter.js";
+import type { HistoryEntry, StateWriter } from "../../core/adapter.js";
 import { STORE_PARTS, type StorePart } from "../../core/adapter.js";
-import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -16,26 +17,14 @@ import {
   placeholders,
   type SqlTableNames,
 } from "../sql-shared.js";
-import { lockKey } from "./lease.js";
+import { lockKey } from "./advisory-lock.js";
 import { quoteIdent as q } from "./quote-ident.js";
-import {
-  fromHistoryRow,
-  fromLedgerRow,
-  fromMarkerRow,
-  type HistoryRow,
-  type LedgerRow,
-  type MarkerRow,
-} from "./rows.js";
+import { fromHistoryRow, type HistoryRow } from "./rows.js";
+import type { SqlParams } from "./sql-params.js";
+import { isUndefinedTable } from "./undefined-table.js";
 
-/** The store's contents as one snapshot reads them (the lease is read by the lease mode). */
-export interface StoredState {
-  readonly stamp: string | null;
-  readonly hasLedger: boolean;
-  readonly missingStore: StorePart[];
-  readonly userObjects: number;
-  readonly ledger: LedgerEntry[];
-  readonly interrupted: InProgressMarker[];
-}
+/** The ids of the state table's rows. */
+export type StateRowId = "stamp" | "floor";
 
 /** lockstep's tables in one schema of one PostgreSQL database. */
 export class PostgresStateStore {
@@ -64,13 +53,21 @@ export class PostgresStateStore {
     return new Set(rows.map((r) => r.relname));
   }
 
-  /** True when every one of lockstep's tables is in `present`. */
-  isComplete(present: ReadonlySet<string>): boolean {
-    return present.size === Object.keys(this.tables).length;
+  /** The parts of lockstep's store whose tables are in `present` (table names, as {@link present} gives them). */
+  parts(present: ReadonlySet<string>): Set<StorePart> {
+    return new Set(STORE_PARTS.filter((part) => present.has(this.tables[part])));
   }
 
-  /** Creates the schema and the missing tables, in the caller's transaction on `c`. */
-  async create(c: pg.ClientBase): Promise<void> {
+  /** True when every part of lockstep's store is in `present` (the instance registry is not a part). */
+  isComplete(present: ReadonlySet<string>): boolean {
+    return this.parts(present).size === STORE_PARTS.length;
+  }
+
+  /**
+   * Takes the store's creation lock for the caller's transaction on `c` and creates the schema
+   * when missing: the first thing each creation of lockstep's tables does.
+   */
+  async prepareCreate(c: pg.ClientBase): Promise<void> {
     // Serialises concurrent first runs (node-pg-migrate #821: the migrations table was
     // created outside the lock, and racing pods collided on pg_type's unique index).
     await c.query("select pg_advisory_xact_lock($1::bigint)", [this.#storeKey.toString()]);
@@ -79,6 +76,11 @@ export class PostgresStateStore {
     ]);
     // Only when missing: CREATE SCHEMA checks the CREATE privilege even when the schema exists.
     if (rowCount === 0) await c.query(`create schema if not exists ${q(this.schema)}`);
+  }
+
+  /** Creates the schema and the missing tables, in the caller's transaction on `c`. */
+  async create(c: pg.ClientBase): Promise<void> {
+    await this.prepareCreate(c);
     await c.query(`
       create table if not exists ${this.ref("state")} (
         id text primary key, version text not null, updated_at timestamptz not null);
@@ -100,72 +102,42 @@ export class PostgresStateStore {
     `);
   }
 
-  /** The stamp, ledger and markers, from the tables in `present` (the caller holds the snapshot). */
-  async read(
-    c: pg.ClientBase,
-    present: ReadonlySet<string>,
-    options: ReadStateOptions,
-  ): Promise<StoredState> {
-    const hasLedger = present.has(this.tables.ledger);
-    const stamp = present.has(this.tables.state)
-      ? ((await c.query<{ version: string }>(`select version from ${this.ref("state")} where id = 'stamp'`))
-          .rows[0]?.version ?? null)
-      : null;
-    const ledger = hasLedger
-      ? (
-          await c.query<LedgerRow>(`select * from ${this.ref("ledger")} order by applied_at, version, name`)
-        ).rows.map(fromLedgerRow)
-      : [];
-    const interrupted = present.has(this.tables.markers)
-      ? (await c.query<MarkerRow>(`select * from ${this.ref("markers")} order by started_at`)).rows.map(
-          fromMarkerRow,
-        )
-      : [];
-    const missingStore = STORE_PARTS.filter((part) => !present.has(this.tables[part]));
-    const parsed = parseStamp(stamp, `${this.tables.state}.version`, options);
-    const userObjects = await this.countUserObjects(c);
-    return { stamp: parsed, hasLedger, missingStore, userObjects, ledger, interrupted };
-  }
-
   /**
-   * Tables, views and foreign tables that are not lockstep's, in lockstep's schema and in the
+   * A scalar subquery counting the tables, views and foreign tables that are not lockstep's
+   * (the instance registry included), in lockstep's schema and in the
    * schemas of the connection's search_path (where a step's unqualified `create table` lands).
    * Other schemas are not looked at: the test server, like many shared servers, holds other
    * apps' schemas. Objects that belong to an extension (PostGIS's `spatial_ref_sys`) do not count.
    */
-  async countUserObjects(c: pg.ClientBase): Promise<number> {
-    const { rows } = await c.query<{ n: string }>(
-      `select count(*) as n from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  userObjectsSql(p: SqlParams): string {
+    const schema = p.add(this.schema);
+    return `(select count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
        where c.relkind in ('r', 'p', 'v', 'm', 'f')
-         and (n.nspname = $1 or n.nspname = any(current_schemas(false)))
-         and not (n.nspname = $1 and c.relname = any($2::text[]))
+         and (n.nspname = ${schema} or n.nspname = any(current_schemas(false)))
+         and not (n.nspname = ${schema} and c.relname = any(${p.add(Object.values(this.tables))}::text[]))
          and not exists (select 1 from pg_catalog.pg_depend d
-                         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')`,
-      [this.schema, Object.values(this.tables)],
-    );
-    return Number(rows[0]?.n ?? 0);
+                         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e'))`;
   }
 
-  /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. */
+  /** The last `limit` history entries (all without a limit), oldest first; none before the store exists. One statement. */
   async readHistory(c: pg.ClientBase, limit: number | undefined): Promise<HistoryEntry[]> {
-    if (!(await this.present(c)).has(this.tables.history)) return [];
-    const { rows } = await c.query<HistoryRow>(
-      `select * from (select * from ${this.ref("history")} order by id desc limit $1) h order by id`,
-      [limit ?? null],
-    );
-    return rows.map(fromHistoryRow);
+    try {
+      const { rows } = await c.query<HistoryRow>(
+        `select * from (select * from ${this.ref("history")} order by id desc limit $1) h order by id`,
+        [limit ?? null],
+      );
+      return rows.map(fromHistoryRow);
+    } catch (error) {
+      if (isUndefinedTable(error)) return [];
+      throw error;
+    }
   }
 
   /** The StateWriter of a step, writing through `c` (inside the step's transaction when it has one). */
-  writer(c: pg.ClientBase): StateWriter {
+  writer(c: pg.ClientBase): Required<StateWriter> {
     return {
-      setStamp: async (version) => {
-        await c.query(
-          `insert into ${this.ref("state")} (id, version, updated_at) values ('stamp', $1, clock_timestamp())
-           on conflict (id) do update set version = excluded.version, updated_at = excluded.updated_at`,
-          [version],
-        );
-      },
+      setStamp: (version) => this.#setStateRow(c, "stamp", version),
+      setFloor: (version) => this.#setStateRow(c, "floor", version),
       putLedgerEntry: async (e) => {
         await c.query(
           `insert into ${this.ref("ledger")} (${LEDGER_COLUMNS}) values (${placeholders(8, true)}::jsonb)
@@ -196,5 +168,14 @@ export class PostgresStateStore {
         );
       },
     };
+  }
+
+  /** Upserts the state table's row `id` (the stamp or the floor). */
+  async #setStateRow(c: pg.ClientBase, id: StateRowId, version: string): Promise<void> {
+    await c.query(
+      `insert into ${this.ref("state")} (id, version, updated_at) values ($1, $2, clock_timestamp())
+       on conflict (id) do update set version = excluded.version, updated_at = excluded.updated_at`,
+      [id, version],
+    );
   }
 }

@@ -172,7 +172,7 @@ function safely<T>(fn: () => T): T | null {
   }
 }
 
-interface LeaseRow {
+export interface LeaseRow {
   owner: string;
   host: string;
   pid: number;
@@ -180,7 +180,7 @@ interface LeaseRow {
   acquired_at: string;
   expires_at: number;
 }
-const fromLeaseRow = (r: LeaseRow, now: number): LeaseInfo => ({
+export const fromLeaseRow = (r: LeaseRow, now: number): LeaseInfo => ({
   owner: r.owner,
   host: r.host,
   pid: r.pid,

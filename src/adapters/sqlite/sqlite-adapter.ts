@@ -12,6 +12,8 @@ import type {
   DatabaseDescription,
   DatabaseState,
   HistoryEntry,
+  InstanceInfo,
+  InstanceRecord,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
@@ -26,8 +28,10 @@ import type { ReadStateOptions } from "../../core/stamp.js";
 import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
+import { listInstances, registerInstance, removeInstance } from "./instance-registry.js";
 import { SqliteLeaseRow } from "./lease.js";
-import { createStore, type Db, q, readHistory, readStore, stateWriter } from "./state-store.js";
+import { readState } from "./state-read.js";
+import { createStore, type Db, q, readHistory, stateWriter } from "./state-store.js";
 
 /** The names of lockstep's tables in an SQLite database. */
 export type SqliteTableNames = SqlTableNames;
@@ -143,17 +147,44 @@ export class SqliteAdapter implements Adapter<Db> {
     this.#writable(() => createStore(this.#conn, this.tables));
   }
 
+  /** One SELECT when lockstep's store exists (two on a new database: see `state-read.ts`). */
   async readState(options: ReadStateOptions = {}): Promise<DatabaseState> {
-    const db = this.#conn;
-    // One read transaction, so the parts agree with each other.
-    return db
-      .transaction(
-        (): DatabaseState => ({
-          ...readStore(db, this.tables, options),
-          lease: this.#leases.read(db),
-        }),
-      )
-      .deferred();
+    return readState(this.#conn, this.tables, options);
+  }
+
+  /**
+   * One upsert (the registry is created first when missing). A read-only file throws
+   * E_DATABASE_READONLY; another process holding SQLite's write lock past `busyTimeoutMs`
+   * (an upgrader running a step) throws E_LOCK_HELD: the guard warns and retries at its
+   * next keep-alive.
+   */
+  async registerInstance(instance: InstanceRecord, ttlMs: number): Promise<void> {
+    this.#registryWrite(() => registerInstance(this.#conn, this.tables.instances, instance, ttlMs));
+  }
+
+  async removeInstance(id: string): Promise<void> {
+    this.#registryWrite(() => removeInstance(this.#conn, this.tables.instances, id));
+  }
+
+  /** A write to the registry: a read-only file or a write lock held too long become coded errors. */
+  #registryWrite(fn: () => void): void {
+    try {
+      this.#writable(fn);
+    } catch (error) {
+      if (!/^SQLITE_BUSY/.test(String((error as { code?: unknown }).code))) throw error;
+      throw new DatabaseError(
+        "E_LOCK_HELD",
+        `cannot write ${this.filename}: another process held SQLite's write lock for ${this.#busyTimeoutMs} ms (an upgrader running a step?)`,
+        {
+          cause: error,
+          hint: "try again once the other process's write ends (a guard retries at its next keep-alive), or raise busyTimeoutMs",
+        },
+      );
+    }
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    return listInstances(this.#conn, this.tables.instances);
   }
 
   async readHistory(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
@@ -171,7 +202,7 @@ export class SqliteAdapter implements Adapter<Db> {
 
   async write<T>(
     lease: LeaseHandle | null,
-    fn: (writer: StateWriter, db: Db) => Promise<T>,
+    fn: (writer: Required<StateWriter>, db: Db) => Promise<T>,
     options: WriteOptions = {},
   ): Promise<T> {
     const db = this.#conn;

@@ -1,13 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
-import type {
-  DatabaseState,
-  HistoryEntry,
-  InProgressMarker,
-  LedgerEntry,
-  StateWriter,
-} from "../../core/adapter.js";
-import { STORE_PARTS } from "../../core/adapter.js";
-import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
+import type { HistoryEntry, InProgressMarker, LedgerEntry, StateWriter } from "../../core/adapter.js";
 import {
   HISTORY_COLUMNS,
   historyValues,
@@ -54,42 +46,6 @@ export function createStore(db: Db, t: SqlTableNames): void {
   `);
 }
 
-/** The stamp, ledger and in-progress markers (the caller holds the read transaction). */
-export function readStore(db: Db, t: SqlTableNames, options: ReadStateOptions): Omit<DatabaseState, "lease"> {
-  const hasLedger = tableExists(db, t.ledger);
-  const stampRow = tableExists(db, t.state)
-    ? (db.prepare(`select version from ${q(t.state)} where id = 'stamp'`).get() as
-        | { version: string }
-        | undefined)
-    : undefined;
-  const ledger = hasLedger
-    ? (
-        db.prepare(`select * from ${q(t.ledger)} order by applied_at, version, name`).all() as LedgerRow[]
-      ).map(fromLedgerRow)
-    : [];
-  const interrupted = tableExists(db, t.markers)
-    ? (db.prepare(`select * from ${q(t.markers)} order by started_at`).all() as MarkerRow[]).map(
-        fromMarkerRow,
-      )
-    : [];
-  const missingStore = STORE_PARTS.filter((part) => !tableExists(db, t[part]));
-  const stamp = parseStamp(stampRow?.version, `${t.state}.version`, options);
-  const userObjects = countUserObjects(db, t);
-  return { stamp, hasLedger, missingStore, userObjects, ledger, interrupted };
-}
-
-/** Tables and views that are neither SQLite's own (`sqlite_%`) nor lockstep's. */
-export function countUserObjects(db: Db, t: SqlTableNames): number {
-  const ours = Object.values(t);
-  const row = db
-    .prepare(
-      `select count(*) as n from sqlite_master where type in ('table', 'view') and substr(name, 1, 7) <> 'sqlite_'
-       and name not in (${placeholders(ours.length)})`,
-    )
-    .get(...ours) as { n: number };
-  return row.n;
-}
-
 /** The last `limit` history entries (all without one), oldest first. */
 export function readHistory(db: Db, t: SqlTableNames, limit: number | undefined): HistoryEntry[] {
   if (!tableExists(db, t.history)) return [];
@@ -100,14 +56,10 @@ export function readHistory(db: Db, t: SqlTableNames, limit: number | undefined)
 }
 
 /** The writes of one `write()` call. */
-export function stateWriter(db: Db, t: SqlTableNames): StateWriter {
+export function stateWriter(db: Db, t: SqlTableNames): Required<StateWriter> {
   return {
-    setStamp: async (version) => {
-      db.prepare(
-        `insert into ${q(t.state)} (id, version, updated_at) values ('stamp', ?, ?)
-         on conflict (id) do update set version = excluded.version, updated_at = excluded.updated_at`,
-      ).run(version, new Date().toISOString());
-    },
+    setStamp: async (version) => setStateRow(db, t, "stamp", version),
+    setFloor: async (version) => setStateRow(db, t, "floor", version),
     putLedgerEntry: async (e) => {
       db.prepare(`insert or replace into ${q(t.ledger)} (${LEDGER_COLUMNS}) values (${placeholders(8)})`).run(
         ...ledgerValues(e),
@@ -132,7 +84,15 @@ export function stateWriter(db: Db, t: SqlTableNames): StateWriter {
   };
 }
 
-interface LedgerRow {
+/** Upserts the state table's row `id` (`stamp`, or `floor` beside it). */
+function setStateRow(db: Db, t: SqlTableNames, id: "stamp" | "floor", version: string): void {
+  db.prepare(
+    `insert into ${q(t.state)} (id, version, updated_at) values (?, ?, ?)
+     on conflict (id) do update set version = excluded.version, updated_at = excluded.updated_at`,
+  ).run(id, version, new Date().toISOString());
+}
+
+export interface LedgerRow {
   version: string;
   name: string;
   checksum: string | null;
@@ -142,7 +102,7 @@ interface LedgerRow {
   app_version: string | null;
   counts: string | null;
 }
-const fromLedgerRow = (r: LedgerRow): LedgerEntry => ({
+export const fromLedgerRow = (r: LedgerRow): LedgerEntry => ({
   version: r.version,
   name: r.name,
   checksum: r.checksum,
@@ -153,7 +113,7 @@ const fromLedgerRow = (r: LedgerRow): LedgerEntry => ({
   counts: r.counts ? (JSON.parse(r.counts) as Record<string, number>) : null,
 });
 
-interface MarkerRow {
+export interface MarkerRow {
   version: string;
   name: string;
   started_at: string;
@@ -162,7 +122,7 @@ interface MarkerRow {
   pid: number;
   checkpoint: string | null;
 }
-const fromMarkerRow = (r: MarkerRow): InProgressMarker => ({
+export const fromMarkerRow = (r: MarkerRow): InProgressMarker => ({
   version: r.version,
   name: r.name,
   startedAt: r.started_at,

@@ -1,4 +1,6 @@
 import { type Command, Option } from "commander";
+import { describeHolders } from "../../core/compatibility.js";
+import { describeGroup } from "../../core/instances.js";
 import type { PlanReport } from "../../core/upgrader.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Output, type Streams } from "../output.js";
@@ -9,6 +11,8 @@ export interface PlanCliOptions {
   readonly targetVersion?: string;
   readonly outOfOrder?: boolean;
   readonly force?: boolean;
+  readonly contract?: boolean;
+  readonly allowDowntime?: boolean;
 }
 
 /** Adds the planning options to a command. */
@@ -22,7 +26,24 @@ export function withPlanOptions(command: Command): Command {
     )
     .addOption(new Option("--target-version <version>", "stop at this version (default: the code version)"))
     .addOption(new Option("--out-of-order", "also apply steps below the stamp that were never applied"))
-    .addOption(new Option("--force", "skip preconditions marked skippable"));
+    .addOption(
+      new Option(
+        "--force",
+        "skip preconditions marked skippable; with --contract, apply contract steps while older code runs (recorded in history)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--contract",
+        "apply the contract steps deferred while older releases ran; refused (E_OLDER_CODE_RUNNING) while one still runs",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--allow-downtime",
+        "apply steps without a phase (and contract steps) even while older releases run: they may fail (recorded in history)",
+      ),
+    );
 }
 
 /** The plan options as the library takes them. */
@@ -32,14 +53,24 @@ export function planOptions(o: PlanCliOptions) {
     ...(o.targetVersion !== undefined && { targetVersion: o.targetVersion }),
     ...(o.outOfOrder === true && { outOfOrder: true }),
     ...(o.force === true && { force: true }),
+    ...(o.contract === true && { contract: true }),
+    ...(o.allowDowntime === true && { allowDowntime: true }),
   };
 }
 
-/** True when an upgrade would change something. */
+/** True when an upgrade would change something (deferred steps do not count: they wait). */
 export function planHasWork(plan: PlanReport): boolean {
   return (
-    plan.steps.length > 0 || plan.stamp === null || plan.stamp !== plan.target || plan.baseline.length > 0
+    plan.steps.some((s) => s.decision !== "defer") ||
+    plan.stamp === null ||
+    plan.stamp !== plan.target ||
+    plan.baseline.length > 0
   );
+}
+
+/** The steps an upgrade would refuse while older code runs (E_OLDER_CODE_RUNNING). */
+export function refusedSteps(plan: PlanReport): PlanReport["steps"] {
+  return plan.steps.filter((s) => s.decision === "refuse");
 }
 
 /** `lockstep plan`: what an upgrade would do. */
@@ -56,12 +87,13 @@ export function planCommand(streams: Streams, exit: ExitHolder): Command {
         run.output.result(plan);
         printPlan(run.output, plan);
         if (plan.preconditions.some((p) => p.status === "failed")) return EXIT.refused;
+        if (refusedSteps(plan).length > 0) return EXIT.refused;
         return planHasWork(plan) ? EXIT.pending : EXIT.ok;
       },
     ),
   ).addHelpText(
     "after",
-    "\nExit codes: 0 nothing to do, 2 work pending, 3 refused (preconditions failed, uninitialised, ahead...), 1 error.",
+    "\nEach step shows its phase (expand, contract, — for none) and what older code still running does to it:\na contract step is deferred while an older release runs, a step without a phase is refused.\nExit codes: 0 nothing to do, 2 work pending, 3 refused (preconditions failed, older code running, uninitialised, ahead...), 1 error.",
   );
 }
 
@@ -73,6 +105,8 @@ export function printPlan(out: Output, plan: PlanReport): void {
   if (plan.note !== null) out.line(`${c.yellow("note")}      ${plan.note}`);
   if (!planHasWork(plan)) {
     out.line(`Database is already up to date (version ${plan.stamp}); nothing to do.`);
+    for (const step of plan.steps)
+      out.line(`  ${c.bold(step.id)} (phase ${step.phase ?? "—"}): ${decisionLine(out, step)}`);
     return;
   }
   out.line(
@@ -82,6 +116,7 @@ export function printPlan(out: Output, plan: PlanReport): void {
     out.line(`  baseline (recorded as applied, not run): ${plan.baseline.join(", ")}`);
   plan.steps.forEach((step, i) => {
     const flags = [
+      `phase ${step.phase ?? "—"}`,
       step.batched
         ? "batched: each page commits with a checkpoint; resumes after a crash"
         : step.atomic
@@ -92,7 +127,11 @@ export function printPlan(out: Output, plan: PlanReport): void {
       .filter(Boolean)
       .join(", ");
     out.line(`  ${i + 1}. ${c.bold(step.id)}${step.description ? ` — ${step.description}` : ""} (${flags})`);
+    const blocked = decisionLine(out, step);
+    if (blocked !== null) out.line(`     ${blocked}`);
   });
+  if (plan.instances.length > 0)
+    out.line(`  live: ${plan.instances.map((g) => describeGroup(g)).join("; ")}`);
   if (plan.steps.length === 0) out.line(`  no step to run; the stamp moves to ${plan.target}`);
   for (const id of plan.skippedOutOfOrder) {
     out.line(
@@ -112,4 +151,24 @@ export function printPlan(out: Output, plan: PlanReport): void {
       `  precondition [${p.step}] ${p.description}: ${mark}${p.message ? ` — ${p.message}` : ""}${p.status === "failed" && p.skippable ? " (skippable with --force)" : ""}`,
     );
   }
+}
+
+/** What holds a step back, or the override that lets it run; null for a step that simply applies. */
+function decisionLine(out: Output, step: PlanReport["steps"][number]): string | null {
+  const { c } = out;
+  const held = step.heldBy.length > 0 ? describeHolders(step.heldBy) : null;
+  if (step.decision === "defer") {
+    return c.yellow(
+      `deferred: ${held ? `older code runs (${held})` : `waits behind ${step.behind}`}; \`lockstep upgrade --contract\` once it stops`,
+    );
+  }
+  if (step.decision === "refuse") {
+    return c.red(
+      `refused (E_OLDER_CODE_RUNNING): ${held ? `older code runs (${held})` : `waits behind the deferred ${step.behind}`}`,
+    );
+  }
+  // An expand step is meant to apply while older code runs; anything else applying then was overridden.
+  return held && step.phase !== "expand"
+    ? c.yellow(`applies although older code runs (${held}): it may fail on the new data`)
+    : null;
 }

@@ -1,5 +1,8 @@
 import { type Command, Option } from "commander";
+import { describeHolders } from "../../core/compatibility.js";
+import { describeGroup } from "../../core/instances.js";
 import type { StatusReport } from "../../core/planner.js";
+import { compareVersions } from "../../core/versions.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Output, type Streams } from "../output.js";
 
@@ -9,6 +12,7 @@ export function statusExitCode(report: StatusReport): number {
     case "CURRENT":
     case "DEV":
     case "AUTO_STAMPED":
+    case "AHEAD_COMPATIBLE":
       return report.outOfOrder.length > 0 ? EXIT.pending : EXIT.ok;
     case "UPGRADE_PENDING":
       return EXIT.pending;
@@ -34,7 +38,7 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
     exit,
     async (run) => {
       const upgrader = await run.open();
-      const report = await upgrader.status();
+      const report = await upgrader.status({ instances: true });
       const database = await upgrader.describe();
       run.output.result({ ...report, database });
       printStatus(run.output, report, database.server, database.target, database.stamp);
@@ -50,8 +54,21 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--strict", "exit 1 when a step was edited since it was applied (for CI)"))
     .addHelpText(
       "after",
-      "\nExit codes: 0 current (or dev build), 2 upgrade pending, 3 refused (uninitialised, ahead, interrupted, upgrading), 1 error\n(with --strict also: a step edited since it was applied).",
+      "\nShows the compatibility floor (the oldest release that can run on the data) and what set it, the contract steps\ndeferred while older releases run, and the live instances grouped by release.\nExit codes: 0 current, ahead but compatible (older code at or above the floor) or dev build, 2 upgrade pending,\n3 refused (uninitialised, ahead of the floor, interrupted, upgrading), 1 error\n(with --strict also: a step edited since it was applied).",
     );
+}
+
+/** The live releases older than the deferred step `id` ("1.0.0 ×3 on web-1, web-2"), or "" when none is known. */
+function holdersOf(id: string, instances: StatusReport["instances"]): string {
+  const version = id.slice(0, id.indexOf("/"));
+  const older = (instances ?? []).filter((g) => {
+    try {
+      return compareVersions(g.release, version) < 0;
+    } catch {
+      return false;
+    }
+  });
+  return describeHolders(older);
 }
 
 /** Prints a status report for humans. */
@@ -66,13 +83,26 @@ export function printStatus(
   const colour =
     report.status === "CURRENT" || report.status === "AUTO_STAMPED" || report.status === "DEV"
       ? c.green
-      : report.status === "UPGRADE_PENDING"
+      : report.status === "UPGRADE_PENDING" || report.status === "AHEAD_COMPATIBLE"
         ? c.yellow
         : c.red;
   out.line(`${c.bold("database")}  ${target} (${server})`);
   out.line(`${c.bold("code")}      ${report.codeVersion}`);
   out.line(`${c.bold("stamp")}     ${report.stamp ?? "(none)"}${stampAt ? ` (read from ${stampAt})` : ""}`);
+  if (report.floor !== null) {
+    out.line(`${c.bold("floor")}     ${report.floor} (set by ${report.floorSetBy.join(", ")})`);
+  }
   out.line(`${c.bold("status")}    ${colour(report.status)}: ${report.message}`);
+  for (const id of report.deferred) {
+    const holders = holdersOf(id, report.instances);
+    out.line(
+      `${c.yellow("deferred")}  ${id}: a contract step waiting for older releases to stop${holders ? ` (${holders})` : ""}; then \`lockstep upgrade --contract\``,
+    );
+  }
+  if (report.instances !== undefined) {
+    const live = report.instances.map((g) => describeGroup(g));
+    out.line(`${c.bold("live")}      ${live.length > 0 ? live.join("; ") : "(no instance registered)"}`);
+  }
   if (report.pending.length > 0) out.line(`${c.bold("pending")}   ${report.pending.join(", ")}`);
   for (const id of report.outOfOrder) {
     out.line(

@@ -1,7 +1,10 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
+import { deferredWarning } from "../../core/apply-upgrade.js";
+import { olderCodeError } from "../../core/compatibility.js";
 import { LockstepError, UpgradeInterruptedError } from "../../core/errors.js";
 import {
+  type PlanReport,
   throwOnFailedPreconditions,
   type UpgradeOptions,
   type UpgradeResult,
@@ -10,7 +13,14 @@ import {
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
 import { attachProgress } from "../progress.js";
-import { type PlanCliOptions, planHasWork, planOptions, printPlan, withPlanOptions } from "./plan.js";
+import {
+  type PlanCliOptions,
+  planHasWork,
+  planOptions,
+  printPlan,
+  refusedSteps,
+  withPlanOptions,
+} from "./plan.js";
 
 interface UpgradeCliOptions extends PlanCliOptions {
   readonly dryRun?: boolean;
@@ -40,12 +50,7 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
         // The plan is printed before anything is written.
         const plan = await upgrader.plan(planOptions(options));
         printPlan(output, plan);
-        // Refuse before asking anything (the seed asked first, then failed).
-        throwOnFailedPreconditions(plan.preconditions);
-        if (!planHasWork(plan)) {
-          output.result({ outcome: "current", from: plan.stamp, to: plan.target, results: [], plan });
-          return EXIT.ok;
-        }
+        if (!refuseOrWork(output, plan)) return EXIT.ok;
         if (!options.dryRun && options.yes !== true) await confirm(run.streams, output);
         const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
         const detach = attachProgress(
@@ -77,8 +82,28 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
     .addHelpText(
       "after",
-      "\nTake a backup first. Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
+      "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--contract --force` anyway); a step without a phase is refused\nwhile older code runs unless --allow-downtime.\nTake a backup first. Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
     );
+}
+
+/**
+ * Refuses before asking anything (the seed asked first, then failed): failed preconditions,
+ * a step older code forbids. False (with the result printed) when there is nothing to do.
+ */
+function refuseOrWork(output: Output, plan: PlanReport): boolean {
+  throwOnFailedPreconditions(plan.preconditions);
+  const refused = refusedSteps(plan)[0];
+  if (refused !== undefined) {
+    throw olderCodeError(
+      { ...refused, step: refused.id, kind: "refuse", override: null },
+      "nothing was written",
+    );
+  }
+  if (planHasWork(plan)) return true;
+  // printPlan listed the deferred steps.
+  const deferred = plan.steps.filter((s) => s.decision === "defer");
+  output.result({ outcome: "current", from: plan.stamp, to: plan.target, results: [], deferred, plan });
+  return false;
 }
 
 /**
@@ -146,6 +171,7 @@ function printResult(out: Output, result: UpgradeResult): void {
     for (const m of result.measured[r.step] ?? [])
       out.line(`    would touch ${m.count} record(s): ${m.query}`);
   }
+  for (const d of result.deferred) out.line(`  ${c.yellow("deferred")} ${deferredWarning(d)}`);
   if (result.baseline.length > 0 && result.outcome !== "dry-run")
     out.line(`  baselined (recorded as applied, not run): ${result.baseline.join(", ")}`);
   if (result.outcome === "dry-run")
