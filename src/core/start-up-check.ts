@@ -32,7 +32,7 @@ export interface CheckHost<TDb> {
 export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPolicy): Promise<CheckResult> {
   // No describe() and no second read: on a current database the guard is one state read.
   await host.engine.adapter.open({ create: policy === "upgrade" });
-  const report = await readReport(host);
+  const { state, report } = await readReport(host);
   const done = (action: CheckAction, r: StatusReport, steps: string[] = [], warnings: string[] = []) =>
     ({
       status: action === "stamped" ? "AUTO_STAMPED" : r.status,
@@ -42,6 +42,15 @@ export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPo
       warnings,
     }) satisfies CheckResult;
   if (report.status === "DEV" || report.status === "CURRENT") return done("none", report);
+  // This release is the stamp and another holder has the lease (finishing its upgrade, or a newer
+  // release starting, which sees this instance in the registry): the work this code needs is done.
+  if (
+    report.status === "UPGRADING" &&
+    report.stamp !== null &&
+    compareVersions(report.stamp, report.codeVersion) === 0
+  ) {
+    return done("none", host.assess(state, true));
+  }
   // Older code on data it can run on (F <= C <= S): it serves under every policy, writing nothing.
   if (report.status === "AHEAD_COMPATIBLE" || (report.status === "UPGRADING" && report.compatible)) {
     const warning = `${report.status}: ${report.message}`;
@@ -69,11 +78,13 @@ export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPo
 }
 
 /** The status from one state read; a damaged store (rare) is reported through `status()`. */
-async function readReport<TDb>(host: CheckHost<TDb>): Promise<StatusReport> {
+async function readReport<TDb>(
+  host: CheckHost<TDb>,
+): Promise<{ state: DatabaseState; report: StatusReport }> {
   const { adapter } = host.engine;
   const state = await adapter.readState();
   const damage = await findStoreDamage(adapter as Adapter<unknown>, state, host.steps as Step<unknown>[]);
-  return damage === null ? host.assess(state) : host.status();
+  return { state, report: damage === null ? host.assess(state) : await host.status() };
 }
 
 /** Stamps the code version when no step applies; false when someone else did first. */

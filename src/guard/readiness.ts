@@ -49,12 +49,11 @@ export interface ReadinessOptions {
 }
 
 /** Statuses this code may serve on. */
-const SERVING = new Set(["CURRENT", "DEV", "AUTO_STAMPED", "AHEAD_COMPATIBLE"]);
+const SERVING = new Set<StatusReport["status"]>(["CURRENT", "DEV", "AUTO_STAMPED", "AHEAD_COMPATIBLE"]);
 
 /** Is a report one this code may serve on? (UPGRADING counts when the upgrade keeps it compatible.) */
 export function servable(report: StatusReport): boolean {
-  const r = report as StatusReport & { compatible?: boolean };
-  return SERVING.has(r.status) || (r.status === "UPGRADING" && r.compatible === true);
+  return SERVING.has(report.status) || (report.status === "UPGRADING" && report.compatible);
 }
 
 /**
@@ -149,7 +148,6 @@ async function readBody(result: GuardResult): Promise<ReadinessBody> {
 }
 
 function bodyOf(report: StatusReport, releases: ReleaseGroup[], bypassed: boolean): ReadinessBody {
-  const r = report as StatusReport & { floor?: string | null; deferred?: readonly string[] };
   return {
     ready: bypassed || servable(report),
     guard: "ready",
@@ -157,9 +155,9 @@ function bodyOf(report: StatusReport, releases: ReleaseGroup[], bypassed: boolea
     message: report.message,
     codeVersion: report.codeVersion,
     stamp: report.stamp,
-    floor: r.floor ?? null,
+    floor: report.floor,
     pending: report.pending,
-    deferred: r.deferred ?? [],
+    deferred: report.deferred,
     releases,
     bypassed,
   };

@@ -11,27 +11,23 @@ export const WAIT_EXIT = { reached: EXIT.ok, never: EXIT.refused, timeout: 4 } a
 export type WaitTarget = "current" | "compatible";
 
 /** Statuses waiting will never change: someone must act (resolve, repair, deploy newer code). */
-const NEVER = new Set(["INTERRUPTED", "STORE_DAMAGED", "AHEAD"]);
+const NEVER = new Set<StatusReport["status"]>(["INTERRUPTED", "STORE_DAMAGED", "AHEAD"]);
 
 /** Errors that may clear by themselves (the database server or file is not there yet). */
 const TRANSIENT = new Set(["E_DATABASE_UNREACHABLE", "E_DATABASE_NOT_FOUND"]);
 
 /** Has the database reached `until` for this code? */
 export function reached(report: StatusReport, until: WaitTarget): boolean {
-  const r = report as StatusReport & { compatible?: boolean };
-  // A string: AHEAD_COMPATIBLE is the core's new status (issue 10).
-  const status: string = r.status;
-  if (status === "CURRENT" || status === "DEV") return true;
+  if (report.status === "CURRENT" || report.status === "DEV") return true;
   if (until === "current") return false;
   // A release with no steps: the guard stamps it safely (auto-stamp), so this code may start.
-  if (r.status === "UPGRADE_PENDING" && r.autoStampable) return true;
-  return status === "AHEAD_COMPATIBLE" || (status === "UPGRADING" && r.compatible === true);
+  if (report.status === "UPGRADE_PENDING" && report.autoStampable) return true;
+  return report.status === "AHEAD_COMPATIBLE" || (report.status === "UPGRADING" && report.compatible);
 }
 
 /** Will waiting never get there? (AHEAD_COMPATIBLE never becomes CURRENT: the stamp does not go back.) */
 export function neverReached(report: StatusReport, until: WaitTarget): boolean {
-  const status: string = report.status;
-  return NEVER.has(status) || (until === "current" && status === "AHEAD_COMPATIBLE");
+  return NEVER.has(report.status) || (until === "current" && report.status === "AHEAD_COMPATIBLE");
 }
 
 /** "10m", "2s", "500ms", "1h", or a number of seconds, in ms. */
