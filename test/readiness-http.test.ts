@@ -153,6 +153,56 @@ function readinessTests(fixture: AdapterFixture) {
       await h.dispose();
     }
   });
+
+  it("older code on an expanded database: AHEAD_COMPATIBLE is ready (200); after the contract step, AHEAD is not (503)", async () => {
+    const h = await Harness.create(fixture);
+    let guard: DatabaseGuard | undefined;
+    try {
+      const expand = upgrade({ version: "1.1.0", name: "add-col", phase: "expand", run: () => undefined });
+      const contract = upgrade({
+        version: "1.2.0",
+        name: "drop-col",
+        phase: "contract",
+        run: () => undefined,
+      });
+      const init = await h.upgrader("1.0.0", []);
+      await init.init();
+      await init.close();
+      const newer = await h.upgrader("1.1.0", [expand]);
+      await newer.upgrade({});
+      await newer.close();
+      guard = startDatabaseGuard({ database: h.db.url, appVersion: "1.0.0", steps: [], policy: "refuse" });
+      const readiness = lockstepReadiness(guard, { cacheMs: 0 });
+      const result = await guard.ready;
+      assert.equal(result.status, "AHEAD_COMPATIBLE");
+      assert.ok(
+        result.warnings.some((w) => w.startsWith("AHEAD_COMPATIBLE")),
+        JSON.stringify(result.warnings),
+      );
+      const ok = await readiness.check();
+      assert.equal(ok.statusCode, 200, JSON.stringify(ok.body));
+      assert.equal(ok.body.status, "AHEAD_COMPATIBLE");
+      assert.equal(ok.body.stamp, "1.1.0");
+      assert.equal(ok.body.floor, "1.0.0");
+      assert.deepEqual(
+        ok.body.releases.map((g) => [g.release, g.count]),
+        [["1.0.0", 1]],
+        "this instance, live in the registry",
+      );
+      // The 1.0.0 replica leaves; 1.2.0 contracts the data below it.
+      await guard.close();
+      const newest = await h.upgrader("1.2.0", [expand, contract]);
+      await newest.upgrade({});
+      await newest.close();
+      const gone = await readiness.check();
+      assert.equal(gone.statusCode, 503, JSON.stringify(gone.body));
+      assert.equal(gone.body.status, "AHEAD");
+      assert.equal(gone.body.floor, "1.2.0");
+    } finally {
+      await guard?.close();
+      await h.dispose();
+    }
+  });
 }
 
 for (const fixture of await loadFixtures()) {

@@ -94,6 +94,22 @@ describe("lockstep wait", () => {
     }
   });
 
+  it("older code on an expanded database: --until compatible exits 0, --until current exits 3", async () => {
+    const p = project("1.1.0");
+    try {
+      p.write("upgrades/1.1.0-add-col.ts", markingStep("1.1.0", "add-col", 'phase: "expand",'));
+      assert.equal((await p.run("upgrade", "--yes", "--from-version", "0.0.0")).code, 0);
+      const compatible = await lockstep(p.dir, ["wait", "--app-version", "1.0.0", "--until", "compatible"]);
+      assert.equal(compatible.code, 0, compatible.stdout + compatible.stderr);
+      assert.match(compatible.stdout, /ready AHEAD_COMPATIBLE/);
+      const current = await lockstep(p.dir, ["wait", "--app-version", "1.0.0", "--until", "current"]);
+      assert.equal(current.code, 3, current.stdout + current.stderr);
+      assert.match(current.stdout, /will not get there by waiting AHEAD_COMPATIBLE/);
+    } finally {
+      p.cleanup();
+    }
+  });
+
   it("a bad duration is a usage error (exit 1); --help documents the exit codes", async () => {
     const p = project("1.0.0");
     try {
