@@ -2,9 +2,6 @@
  * Issue 10 item 3: every `checkDatabase()` records its instance in the registry BEFORE it reads
  * the state, and returns a handle: `keepAlive()` refreshes it (and a timer at TTL/3 does it
  * by itself), `close()` removes it (idempotent); a refused start leaves no entry behind.
- *
- * Runs on every adapter that keeps the registry (`registerInstance`); skipped with a line on
- * an adapter that does not yet (the adapter helpers' part of issue 10, required at the merge).
  */
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
@@ -24,14 +21,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function registryTests(fixture: AdapterFixture) {
   const test = async (name: string, fn: (h: Harness, adapter: Adapter<any>) => Promise<void>) => {
-    it(name, async (t) => {
+    it(name, async () => {
       const h = await Harness.create(fixture);
       try {
         const adapter = await h.db.adapter();
-        if (typeof adapter.registerInstance !== "function") {
-          t.skip(`${fixture.name}: the adapter keeps no instance registry yet`);
-          return;
-        }
         const u = await h.upgrader("1.0.0", []);
         await u.init();
         await u.close();
@@ -111,6 +104,29 @@ function registryTests(fixture: AdapterFixture) {
       await idle.close();
     }
   });
+
+  if (fixture.name === "postgres") {
+    test("a registry that cannot be written (a read-only session) is a warning; the guard goes on", async (h) => {
+      const readOnly = `${h.db.url}&options=${encodeURIComponent("-c default_transaction_read_only=on")}`;
+      const warned: string[] = [];
+      const result = await checkDatabase({
+        database: readOnly,
+        appVersion: "1.0.0",
+        steps: [],
+        policy: "refuse",
+        onWarning: (m) => warned.push(m),
+      });
+      assert.equal(result.status, "CURRENT");
+      assert.equal(result.instance, null);
+      assert.ok(
+        result.warnings.some((w) => /could not record this instance/.test(w)),
+        JSON.stringify(result.warnings),
+      );
+      assert.deepEqual(warned, result.warnings);
+      assert.deepEqual(await instances(h), []);
+      await result.close();
+    });
+  }
 
   test("a refused start leaves no entry in the registry", async (h) => {
     await assert.rejects(
