@@ -19,10 +19,10 @@ export {
   type BatchTransform,
   DEFAULT_BATCH_PAGE_SIZE,
 } from "./core/batch.js";
-export type { GuardBehaviour, GuardListeners, GuardLogger } from "./core/check-database.js";
 export { type ConditionOptions, condition, noDocumentsIn, noRowsWhere } from "./core/conditions.js";
 export * from "./core/errors.js";
 export type { UpgraderEvents } from "./core/events.js";
+export type { GuardBehaviour, GuardListeners, GuardLogger } from "./core/guard-behaviour.js";
 export type { InitResult } from "./core/init-database.js";
 export {
   DEFAULT_INSTANCE_TTL_MS,

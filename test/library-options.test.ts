@@ -9,9 +9,9 @@ import { MongoAdapter } from "../src/adapters/mongodb/mongodb-adapter.js";
 import { MysqlAdapter } from "../src/adapters/mysql/mysql-adapter.js";
 import { PostgresAdapter } from "../src/adapters/postgres/postgres-adapter.js";
 import { SqliteAdapter } from "../src/adapters/sqlite/sqlite-adapter.js";
-import { checkDatabase } from "../src/core/check-database.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { Upgrader } from "../src/core/upgrader.js";
+import { checkDatabase } from "../src/guard/index.js";
 import { rejectsWith } from "./support/assertions.js";
 
 /** Asserts `fn` throws E_INVALID_OPTION whose message matches `pattern`. */

@@ -5,9 +5,9 @@
  * handle on the registration (`keepAlive`, `close`).
  */
 import type { InstanceRecord } from "../core/adapter.js";
-import type { GuardBehaviour } from "../core/check-database.js";
 import { assertCheckPolicy } from "../core/check-policy.js";
 import { UsageError } from "../core/errors.js";
+import type { GuardBehaviour } from "../core/guard-behaviour.js";
 import type { CheckPolicy, CheckResult } from "../core/reports.js";
 import { Upgrader } from "../core/upgrader.js";
 import type { UpgraderOptions } from "../core/upgrader-options.js";

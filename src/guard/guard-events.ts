@@ -2,7 +2,7 @@
  * What the guard says while it works: to the app's logger (console, pino…), to its listeners,
  * or both. Waiting replicas say for whom they wait; the one that upgrades says each step.
  */
-import type { GuardBehaviour, GuardListeners } from "../core/check-database.js";
+import type { GuardBehaviour, GuardListeners } from "../core/guard-behaviour.js";
 import type { CheckResult } from "../core/reports.js";
 import type { Upgrader } from "../core/upgrader.js";
 

@@ -9,9 +9,9 @@ import { resolveAppVersion } from "../config/load-config.js";
 import { type LoadedLockstepConfig, loadLockstepConfig } from "../config/load-lockstep-config.js";
 import { loadStepsDir } from "../config/load-steps-dir.js";
 import type { Adapter } from "../core/adapter.js";
-import type { GuardBehaviour } from "../core/check-database.js";
 import { checkOptions, type OptionsSpec } from "../core/check-options.js";
 import { UsageError } from "../core/errors.js";
+import type { GuardBehaviour } from "../core/guard-behaviour.js";
 import type { StepSource } from "../core/registry.js";
 import { type LeaseOptions, UPGRADER_OPTIONS, type UpgraderOptions } from "../core/upgrader-options.js";
 

@@ -10,8 +10,8 @@
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { adapterFromUrl } from "../../src/adapters/from-url.js";
-import { checkDatabase } from "../../src/core/check-database.js";
 import { isLockstepError } from "../../src/core/errors.js";
+import { checkDatabase } from "../../src/guard/index.js";
 import type { AdapterFixture } from "./fixtures.js";
 import { RACE_TARGET, raceSteps } from "./process-scenarios.js";
 

@@ -50,7 +50,3 @@ export interface GuardBehaviour {
    */
   readonly bypass?: boolean;
 }
-
-// The app-facing guard lives in src/guard/ (it reads the config, so it sits above the core);
-// re-exported here for the code and tests that import it from its old home.
-export { type CheckDatabaseOptions, checkDatabase, type GuardResult } from "../guard/index.js";
