@@ -1,0 +1,66 @@
+/**
+ * The steps of the rolling-deploy tests, shared by the guard processes
+ * (rolling-child.ts) and the CLI configs the tests write, so both hold the same code (and
+ * checksums). Each step marks its identity through the fixture: a step that ran twice shows
+ * as two marks.
+ */
+import { upgrade } from "../../src/core/registry.js";
+import type { StepDefinition } from "../../src/core/step.js";
+import type { AdapterFixture } from "./fixtures.js";
+
+/** Expand at 1.1.0 (older code keeps working), contract at 1.2.0 (breaks 1.0.0 and 1.1.0). */
+export const EXPAND_ID = "1.1.0/add-display-name";
+export const CONTRACT_ID = "1.2.0/drop-name";
+
+/** The fixture called `name`, loaded in this process (child processes know only its name). */
+export async function loadFixture(name: string): Promise<AdapterFixture> {
+  const module = (await import(new URL(`./${name}-fixture.ts`, import.meta.url).href)) as {
+    default: AdapterFixture;
+  };
+  return module.default;
+}
+
+/**
+ * The release series 1.0.0 → 1.1.0 (expand) → 1.2.0 (contract) as marking steps. The expand
+ * step holds its transaction for `holdMs` so racing guards overlap it.
+ */
+export async function phasedSteps(fixtureName: string, holdMs = 0): Promise<StepDefinition[]> {
+  const fixture = await loadFixture(fixtureName);
+  return [
+    upgrade({
+      version: "1.1.0",
+      name: "add-display-name",
+      phase: "expand",
+      run: async (ctx) => {
+        if (ctx.dryRun) return;
+        await fixture.mark(ctx.db, EXPAND_ID);
+        if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
+      },
+    }),
+    upgrade({
+      version: "1.2.0",
+      name: "drop-name",
+      phase: "contract",
+      run: async (ctx) => {
+        if (ctx.dryRun) return;
+        await fixture.mark(ctx.db, CONTRACT_ID);
+      },
+    }),
+  ];
+}
+
+/**
+ * A lockstep.config.ts for a temp project whose CLI runs the same steps as the guard
+ * processes: `steps` come from this module, so the checksums agree.
+ */
+export function phasedConfig(fixtureName: string, url: string, appVersion: string): string {
+  const steps = new URL("./rolling-steps.ts", import.meta.url).pathname;
+  return `import { defineConfig } from "lockstep";
+import { phasedSteps } from ${JSON.stringify(steps)};
+export default defineConfig({
+  database: ${JSON.stringify(url)},
+  appVersion: ${JSON.stringify(appVersion)},
+  steps: await phasedSteps(${JSON.stringify(fixtureName)}),
+});
+`;
+}
