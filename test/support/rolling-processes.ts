@@ -135,3 +135,71 @@ export async function boot(
   const replica = replicas.guard(fixture, url, appVersion, policy);
   return { replica, outcome: await outcomeOf(replica) };
 }
+
+/** The recipe app (examples/rolling/app/<server>-server.mjs) as one replica. */
+export interface AppReplica {
+  readonly replica: Replica;
+  readonly port: number;
+}
+
+/**
+ * Starts a replica of the recipe app playing `appVersion` on a free port and waits until it
+ * listens (not until it is ready: see {@link waitReady}).
+ */
+export async function startApp(
+  replicas: Replicas,
+  server: "express" | "fastify",
+  appVersion: string,
+  env: Record<string, string>,
+): Promise<AppReplica> {
+  return startServer(replicas, `examples/rolling/app/${server}-server.mjs`, appVersion, env);
+}
+
+/** Starts `script` (an HTTP server printing "listening on http://127.0.0.1:<port>") playing `appVersion`. */
+export async function startServer(
+  replicas: Replicas,
+  script: string,
+  appVersion: string,
+  env: Record<string, string>,
+): Promise<AppReplica> {
+  const label = `${script.split("/").pop()} ${appVersion}`;
+  const replica = replicas.spawn(label, script, [], {
+    APP_VERSION: appVersion,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    ...env,
+  });
+  const line = await replica.waitForLine(/listening on http:\/\/127\.0\.0\.1:\d+/);
+  return { replica, port: Number(/:(\d+)\s*$/.exec(line)![1]) };
+}
+
+/** GET `path` on the replica: status and body text (status 0: no answer). */
+export async function probe(port: number, path: string): Promise<{ status: number; body: string }> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
+    return { status: response.status, body: await response.text() };
+  } catch (error) {
+    return { status: 0, body: String(error) };
+  }
+}
+
+/** Polls the readiness endpoint until it answers 200. */
+export async function waitReady(app: AppReplica, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await probe(app.port, "/readyz")).status === 200) return;
+    if (!app.replica.alive)
+      throw new Error(`the replica exited before it was ready\n${app.replica.output()}`);
+    if (Date.now() > deadline) throw new Error(`not ready in ${timeoutMs} ms\n${app.replica.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** SIGTERM (as Kubernetes stops a pod), SIGKILL if it has not exited after `graceMs`. */
+export async function stopGracefully(replica: Replica, graceMs = 5_000): Promise<void> {
+  if (!replica.alive) return;
+  replica.child.kill("SIGTERM");
+  const timer = setTimeout(() => replica.child.kill("SIGKILL"), graceMs);
+  await replica.exited;
+  clearTimeout(timer);
+}

@@ -4,6 +4,8 @@
  * checksums). Each step marks its identity through the fixture: a step that ran twice shows
  * as two marks.
  */
+
+import { runStatements } from "../../examples/rolling/sql.js";
 import { upgrade } from "../../src/core/registry.js";
 import type { StepDefinition } from "../../src/core/step.js";
 import type { AdapterFixture } from "./fixtures.js";
@@ -61,6 +63,39 @@ export default defineConfig({
   database: ${JSON.stringify(url)},
   appVersion: ${JSON.stringify(appVersion)},
   steps: await phasedSteps(${JSON.stringify(fixtureName)}),
+});
+`;
+}
+
+/**
+ * Today's way to make the same change, for the zero-downtime test's counter-example: one
+ * step with no phase that renames `name` to `display_name` (needed now and breaking), so
+ * 1.0.0 code fails from the moment it runs until the last 1.0.0 replica is gone.
+ */
+export const renameWithoutPhase = upgrade({
+  version: "1.2.0",
+  name: "rename-name-to-display-name",
+  async run(ctx) {
+    const rename = ["alter table users rename column name to display_name"];
+    await runStatements(ctx, { sqlite: rename, postgres: rename, mysql: rename });
+  },
+});
+
+/**
+ * A lockstep.config.ts (in a temp project) for the recipe app whose 1.2.0 change is
+ * {@link renameWithoutPhase} instead of the example's expand and contract steps.
+ */
+export function noPhaseRecipeConfig(): string {
+  const createUsers = new URL("../../examples/rolling/upgrades/1.0.0-create-users.ts", import.meta.url)
+    .pathname;
+  const steps = new URL("./rolling-steps.ts", import.meta.url).pathname;
+  return `import { defineConfig } from "lockstep";
+import createUsers from ${JSON.stringify(createUsers)};
+import { renameWithoutPhase } from ${JSON.stringify(steps)};
+export default defineConfig({
+  appVersion: process.env.APP_VERSION ?? "1.2.0",
+  database: process.env.DATABASE_URL ?? "",
+  steps: [createUsers, renameWithoutPhase],
 });
 `;
 }
