@@ -99,3 +99,28 @@ export default defineConfig({
 });
 `;
 }
+
+/**
+ * A lockstep.config.ts (in a temp project) for the recipe app at 1.0.0 on a new database,
+ * whose second 1.0.0 step sleeps `ms`: the readiness test watches the app while it runs.
+ */
+export function slowRecipeConfig(ms: number): string {
+  const createUsers = new URL("../../examples/rolling/upgrades/1.0.0-create-users.ts", import.meta.url)
+    .pathname;
+  return `import { defineConfig, upgrade } from "lockstep";
+import createUsers from ${JSON.stringify(createUsers)};
+export default defineConfig({
+  appVersion: process.env.APP_VERSION ?? "1.0.0",
+  database: process.env.DATABASE_URL ?? "",
+  stepsBuildSchema: true,
+  steps: [
+    createUsers,
+    upgrade({
+      version: "1.0.0",
+      name: "slow-backfill",
+      run: () => new Promise((resolve) => setTimeout(resolve, ${ms})),
+    }),
+  ],
+});
+`;
+}
