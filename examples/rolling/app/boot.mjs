@@ -34,7 +34,8 @@ export async function boot() {
       const applied = (result.steps ?? []).map((s) => (typeof s === "string" ? s : (s.step ?? s.id)));
       const deferred = (result.deferred ?? []).map((s) => (typeof s === "string" ? s : (s.step ?? s.id)));
       log(
-        `database ${result.status}: ${result.action}` +
+        `database ${result.status}` +
+          (result.action && result.action !== "none" ? `: ${result.action}` : "") +
           (applied.length > 0 ? `, applied ${applied.join(", ")}` : "") +
           (deferred.length > 0 ? `, deferred ${deferred.join(", ")}` : ""),
       );
