@@ -91,17 +91,18 @@ for (const name of ["sqlite", "postgres"]) {
         assert.ok((report.perPhase["1.0.0 + 1.2.0"] ?? 0) > 50, describeFailures(report));
       }));
 
-    test("the instrument counts failures: a replica killed while in rotation fails requests", (h) =>
-      withRollout(h.db.url, async ({ proxy, cli, start }) => {
-        await cli("1.0.0", "upgrade", "--from-version", "0.0.0");
-        const [first] = [await start("1.0.0"), await start("1.0.0")];
-        const client = new ClientLoop(proxy.url);
-        await sleep(500);
-        await first!.replica.kill(); // not drained: the proxy still sends it requests
-        await sleep(500);
-        const report = await client.stop(200);
-        assert.ok(report.failures.length > 0, describeFailures(report));
-        assert.ok(proxy.proxyErrors > 0);
-      }));
+    if (name === "sqlite")
+      test("the instrument counts failures: a replica killed while in rotation fails requests", (h) =>
+        withRollout(h.db.url, async ({ proxy, cli, start }) => {
+          await cli("1.0.0", "upgrade", "--from-version", "0.0.0");
+          const [first] = [await start("1.0.0"), await start("1.0.0")];
+          const client = new ClientLoop(proxy.url);
+          await sleep(500);
+          await first!.replica.kill(); // not drained: the proxy still sends it requests
+          await sleep(500);
+          const report = await client.stop(200);
+          assert.ok(report.failures.length > 0, describeFailures(report));
+          assert.ok(proxy.proxyErrors > 0);
+        }));
   });
 }
