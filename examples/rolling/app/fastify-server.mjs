@@ -20,7 +20,7 @@ server.get("/readyz", (request, reply) => {
 
 server.addHook("onRequest", async (request, reply) => {
   if (request.url.startsWith("/users") && !app.serving()) {
-    reply.code(503).send({ error: "starting: the database check has not passed yet" });
+    return reply.code(503).send({ error: "starting: the database check has not passed yet" });
   }
 });
 server.post("/users", async (request, reply) => {
