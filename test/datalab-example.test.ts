@@ -31,10 +31,17 @@ await describeFixture(await fixtureNamed("sqlite"), describe, () => {
         );
         assert.equal(demo.status, 0, demo.stdout + demo.stderr);
         assert.match(demo.stdout, /UPGRADE_PENDING/);
-        assert.match(demo.stdout, /Database upgraded 0\.1\.0 -> 0\.3\.0/);
+        assert.match(demo.stdout, /Database upgraded 0\.1\.0 -> 0\.5\.0/);
         const status = await lockstep(REPO, ["status", "--json", "--config", CONFIG, "--database", url]);
         assert.equal(status.code, 0);
         assert.equal(status.json().status, "CURRENT");
+      }
+      // 0.4.0 (expand) copied each name to title; 0.5.0 (contract) removed name.
+      const items = await sqliteStore.items(url);
+      assert.equal(items.length, generateItems(600).length);
+      for (const item of items) {
+        assert.equal(typeof item.title, "string", item.item_id);
+        assert.ok(!("name" in item), item.item_id);
       }
     });
 

@@ -67,7 +67,7 @@ await describeFixture(fixture, describe, () => {
       assert.doesNotMatch(demo.stdout, /\$ lockstep init/, "the seed stamped the database itself");
       assert.match(demo.stdout, /stamp\s+0\.1\.0/);
       assert.match(demo.stdout, /UPGRADE_PENDING/);
-      assert.match(demo.stdout, /Database upgraded 0\.1\.0 -> 0\.3\.0/);
+      assert.match(demo.stdout, /Database upgraded 0\.1\.0 -> 0\.5\.0/);
       const status = await lockstep(REPO, [
         "status",
         "--json",
@@ -78,7 +78,7 @@ await describeFixture(fixture, describe, () => {
       ]);
       assert.equal(status.code, 0, status.stderr);
       assert.equal(status.json().status, "CURRENT");
-      assert.equal(status.json().stamp, "0.3.0");
+      assert.equal(status.json().stamp, "0.5.0");
     }
   });
 
@@ -122,14 +122,16 @@ await describeFixture(fixture, describe, () => {
     // datalab's document: version moved, the seed's own entry kept, one seed-shaped entry per stamp.
     const stamp = await stampDoc(url);
     assert.ok(stamp);
-    assert.equal(stamp.version, "0.3.0");
+    assert.equal(stamp.version, "0.5.0");
     assert.deepEqual(stamp.history[0], seedStamp.history[0], "the seed's history entry is kept as it was");
     assert.deepEqual(
       stamp.history.map((h) => [h.version, h.action, h.datalab_version]),
       [
         ["0.1.0", "initialise", "0.1.0"],
-        ["0.2.0", "upgrade", "0.3.0"],
-        ["0.3.0", "upgrade", "0.3.0"],
+        ["0.2.0", "upgrade", "0.5.0"],
+        ["0.3.0", "upgrade", "0.5.0"],
+        ["0.4.0", "upgrade", "0.5.0"],
+        ["0.5.0", "upgrade", "0.5.0"],
       ],
     );
     for (const entry of stamp.history)

@@ -56,7 +56,7 @@ for (const [name, store] of Object.entries(STORES)) {
           const result = await demo(url);
           assert.equal(result.code, 0, result.output);
           assert.match(result.output, /UPGRADE_PENDING/);
-          assert.match(result.output, /Database upgraded 0\.1\.0 -> 0\.3\.0/);
+          assert.match(result.output, /Database upgraded 0\.1\.0 -> 0\.5\.0/);
           assert.match(result.output, /applied 0\.2\.0\/relationships-to-refcode .*items=\d+/);
           const status = await lockstep(REPO, ["status", "--json", "--config", CONFIG, "--database", url]);
           assert.equal(status.code, 0, status.stderr);

@@ -21,7 +21,10 @@ export type RelationshipV2 =
 export interface ItemV1 {
   item_id: string;
   refcode: string | null;
+  /** Until release 0.5.0, which reads only `title` (0.4.0 copies it there). */
   name: string;
+  /** From release 0.4.0: the item's display title. */
+  title?: string | null;
   type: string;
   relationships: (RelationshipV1 | RelationshipV2)[];
 }

@@ -117,6 +117,17 @@ export const mongodbStore: DatalabStore = {
     return { key: row._id, set: { relationships } };
   },
 
+  fieldsOf: (row) => row,
+  setFields: (row, fields) => ({ key: row._id, set: fields }),
+
+  async dropItemField(ctx: StepContext<Db>, field) {
+    // The step's db is session-bound: inside the step's transaction where the server has them.
+    const result = await ctx.db
+      .collection("items")
+      .updateMany({ [field]: { $exists: true } }, { $unset: { [field]: "" } });
+    return result.modifiedCount;
+  },
+
   async indexRefcode(ctx: StepContext<Db>) {
     if (ctx.dryRun) return;
     // Called from the step's prepare phase, outside any transaction (MongoDB refuses to build

@@ -75,4 +75,13 @@ export const mysqlStore: DatalabStore = {
     );
     if (found.length === 0) await ctx.db.query("create unique index items_refcode on items (refcode)");
   },
+
+  async dropItemField(ctx: StepContext<mysql.Connection>, field) {
+    const path = `$.${field}`;
+    const [result] = await ctx.db.query<mysql.ResultSetHeader>(
+      "update items set data = json_remove(data, ?) where json_contains_path(data, 'one', ?)",
+      [path, path],
+    );
+    return result.affectedRows;
+  },
 };

@@ -88,4 +88,11 @@ export const postgresStore: DatalabStore = {
   async indexRefcode(ctx: StepContext<pg.ClientBase>) {
     if (!ctx.dryRun) await ctx.db.query("create unique index if not exists items_refcode on items (refcode)");
   },
+
+  async dropItemField(ctx: StepContext<pg.ClientBase>, field) {
+    const result = await ctx.db.query("update items set data = data - $1::text where data ? $1::text", [
+      field,
+    ]);
+    return result.rowCount ?? 0;
+  },
 };

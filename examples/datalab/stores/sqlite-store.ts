@@ -63,4 +63,11 @@ export const sqliteStore: DatalabStore = {
   async indexRefcode(ctx: StepContext<Database.Database>) {
     if (!ctx.dryRun) ctx.db.exec("create unique index if not exists items_refcode on items (refcode)");
   },
+
+  async dropItemField(ctx: StepContext<Database.Database>, field) {
+    const path = `$.${field}`;
+    return ctx.db
+      .prepare("update items set data = json_remove(data, ?) where json_type(data, ?) is not null")
+      .run(path, path).changes;
+  },
 };

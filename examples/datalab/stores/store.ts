@@ -41,6 +41,12 @@ export interface DatalabStore {
   encode(row: Readonly<Record<string, unknown>>, relationships: readonly RelationshipV2[]): BatchChange;
   /** The 0.3.0 step: a unique index on refcode. */
   indexRefcode(ctx: StepContext<any>): Promise<void>;
+  /** The fields of an item as the batch helper read it (SQL: its `data` JSON; MongoDB: the document). */
+  fieldsOf(row: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>>;
+  /** The change that sets `fields` on `row`, keeping its other fields. */
+  setFields(row: Readonly<Record<string, unknown>>, fields: Readonly<Record<string, unknown>>): BatchChange;
+  /** The 0.5.0 step: removes `field` from every item, in the step's transaction where there is one. */
+  dropItemField(ctx: StepContext<any>, field: string): Promise<number>;
 }
 
 /** The store for a database kind ("sqlite", "postgres", "mysql", "mongodb"). */
@@ -105,7 +111,12 @@ export const sqlItemCodec = {
     };
   },
   encode(row: Readonly<Record<string, unknown>>, relationships: readonly RelationshipV2[]): BatchChange {
-    const data = (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as Record<string, unknown>;
-    return { key: row.id, set: { data: { ...data, relationships } } };
+    return sqlItemCodec.setFields(row, { relationships });
+  },
+  fieldsOf(row: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+    return (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as Record<string, unknown>;
+  },
+  setFields(row: Readonly<Record<string, unknown>>, fields: Readonly<Record<string, unknown>>): BatchChange {
+    return { key: row.id, set: { data: { ...sqlItemCodec.fieldsOf(row), ...fields } } };
   },
 };
