@@ -58,6 +58,22 @@ describe("a module whose top-level await never settles (item 13)", () => {
   });
 });
 
+describe("a TypeScript config with a top-level await in a CommonJS project", () => {
+  test("E_CONFIG_INVALID whose hint names the two ways out, not only the compiler's words", async () => {
+    const made = makeProject({
+      "lockstep.config.ts": `const steps = await Promise.resolve([]);\n${CONFIG}`,
+      "upgrades/.keep": "",
+    });
+    projects.push(made);
+    const run = await made.run("status", "--json");
+    assert.equal(run.code, 1, run.stderr);
+    const { error } = run.json();
+    assert.equal(error.code, "E_CONFIG_INVALID");
+    assert.match(error.hint, /lockstep\.config\.mts/);
+    assert.match(error.hint, /"type": "module"/);
+  });
+});
+
 describe("lockstep new in a fresh project (item 22)", () => {
   test("creates the config's steps folder and writes the step there", async () => {
     const p = project({ "lockstep.config.ts": CONFIG });

@@ -20,7 +20,11 @@ async function atRelease100(h: Harness, fixture: string): Promise<void> {
 
 /** A temp project whose CLI runs the 1.2.0 release's config on this database. */
 function operator(h: Harness, fixture: string): Project {
-  return makeProject({ "lockstep.config.ts": phasedConfig(fixture, h.db.url, "1.2.0") });
+  // An ES module project: the config awaits its steps at the top level.
+  return makeProject({
+    "package.json": JSON.stringify({ type: "module" }),
+    "lockstep.config.ts": phasedConfig(fixture, h.db.url, "1.2.0"),
+  });
 }
 
 /** Runs `fn` with a fresh set of processes and an operator project, both cleaned up after. */

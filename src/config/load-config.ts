@@ -144,9 +144,12 @@ async function readConfigFile(path: string): Promise<unknown> {
     return module.default ?? module.config;
   } catch (error) {
     if (error instanceof LockstepError) throw error;
-    throw new ConfigError("E_CONFIG_INVALID", `cannot load config ${path}: ${(error as Error).message}`, {
+    const message = (error as Error).message;
+    throw new ConfigError("E_CONFIG_INVALID", `cannot load config ${path}: ${message}`, {
       cause: error,
-      hint: "fix the error in the config file (or a step file it imports)",
+      hint: /top-level await .*"cjs" output format/i.test(message)
+        ? 'the nearest package.json makes this file CommonJS, where a top-level await cannot run: rename it lockstep.config.mts, or add "type": "module" to package.json'
+        : "fix the error in the config file (or a step file it imports)",
     });
   }
 }
