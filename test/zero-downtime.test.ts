@@ -98,6 +98,9 @@ for (const name of ["sqlite", "postgres"]) {
 
     test("rolling 1.0.0 → 1.2.0 with expand and contract steps: 0 failed requests of ≥ 2000", async (h) => {
       const report = await rollout(h.db.url, RECIPE_CONFIG, "expand/contract");
+      console.log(
+        `# zero-downtime ${name} expand/contract: ${report.requests} requests, ${report.failures.length} failed`,
+      );
       assert.ok(report.requests >= MIN_REQUESTS);
       assert.equal(report.failures.length, 0, describeFailures(report));
     });
@@ -106,6 +109,9 @@ for (const name of ["sqlite", "postgres"]) {
       const project = makeProject({ "lockstep.config.ts": noPhaseRecipeConfig() });
       try {
         const report = await rollout(h.db.url, join(project.dir, "lockstep.config.ts"), "no phase");
+        console.log(
+          `# zero-downtime ${name} no phase: ${report.requests} requests, ${report.failures.length} failed`,
+        );
         assert.ok(report.requests >= MIN_REQUESTS);
         assert.ok(report.failures.length > 0, describeFailures(report));
         // Every failure is old code on renamed data, before its replica left.
