@@ -149,7 +149,12 @@ function roundTripTests(fixture: AdapterFixture) {
           : counter.what;
       t.diagnostic(`${fixture.name}: ${trips.length} round trip(s): ${JSON.stringify(trips)}`);
       assert.equal(result.status, "CURRENT");
-      assert.equal(trips.length, 2, `one state read + one registry write, got ${JSON.stringify(trips)}`);
+      // One state read + one registry write. MongoDB: FerretDB 1.24 has no $unionWith, $lookup or
+      // $facet, so the state read is five commands sent together (listCollections and one find
+      // each for the stamp, ledger, markers and lease; src/adapters/mongodb/state-read.ts): one
+      // round trip of latency, not one command. The count is pinned so any extra one shows.
+      const expected = fixture.name === "mongodb" ? 6 : 2;
+      assert.equal(trips.length, expected, `state read + registry write, got ${JSON.stringify(trips)}`);
       assert.notEqual(result.instance, null, "this instance is registered");
       await result.close();
     } finally {
