@@ -13,9 +13,9 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { adapterFromUrl } from "../../src/adapters/from-url.js";
-import { checkDatabase } from "../../src/guard/index.js";
 import { isLockstepError } from "../../src/core/errors.js";
 import type { CheckPolicy } from "../../src/core/upgrader.js";
+import { checkDatabase } from "../../src/guard/index.js";
 import { phasedSteps } from "./rolling-steps.js";
 
 const { positionals, values } = parseArgs({
