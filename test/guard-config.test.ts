@@ -4,6 +4,7 @@
  * and a steps folder given directly, the package.json version — and a misuse is a coded error.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -126,15 +127,18 @@ describe("checkDatabase({ config })", () => {
       new Database(file).close();
       const database = `sqlite:${file}`;
       const loaded = await loadLockstepConfig(DATALAB, { database });
-      assert.equal(loaded.appVersion, "0.3.0");
+      // The release the example's config declares (it moves as the example gains releases).
+      const release = /appVersion: "([^"]+)"/.exec(readFileSync(DATALAB, "utf8"))?.[1];
+      assert.ok(release, "the datalab config declares its appVersion");
+      assert.equal(loaded.appVersion, release);
       assert.ok(loaded.steps.length >= 2, "datalab's upgrades folder");
       const fresh = await checkDatabase({ config: DATALAB, database });
       assert.equal(fresh.status, "UNINITIALISED");
-      assert.equal(fresh.report.codeVersion, "0.3.0");
+      assert.equal(fresh.report.codeVersion, release);
       assert.ok(fresh.warnings.length > 0, "policy warn reports it");
       await fresh.close();
       const upgrader = new Upgrader(loaded);
-      await upgrader.init({ version: "0.3.0" });
+      await upgrader.init({ version: release });
       await upgrader.close();
       const current = await checkDatabase({ config: DATALAB, database, policy: "refuse" });
       assert.equal(current.status, "CURRENT");
