@@ -7,11 +7,11 @@ import type * as mongodb from "mongodb";
 import { loadDriver } from "../adapters/load-driver.js";
 import { databaseFromUrl, lockstepUrlParams } from "../adapters/mongodb/url.js";
 import {
+  checkScratchName,
   defaultScratchName,
   type ProgressListener,
   type ScratchTarget,
   scratchExists,
-  targetError,
   throwIfCopyStopped,
 } from "./scratch.js";
 
@@ -52,12 +52,7 @@ async function withClient<T>(url: string, fn: (client: mongodb.MongoClient) => P
 export async function mongodbScratch(url: string, scratch: string | undefined): Promise<ScratchTarget> {
   const source = databaseFromUrl(url) ?? "test";
   const name = scratch ?? defaultScratchName(source, MAX_NAME);
-  if (name === source) {
-    throw targetError(
-      `${name} is the source database`,
-      "name another database with --scratch, or leave it out",
-    );
-  }
+  checkScratchName(name, source, MAX_NAME, "database");
   await withClient(url, async (client) => {
     const found = await client.db(name).listCollections({}, { nameOnly: true }).toArray();
     if (found.length > 0) throw scratchExists(name, `it holds ${found.length} collection(s)`);

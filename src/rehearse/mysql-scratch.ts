@@ -6,13 +6,14 @@
 import type mysql from "mysql2/promise";
 import { loadDriver } from "../adapters/load-driver.js";
 import { scrub, secretsOf } from "../adapters/url.js";
-import { findTool, pipeTools, type ToolCommand, toolMissing } from "./pipe-tools.js";
+import { findTool, pipeTools, toolMissing } from "./pipe-tools.js";
 import {
+  checkScratchName,
   defaultScratchName,
+  type ProgressListener,
   quoteIdent,
   type ScratchTarget,
   scratchExists,
-  targetError,
   throwIfCopyStopped,
 } from "./scratch.js";
 
@@ -55,24 +56,12 @@ function toolConnection(url: string, env: NodeJS.ProcessEnv): { args: string[]; 
   };
 }
 
-/** The scratch schema for the MySQL/MariaDB database `url` names. */
-export async function mysqlScratch(
-  url: string,
-  scratch: string | undefined,
-  env: NodeJS.ProcessEnv,
-): Promise<ScratchTarget> {
-  const source = decodeURIComponent(new URL(url.replace(/^mariadb:/i, "mysql:")).pathname.slice(1));
-  const name = scratch ?? defaultScratchName(source, MAX_NAME);
-  if (name.toLowerCase() === source.toLowerCase()) {
-    throw targetError(
-      `${name} is the source database`,
-      "name another schema with --scratch, or leave it out",
-    );
-  }
-  if (name.length > MAX_NAME) {
-    throw targetError(`${name} is longer than MySQL's ${MAX_NAME} characters`, "use a shorter --scratch");
-  }
-  const charset = await withConnection(url, async (c) => {
+/**
+ * Refuses a scratch schema that exists; returns the source's character set and collation, for
+ * the scratch to have the same defaults.
+ */
+async function checkTarget(url: string, name: string, source: string): Promise<string> {
+  return withConnection(url, async (c) => {
     const [rows] = await c.query<mysql.RowDataPacket[]>(
       "select schema_name as name, default_character_set_name as cs, default_collation_name as co from information_schema.schemata where schema_name in (?, ?)",
       [name, source],
@@ -82,7 +71,44 @@ export async function mysqlScratch(
     const own = rows.find((r) => r.name === source);
     return own ? ` character set ${String(own.cs)} collate ${String(own.co)}` : "";
   });
+}
+
+/** The dump tool piped into the client, from `source` into `name`. */
+async function dumpAndRestore(
+  url: string,
+  source: string,
+  name: string,
+  tools: { dump: string; client: string },
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  progress: ProgressListener,
+): Promise<void> {
+  const conn = toolConnection(url, env);
   const secrets = secretsOf(url);
+  await pipeTools(
+    {
+      program: tools.dump,
+      args: [...conn.args, "--single-transaction", "--routines", "--triggers", "--skip-lock-tables", source],
+      env: conn.env,
+    },
+    { program: tools.client, args: [...conn.args, name], env: conn.env },
+    signal,
+    progress,
+    (text) => scrub(text, secrets),
+  );
+}
+
+/** The scratch schema for the MySQL/MariaDB database `url` names. */
+export async function mysqlScratch(
+  url: string,
+  scratch: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<ScratchTarget> {
+  const source = decodeURIComponent(new URL(url.replace(/^mariadb:/i, "mysql:")).pathname.slice(1));
+  const name = scratch ?? defaultScratchName(source, MAX_NAME);
+  // Schema names are case-insensitive where the server's files are (lower_case_table_names).
+  checkScratchName(name, source, MAX_NAME, "schema", (a, b) => a.toLowerCase() === b.toLowerCase());
+  const charset = await checkTarget(url, name, source);
   let created = false;
   return {
     kind: "mysql",
@@ -97,26 +123,7 @@ export async function mysqlScratch(
       }
       await withConnection(url, (c) => c.query(`create database ${q(name)}${charset}`));
       created = true;
-      const conn = toolConnection(url, env);
-      const dumpCommand: ToolCommand & { env: NodeJS.ProcessEnv } = {
-        program: dump,
-        args: [
-          ...conn.args,
-          "--single-transaction",
-          "--routines",
-          "--triggers",
-          "--skip-lock-tables",
-          source,
-        ],
-        env: conn.env,
-      };
-      await pipeTools(
-        dumpCommand,
-        { program: client, args: [...conn.args, name], env: conn.env },
-        signal,
-        progress,
-        (text) => scrub(text, secrets),
-      );
+      await dumpAndRestore(url, source, name, { dump, client }, env, signal, progress);
       return `${dump} --single-transaction | ${client}`;
     },
     async drop() {

@@ -29,6 +29,13 @@ export function toolMissing(names: readonly string[], pkg: string): Error {
   );
 }
 
+function toolFailed(program: string, code: number | null, stderr: string): Error {
+  return copyError(
+    `${program} failed (exit ${code}) while copying the database: ${stderr}`,
+    "fix what the tool says (a tool older than the server, a missing privilege), then rehearse again; the scratch was dropped",
+  );
+}
+
 /** The last lines of a tool's stderr, for an error message. */
 function tail(text: string): string {
   return text.trim().split("\n").slice(-5).join("\n");
@@ -82,21 +89,16 @@ export function pipeTools(
           child.on("close", (code) => done(code));
         }),
     );
-    void Promise.all(exits).then(([dumpCode, restoreCode]) => {
+    void Promise.all(exits).then(([dumpCode = null, restoreCode = null]) => {
       signal.removeEventListener("abort", onStop);
       if (signal.aborted) return reject(copyStopped(signal));
       if (dumpCode === 0 && restoreCode === 0) {
         progress({ phase: "copy", done: bytes, total: bytes, unit: "bytes" });
         return resolve(bytes);
       }
-      const failed = dumpCode !== 0 ? dump : restore;
-      const text = dumpCode !== 0 ? errors.dump : errors.restore;
-      reject(
-        copyError(
-          `${failed.program} failed (exit ${dumpCode !== 0 ? dumpCode : restoreCode}) while copying the database: ${scrub(tail(text))}`,
-          "fix what the tool says (a tool older than the server, a missing privilege), then rehearse again; the scratch was dropped",
-        ),
-      );
+      const [failed, code, text] =
+        dumpCode !== 0 ? [dump, dumpCode, errors.dump] : [restore, restoreCode, errors.restore];
+      reject(toolFailed(failed.program, code, scrub(tail(text))));
     });
   });
 }

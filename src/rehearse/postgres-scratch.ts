@@ -9,12 +9,13 @@ import { loadDriver } from "../adapters/load-driver.js";
 import { scrub, secretsOf, takeLockstepParams } from "../adapters/url.js";
 import { findTool, pipeTools, toolMissing } from "./pipe-tools.js";
 import {
+  checkScratchName,
   copyError,
   defaultScratchName,
+  type ProgressListener,
   quoteIdent,
   type ScratchTarget,
   scratchExists,
-  targetError,
   throwIfCopyStopped,
 } from "./scratch.js";
 
@@ -74,6 +75,47 @@ async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>):
   );
 }
 
+/**
+ * Creates the scratch database: a TEMPLATE copy of `source` when no other session is connected
+ * to it, else an empty one (then filled by dump and restore). True for a TEMPLATE copy.
+ */
+async function createScratch(c: pg.Client, name: string, source: string): Promise<boolean> {
+  // PostgreSQL waits 5 s for the source's sessions to leave before it refuses a template.
+  const others = await c.query("select 1 from pg_stat_activity where datname = $1 limit 1", [source]);
+  if (others.rowCount === 0) {
+    try {
+      await c.query(`create database ${q(name)} template ${q(source)}`);
+      return true;
+    } catch (error) {
+      // 55006 object_in_use: a session connected in the meantime.
+      if ((error as { code?: string }).code !== "55006") throw error;
+    }
+  }
+  await c.query(`create database ${q(name)}`);
+  return false;
+}
+
+/** `pg_dump -Fc` of `source` piped into `pg_restore` into `name`; credentials in the environment. */
+async function dumpAndRestore(
+  url: string,
+  source: string,
+  name: string,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  progress: ProgressListener,
+): Promise<void> {
+  const [dump, restore] = [findTool(["pg_dump"], env), findTool(["pg_restore"], env)];
+  if (dump === null || restore === null) throw toolMissing(["pg_dump", "pg_restore"], "postgresql-client");
+  const secrets = secretsOf(url);
+  await pipeTools(
+    { program: dump, args: ["--format=custom", "--no-owner", "--no-acl"], env: libpqEnv(url, source, env) },
+    { program: restore, args: ["--no-owner", "--no-acl", "--dbname", name], env: libpqEnv(url, name, env) },
+    signal,
+    progress,
+    (text) => scrub(text, secrets),
+  );
+}
+
 /** The scratch database for the PostgreSQL database `url` names. */
 export async function postgresScratch(
   url: string,
@@ -82,23 +124,11 @@ export async function postgresScratch(
 ): Promise<ScratchTarget> {
   const source = decodeURIComponent(new URL(url).pathname.slice(1)) || "postgres";
   const name = scratch ?? defaultScratchName(source, MAX_NAME);
-  if (name === source) {
-    throw targetError(
-      `${name} is the source database`,
-      "name another database with --scratch, or leave it out",
-    );
-  }
-  if (name.length > MAX_NAME) {
-    throw targetError(
-      `${name} is longer than PostgreSQL's ${MAX_NAME} characters`,
-      "use a shorter --scratch",
-    );
-  }
+  checkScratchName(name, source, MAX_NAME, "database");
   await withAdmin(url, async (c) => {
     const found = await c.query("select 1 from pg_database where datname = $1", [name]);
     if (found.rowCount !== 0) throw scratchExists(name, "a database of that name is on the server");
   });
-  const secrets = secretsOf(url);
   let created = false;
   return {
     kind: "postgres",
@@ -106,48 +136,13 @@ export async function postgresScratch(
     name,
     async copy(signal, progress) {
       throwIfCopyStopped(signal);
-      const byTemplate = await withAdmin(url, async (c) => {
-        // PostgreSQL waits 5 s for the source's sessions to leave before it refuses a template.
-        const others = await c.query("select 1 from pg_stat_activity where datname = $1 limit 1", [source]);
-        if (others.rowCount !== 0) {
-          await c.query(`create database ${q(name)}`);
-          created = true;
-          return false;
-        }
-        try {
-          await c.query(`create database ${q(name)} template ${q(source)}`);
-          created = true;
-          return true;
-        } catch (error) {
-          // 55006 object_in_use: another session is connected to the source.
-          if ((error as { code?: string }).code !== "55006") throw error;
-          await c.query(`create database ${q(name)}`);
-          created = true;
-          return false;
-        }
-      });
+      const byTemplate = await withAdmin(url, (c) => createScratch(c, name, source));
+      created = true;
       if (byTemplate) {
         progress({ phase: "copy", done: 1, total: 1, unit: "database" });
         return "CREATE DATABASE … TEMPLATE";
       }
-      const [dump, restore] = [findTool(["pg_dump"], env), findTool(["pg_restore"], env)];
-      if (dump === null || restore === null)
-        throw toolMissing(["pg_dump", "pg_restore"], "postgresql-client");
-      await pipeTools(
-        {
-          program: dump,
-          args: ["--format=custom", "--no-owner", "--no-acl"],
-          env: libpqEnv(url, source, env),
-        },
-        {
-          program: restore,
-          args: ["--no-owner", "--no-acl", "--dbname", name],
-          env: libpqEnv(url, name, env),
-        },
-        signal,
-        progress,
-        (text) => scrub(text, secrets),
-      );
+      await dumpAndRestore(url, source, name, env, signal, progress);
       return "pg_dump | pg_restore (the source had other sessions)";
     },
     async drop() {

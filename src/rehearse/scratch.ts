@@ -54,6 +54,28 @@ export function targetError(why: string, hint: string): LockstepError {
   return new LockstepError("E_REHEARSAL_TARGET", `cannot rehearse into that scratch: ${why}`, { hint });
 }
 
+/**
+ * Refuses a scratch `name` that is the `source` (compared by `same`) or longer than the
+ * database allows (`max`); `what` names it ("database", "schema").
+ */
+export function checkScratchName(
+  name: string,
+  source: string,
+  max: number,
+  what: string,
+  same: (a: string, b: string) => boolean = (a, b) => a === b,
+): void {
+  if (same(name, source)) {
+    throw targetError(
+      `${name} is the source ${what}`,
+      `name another ${what} with --scratch, or leave it out`,
+    );
+  }
+  if (name === "" || name.length > max) {
+    throw targetError(`a ${what} name must have 1 to ${max} characters`, "use a shorter --scratch");
+  }
+}
+
 /** The refusal for a scratch that exists: lockstep drops only what it created. */
 export function scratchExists(name: string, what: string): LockstepError {
   return targetError(

@@ -18,6 +18,18 @@ const PAGES_PER_CYCLE = 100;
 /** The files SQLite keeps beside a database. */
 const SIDE_FILES = ["", "-wal", "-shm", "-journal"];
 
+/** Refuses a scratch file that is the source, exists, or has no folder; returns it. */
+function checkScratchFile(file: string, source: string): string {
+  if (existsSync(file) && realpathSync(file) === realpathSync(source)) {
+    throw targetError(`${file} is the source database`, "name another file with --scratch, or leave it out");
+  }
+  if (existsSync(file)) throw scratchExists(file, "a file is there");
+  if (!existsSync(dirname(file))) {
+    throw targetError(`the folder of ${file} does not exist`, "create it, or leave --scratch out");
+  }
+  return file;
+}
+
 /**
  * The scratch for the SQLite file `source` (already resolved): `scratch` (a path, resolved
  * against `cwd`) or a file in a new temp folder. Refuses the source itself and any file that exists.
@@ -29,22 +41,7 @@ export function sqliteScratch(source: string, cwd: string, scratch?: string, tmp
     });
   }
   let folder: string | null = null;
-  let file: string;
-  if (scratch !== undefined) {
-    file = resolve(cwd, scratch);
-    if (existsSync(file) && realpathSync(file) === realpathSync(source)) {
-      throw targetError(
-        `${file} is the source database`,
-        "name another file with --scratch, or leave it out",
-      );
-    }
-    if (existsSync(file)) throw scratchExists(file, "a file is there");
-    if (!existsSync(dirname(file))) {
-      throw targetError(`the folder of ${file} does not exist`, "create it, or leave --scratch out");
-    }
-  } else {
-    file = "";
-  }
+  let file = scratch === undefined ? "" : checkScratchFile(resolve(cwd, scratch), source);
   let created = false;
   return {
     kind: "sqlite",

@@ -30,50 +30,7 @@ export function rehearseCommand(streams: Streams, exit: ExitHolder): Command {
       "run the real upgrade on a scratch copy of the database, report each step, drop the copy",
       streams,
       exit,
-      async (run) => {
-        const { options, output } = run;
-        if (options.json === true && options.markdown === true) {
-          throw new UsageError("E_USAGE", "--json and --markdown both print the report: choose one", {
-            hint: "lockstep rehearse --json (one object) or --markdown (for a pull request)",
-          });
-        }
-        const budgetMs = options.budget !== undefined ? parseBudget(options.budget) : null;
-        const source = await sourceOf(run);
-        const stop = new AbortController();
-        const unwatch = streams.signals?.watch((signal) => {
-          output.note(
-            output.c.yellow(
-              `${signal}: stopping the rehearsal; the scratch is dropped before lockstep exits (${signal} again exits at once and may leave it)`,
-            ),
-          );
-          stop.abort(signal);
-        });
-        const interval = Number(streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
-        const phases = phaseProgress(
-          output,
-          Number.isFinite(interval) && interval > 0 ? interval : undefined,
-        );
-        let rehearsal: Rehearsal<UpgradeRun>;
-        try {
-          rehearsal = await rehearse({
-            ...source,
-            cwd: streams.cwd,
-            env: { ...streams.env },
-            ...(options.scratch !== undefined && { scratch: options.scratch }),
-            signal: stop.signal,
-            onProgress: phases.listener,
-            onScratch: (target) =>
-              output.note(`rehearsing on ${target.name}, a copy of ${redactUrl(source.source)}`),
-            run: (url) => upgradeScratch(run, url, stop.signal, budgetMs),
-          });
-        } finally {
-          phases.stop();
-          unwatch?.();
-        }
-        const report = rehearsalReport(rehearsal, redactUrl(source.source), budgetMs, stop.signal.aborted);
-        printReport(run, report);
-        return exitCodeFor(rehearsal, report, stop.signal);
-      },
+      rehearseBody,
     ),
   )
     .addOption(new Option("--budget <duration>", "fail (exit 5) when the upgrade takes longer: 90s, 15m, 1h"))
@@ -88,6 +45,53 @@ export function rehearseCommand(streams: Streams, exit: ExitHolder): Command {
       "after",
       "\nCopies the database (SQLite: backup API to a temp file; PostgreSQL: CREATE DATABASE … TEMPLATE, or pg_dump | pg_restore\nwhile others are connected; MySQL/MariaDB: mariadb-dump | mariadb into a new schema; MongoDB: documents and indexes\nthrough the driver), runs the real upgrade there, reports each step, and drops the copy, also on a failing step and\non Ctrl-C. The source is only read.\nExit codes: 0 passed, 1 a step failed (or the copy or drop did), 3 the upgrade refused, 5 over --budget,\n130/143 stopped by SIGINT/SIGTERM (after the drop).",
     );
+}
+
+/** Copies, upgrades the copy, drops it, prints the report; returns the exit code. */
+async function rehearseBody(run: CommandRun<RehearseCliOptions>): Promise<number> {
+  const { options, output, streams } = run;
+  if (options.json === true && options.markdown === true) {
+    throw new UsageError("E_USAGE", "--json and --markdown both print the report: choose one", {
+      hint: "lockstep rehearse --json (one object) or --markdown (for a pull request)",
+    });
+  }
+  const budgetMs = options.budget !== undefined ? parseBudget(options.budget) : null;
+  const source = await sourceOf(run);
+  const stop = new AbortController();
+  const unwatch = streams.signals?.watch((signal) => {
+    output.note(
+      output.c.yellow(
+        `${signal}: stopping the rehearsal; the scratch is dropped before lockstep exits (${signal} again exits at once and may leave it)`,
+      ),
+    );
+    stop.abort(signal);
+  });
+  const phases = phaseProgress(output, progressInterval(streams));
+  let rehearsal: Rehearsal<UpgradeRun>;
+  try {
+    rehearsal = await rehearse({
+      ...source,
+      cwd: streams.cwd,
+      env: { ...streams.env },
+      ...(options.scratch !== undefined && { scratch: options.scratch }),
+      signal: stop.signal,
+      onProgress: phases.listener,
+      onScratch: (target) => output.note(`source ${redactUrl(source.source)}, scratch ${target.name}`),
+      run: (url) => upgradeScratch(run, url, stop.signal, budgetMs),
+    });
+  } finally {
+    phases.stop();
+    unwatch?.();
+  }
+  const report = rehearsalReport(rehearsal, redactUrl(source.source), budgetMs, stop.signal.aborted);
+  printReport(run, report);
+  return exitCodeFor(rehearsal, report, stop.signal);
+}
+
+/** LOCKSTEP_PROGRESS_INTERVAL_MS, as `upgrade` reads it (undefined: the default). */
+function progressInterval(streams: Streams): number | undefined {
+  const interval = Number(streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
+  return Number.isFinite(interval) && interval > 0 ? interval : undefined;
 }
 
 /** The source database URL: `--database`, else the config's (an adapter object cannot be copied). */
@@ -129,12 +133,7 @@ async function upgradeScratch(
           );
           limit.abort("budget");
         }, budgetMs);
-  const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
-  const detach = attachProgress(
-    upgrader,
-    output,
-    Number.isFinite(interval) && interval > 0 ? interval : undefined,
-  );
+  const detach = attachProgress(upgrader, output, progressInterval(run.streams));
   const started = Date.now();
   let plan: UpgradeRun["plan"] = null;
   let result: UpgradeResult | null = null;
