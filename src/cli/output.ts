@@ -52,6 +52,7 @@ const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
   "E_FROM_VERSION_CONFLICT",
   "E_PRECONDITION_FAILED",
   "E_DEV_VERSION",
+  "E_REHEARSAL_TARGET",
 ]);
 
 /** The exit code an error ends a command with: 130/143 for a stop, 3 for a refusal, else 1. */

@@ -91,7 +91,7 @@ export function runCli(): void {
       settled = true;
       process.exitCode = code;
       // A step abandoned at a stop may still hold a timer or a socket: do not wait for it.
-      if (stop.stopped()) process.exit(code);
+      if (stop.stopped() || exit.exitAtOnce === true) process.exit(code);
     },
     (error: unknown) => {
       settled = true;

@@ -30,7 +30,12 @@ export function rehearseCommand(streams: Streams, exit: ExitHolder): Command {
       "run the real upgrade on a scratch copy of the database, report each step, drop the copy",
       streams,
       exit,
-      rehearseBody,
+      async (run) => {
+        const code = await rehearseBody(run);
+        // The budget stopped a step that may still hold a timer: do not wait for it.
+        if (code === EXIT.overBudget) exit.exitAtOnce = true;
+        return code;
+      },
     ),
   )
     .addOption(new Option("--budget <duration>", "fail (exit 5) when the upgrade takes longer: 90s, 15m, 1h"))
