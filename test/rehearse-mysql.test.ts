@@ -10,7 +10,7 @@ import { rehearseSuite } from "./support/rehearse-suite.js";
 await rehearseSuite("mysql", {
   items: 300,
   extra(context) {
-    it("copies with the dump tool, the password kept off the command line", async () => {
+    it("copies with the dump tool in one transaction", async () => {
       const run = await context().rehearse(["--json"]);
       assert.equal(run.code, 0, run.stdout + run.stderr);
       assert.match(run.json().copy.method, /(mariadb-dump|mysqldump) --single-transaction/);
