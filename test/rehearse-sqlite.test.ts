@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { it } from "node:test";
+import { rehearse } from "../src/rehearse/rehearse.js";
 import { DATALAB_STEPS, rehearseSuite } from "./support/rehearse-suite.js";
 
 await rehearseSuite("sqlite", {
@@ -22,6 +23,35 @@ await rehearseSuite("sqlite", {
         assert.match(run.stdout, new RegExp(`^\\| \`${step}\` \\| applied \\| `, "m"));
       assert.match(run.stdout, /^- copy: SQLite backup API, /m);
       assert.match(run.stdout, /^- final status of the copy: CURRENT at 0\.5\.0$/m);
+    });
+
+    it("a stop asked for before the copy ends drops the scratch and says so (library)", async () => {
+      const { source, project } = context();
+      const stop = new AbortController();
+      stop.abort("SIGINT");
+      let ran = false;
+      await assert.rejects(
+        rehearse({
+          source: source.url,
+          baseDir: project.dir,
+          cwd: project.dir,
+          env: process.env,
+          tmpDir: source.env.TMPDIR!,
+          signal: stop.signal,
+          run: async () => {
+            ran = true;
+          },
+        }),
+        (error: { code?: string; signal?: string }) =>
+          error.code === "E_INTERRUPTED_BY_SIGNAL" && error.signal === "SIGINT",
+      );
+      assert.equal(ran, false, "nothing runs on a copy that was stopped");
+    });
+
+    it("a --budget that is no duration is E_USAGE, before anything is copied", async () => {
+      const run = await context().rehearse(["--json", "--budget", "soon"]);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.equal(run.json().error.code, "E_USAGE");
     });
 
     it("a named --scratch file is created, then removed", async () => {

@@ -83,29 +83,48 @@ async function copyDatabase(
   signal: AbortSignal,
   progress: ProgressListener,
 ): Promise<void> {
-  const collections = (await from.listCollections().toArray()).filter((c) => c.type !== "view");
+  const all = await from.listCollections().toArray();
+  const collections = all.filter((c) => c.type !== "view");
   let total = 0;
   for (const c of collections) total += await from.collection(c.name).estimatedDocumentCount();
-  let done = 0;
+  const counter = { done: 0, total };
   for (const c of collections) {
-    await to.createCollection(c.name);
-    const cursor = from.collection(c.name).find({}, { sort: { _id: 1 }, batchSize: PAGE });
-    let page: mongodb.Document[] = [];
-    for await (const doc of cursor) {
-      page.push(doc);
-      if (page.length < PAGE) continue;
-      throwIfCopyStopped(signal);
-      await to.collection(c.name).insertMany(page, { ordered: true });
-      done += page.length;
-      page = [];
-      progress({ phase: "copy", done, total, unit: "documents" });
-    }
-    if (page.length > 0) await to.collection(c.name).insertMany(page, { ordered: true });
-    done += page.length;
-    progress({ phase: "copy", done, total, unit: "documents" });
+    // The collection's options (validator, capped size, collation…) come along.
+    await to.createCollection(c.name, (c as { options?: mongodb.CreateCollectionOptions }).options ?? {});
+    await copyDocuments(from.collection(c.name), to.collection(c.name), signal, progress, counter);
     await copyIndexes(from.collection(c.name), to.collection(c.name));
   }
+  // Views last: their options (viewOn, pipeline) name collections copied above.
+  for (const view of all.filter((c) => c.type === "view")) {
+    await to.createCollection(
+      view.name,
+      (view as { options?: mongodb.CreateCollectionOptions }).options ?? {},
+    );
+  }
   throwIfCopyStopped(signal);
+}
+
+/** Copies the documents of one collection in `_id` order, one insert per page. */
+async function copyDocuments(
+  from: mongodb.Collection,
+  to: mongodb.Collection,
+  signal: AbortSignal,
+  progress: ProgressListener,
+  counter: { done: number; total: number },
+): Promise<void> {
+  let page: mongodb.Document[] = [];
+  const flush = async () => {
+    throwIfCopyStopped(signal);
+    if (page.length > 0) await to.insertMany(page, { ordered: true });
+    counter.done += page.length;
+    page = [];
+    progress({ phase: "copy", done: counter.done, total: counter.total, unit: "documents" });
+  };
+  for await (const doc of from.find({}, { sort: { _id: 1 }, batchSize: PAGE })) {
+    page.push(doc);
+    if (page.length >= PAGE) await flush();
+  }
+  await flush();
 }
 
 async function copyIndexes(from: mongodb.Collection, to: mongodb.Collection): Promise<void> {
