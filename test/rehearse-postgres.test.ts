@@ -4,9 +4,14 @@
  * is; the scratch database is dropped every time and the source's rows never change.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { it } from "node:test";
 import pg from "pg";
-import { DATALAB_STEPS, rehearseSuite } from "./support/rehearse-suite.js";
+import { DATALAB_STEPS, rehearseSuite, runCli, toolShims } from "./support/rehearse-suite.js";
+
+const PASSWORD = "s3cret-rehearsal-pw";
 
 await rehearseSuite("postgres", {
   items: 300,
@@ -17,21 +22,40 @@ await rehearseSuite("postgres", {
       assert.match(run.json().copy.method, /TEMPLATE/);
     });
 
-    it("copies by pg_dump | pg_restore while another session is connected to the source", async () => {
-      const { source, rehearse } = context();
+    it("copies by pg_dump | pg_restore while a session is connected; the password only in PGPASSWORD", async () => {
+      const { source, project } = context();
       const session = new pg.Client({ connectionString: source.url });
       await session.connect();
+      const shims = mkdtempSync(join(tmpdir(), "lockstep-shims-"));
+      const log = toolShims(shims, ["pg_dump", "pg_restore"], "PGPASSWORD");
+      // The test server trusts 127.0.0.1: the password is carried, not checked.
+      const withPassword = source.url.replace("://postgres@", `://postgres:${PASSWORD}@`);
       try {
-        const run = await rehearse(["--json"]);
+        const run = await runCli(project, ["rehearse", "--json", "--database", withPassword], {
+          PATH: `${shims}:${process.env.PATH}`,
+        });
         assert.equal(run.code, 0, run.stdout + run.stderr);
         const report = run.json();
         assert.match(report.copy.method, /pg_dump \| pg_restore/);
+        for (const tool of ["pg_dump", "pg_restore"]) {
+          const calls = log(tool);
+          assert.match(calls, new RegExp(`^secret: ${PASSWORD}$`, "m"), `${tool} got PGPASSWORD`);
+          assert.doesNotMatch(
+            calls
+              .split("\n")
+              .filter((l) => l.startsWith("argv"))
+              .join("\n"),
+            new RegExp(PASSWORD),
+          );
+        }
+        assert.doesNotMatch(run.stdout + run.stderr, new RegExp(PASSWORD), "the report redacts it");
         assert.deepEqual(
           report.upgrade.steps.map((s: any) => s.status),
           DATALAB_STEPS.map(() => "applied"),
         );
       } finally {
         await session.end();
+        rmSync(shims, { recursive: true, force: true });
       }
     });
   },

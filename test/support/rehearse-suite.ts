@@ -5,8 +5,8 @@
  * and an exceeded budget.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readdirSync, symlinkSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { CLI, makeProject, type Project } from "./cli.js";
@@ -234,4 +234,22 @@ export async function rehearseSuite(kind: string, options: RehearseSuiteOptions)
 
     options.extra?.(() => ({ source, project, rehearse }));
   });
+}
+
+/**
+ * A folder of shims for `tools`: each records its arguments and `secretVar` (appending, one
+ * line per call, to `<log>.<tool>`) and then runs the real tool. Put it first on PATH.
+ */
+export function toolShims(
+  dir: string,
+  tools: readonly string[],
+  secretVar: string,
+): (tool: string) => string {
+  for (const tool of tools) {
+    const real = execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
+    const script = `#!/bin/sh\necho "argv: $*" >> "${dir}/${tool}.log"\necho "secret: $${secretVar}" >> "${dir}/${tool}.log"\nexec ${real} "$@"\n`;
+    writeFileSync(join(dir, tool), script, { mode: 0o755 });
+  }
+  return (tool) =>
+    existsSync(join(dir, `${tool}.log`)) ? readFileSync(join(dir, `${tool}.log`), "utf8") : "";
 }
