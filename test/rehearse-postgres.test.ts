@@ -22,6 +22,23 @@ await rehearseSuite("postgres", {
       assert.match(run.json().copy.method, /TEMPLATE/);
     });
 
+    it("without pg_dump on PATH the dump copy is E_REHEARSAL_COPY naming the package, the scratch dropped", async () => {
+      const { source, project } = context();
+      const session = new pg.Client({ connectionString: source.url });
+      await session.connect();
+      try {
+        const run = await runCli(project, ["rehearse", "--json", "--database", source.url], {
+          PATH: "/nonexistent",
+        });
+        assert.equal(run.code, 1, run.stdout + run.stderr);
+        const { error } = run.json();
+        assert.equal(error.code, "E_REHEARSAL_COPY");
+        assert.match(error.hint, /postgresql-client/);
+      } finally {
+        await session.end();
+      }
+    });
+
     it("copies by pg_dump | pg_restore while a session is connected; the password only in PGPASSWORD", async () => {
       const { source, project } = context();
       const session = new pg.Client({ connectionString: source.url });
