@@ -41,6 +41,8 @@ export interface RehearsalReport {
     readonly budgetMs: number | null;
     readonly preconditions: readonly PreconditionReport[];
     readonly steps: readonly StepResult[];
+    /** Contract steps the upgrade left for later, as it would in production (older code is live). */
+    readonly deferred: readonly string[];
     readonly error: ReportedError | null;
   };
   /** The scratch's status after the upgrade (what production would be left in). */
@@ -106,6 +108,7 @@ export function rehearsalReport(
       budgetMs,
       preconditions: run.result?.preconditions ?? run.plan?.preconditions ?? [],
       steps: stepsOf(run),
+      deferred: (run.result?.deferred ?? []).map((d) => d.step),
       error: reportedError(run.error),
     },
     finalStatus: run.status === null ? null : { status: run.status.status, stamp: run.status.stamp },

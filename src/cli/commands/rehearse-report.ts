@@ -27,7 +27,7 @@ function summaryLines(r: RehearsalReport): string[] {
   const failedPre = r.upgrade.preconditions.filter((p) => p.status === "failed");
   return [
     `copy: ${r.copy.method}, ${formatDuration(r.copy.durationMs)}`,
-    `upgrade: ${formatDuration(r.upgrade.durationMs)}${budget}`,
+    `upgrade: ${formatDuration(r.upgrade.durationMs)}${budget}${r.upgrade.deferred.length > 0 ? `; deferred (older code is live): ${r.upgrade.deferred.join(", ")}` : ""}`,
     `preconditions: ${r.upgrade.preconditions.length === 0 ? "none" : failedPre.length === 0 ? `${r.upgrade.preconditions.length} passed` : failedPre.map((p) => `${p.step} failed: ${p.message ?? p.description}`).join("; ")}`,
     `final status of the copy: ${r.finalStatus === null ? "-" : `${r.finalStatus.status} at ${r.finalStatus.stamp ?? "(unstamped)"}`}`,
     `drop: ${r.drop.dropped ? `dropped in ${formatDuration(r.drop.durationMs)}` : `NOT dropped: ${r.drop.error}`}`,
