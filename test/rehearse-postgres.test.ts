@@ -22,6 +22,42 @@ await rehearseSuite("postgres", {
       assert.match(run.json().copy.method, /TEMPLATE/);
     });
 
+    it("SIGINT during the dump: exit 130, the tools killed, the scratch dropped", async () => {
+      const { source, project } = context();
+      const session = new pg.Client({ connectionString: source.url });
+      await session.connect();
+      const shims = mkdtempSync(join(tmpdir(), "lockstep-shims-"));
+      // A slow dump (not for `--version`), the sleep kept off the pipe so a kill closes it.
+      toolShims(
+        shims,
+        ["pg_dump"],
+        "PGPASSWORD",
+        '[ "$1" = "--version" ] || sleep 30 >/dev/null 2>&1 </dev/null',
+      );
+      let sent = false;
+      try {
+        const started = Date.now();
+        const run = await runCli(
+          project,
+          ["rehearse", "--json", "--database", source.url],
+          { PATH: `${shims}:${process.env.PATH}` },
+          (stderr, child) => {
+            if (!sent && stderr.includes('"phase":"copy"')) {
+              sent = true;
+              setTimeout(() => child.kill("SIGINT"), 500);
+            }
+          },
+        );
+        assert.ok(sent, run.stderr);
+        assert.equal(run.code, 130, run.stdout + run.stderr);
+        assert.equal(run.json().error.code, "E_INTERRUPTED_BY_SIGNAL");
+        assert.ok(Date.now() - started < 20_000, "the dump was killed, not waited for");
+      } finally {
+        await session.end();
+        rmSync(shims, { recursive: true, force: true });
+      }
+    });
+
     it("without pg_dump on PATH the dump copy is E_REHEARSAL_COPY naming the package, the scratch dropped", async () => {
       const { source, project } = context();
       const session = new pg.Client({ connectionString: source.url });

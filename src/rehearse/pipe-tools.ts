@@ -82,6 +82,7 @@ export function pipeTools(
       to.kill("SIGTERM");
     };
     signal.addEventListener("abort", onStop, { once: true });
+    if (signal.aborted) onStop();
     const exits = [from, to].map(
       (child) =>
         new Promise<number | null>((done) => {

@@ -238,16 +238,18 @@ export async function rehearseSuite(kind: string, options: RehearseSuiteOptions)
 
 /**
  * A folder of shims for `tools`: each records its arguments and `secretVar` (appending, one
- * line per call, to `<log>.<tool>`) and then runs the real tool. Put it first on PATH.
+ * line per call, to `<dir>/<tool>.log`), runs the shell line `before`, then the real tool. Put
+ * the folder first on PATH.
  */
 export function toolShims(
   dir: string,
   tools: readonly string[],
   secretVar: string,
+  before = "",
 ): (tool: string) => string {
   for (const tool of tools) {
     const real = execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
-    const script = `#!/bin/sh\necho "argv: $*" >> "${dir}/${tool}.log"\necho "secret: $${secretVar}" >> "${dir}/${tool}.log"\nexec ${real} "$@"\n`;
+    const script = `#!/bin/sh\necho "argv: $*" >> "${dir}/${tool}.log"\necho "secret: $${secretVar}" >> "${dir}/${tool}.log"\n${before}\nexec ${real} "$@"\n`;
     writeFileSync(join(dir, tool), script, { mode: 0o755 });
   }
   return (tool) =>
