@@ -39,7 +39,9 @@ function libpqEnv(url: string, database: string, env: NodeJS.ProcessEnv): NodeJS
   const sslmode = u.searchParams.get("sslmode");
   return {
     ...env,
-    PGHOST: decodeURIComponent(u.hostname.replace(/^\[|\]$/g, "")) || "localhost",
+    // `?host=/run/postgresql` (a socket folder) wins over an empty host, as for `pg`.
+    PGHOST:
+      u.searchParams.get("host") ?? (decodeURIComponent(u.hostname.replace(/^\[|\]$/g, "")) || "localhost"),
     PGPORT: u.port || "5432",
     PGDATABASE: database,
     ...(u.username !== "" && { PGUSER: decodeURIComponent(u.username) }),

@@ -4,12 +4,12 @@
  * the copy). The source is only read.
  */
 import { adapterFromUrl } from "../adapters/from-url.js";
-import { badUrl } from "../adapters/url.js";
-import { LockstepError } from "../core/errors.js";
+import { badUrl, redactUrl, scrub, secretsOf } from "../adapters/url.js";
+import { isLockstepError, LockstepError } from "../core/errors.js";
 import { mongodbScratch } from "./mongodb-scratch.js";
 import { mysqlScratch } from "./mysql-scratch.js";
 import { postgresScratch } from "./postgres-scratch.js";
-import type { ProgressListener, ScratchRequest, ScratchTarget } from "./scratch.js";
+import { copyError, type ProgressListener, type ScratchRequest, type ScratchTarget } from "./scratch.js";
 import { sqliteScratch } from "./sqlite-scratch.js";
 
 export type { PhaseProgress, ProgressListener, ScratchTarget } from "./scratch.js";
@@ -74,7 +74,9 @@ export async function scratchFor(
  * in `outcome`, so the report still lists what ran.
  */
 export async function rehearse<T>(options: RehearsalOptions<T>): Promise<Rehearsal<T>> {
-  const target = await scratchFor(options);
+  const target = await scratchFor(options).catch((error: unknown) => {
+    throw coded(error, options.source);
+  });
   options.onScratch?.(target);
   const signal = options.signal ?? new AbortController().signal;
   const progress = options.onProgress ?? (() => undefined);
@@ -85,8 +87,8 @@ export async function rehearse<T>(options: RehearsalOptions<T>): Promise<Rehears
     method = await target.copy(signal, progress);
   } catch (error) {
     const { dropError } = await dropScratch(target, progress);
-    if (dropError !== null) throw dropFailed(target, dropError);
-    throw error;
+    if (dropError !== null) throw dropFailed(target.name, dropError);
+    throw coded(error, options.source);
   }
   const copyMs = Date.now() - started;
   let outcome: Rehearsal<T>["outcome"];
@@ -100,11 +102,22 @@ export async function rehearse<T>(options: RehearsalOptions<T>): Promise<Rehears
 }
 
 /** E_REHEARSAL_DROP: the scratch is left behind, named so it can be dropped by hand. */
-export function dropFailed(target: ScratchTarget, cause: unknown): LockstepError {
+export function dropFailed(name: string, cause: unknown): LockstepError {
   return new LockstepError(
     "E_REHEARSAL_DROP",
-    `the rehearsal could not drop its scratch ${target.name}: ${(cause as Error)?.message ?? String(cause)}`,
-    { cause, hint: `drop ${target.name} by hand (it is a copy: the source was not touched)` },
+    `the rehearsal could not drop its scratch ${name}: ${(cause as Error)?.message ?? String(cause)}`,
+    { cause, hint: `drop ${name} by hand (it is a copy: the source was not touched)` },
+  );
+}
+
+/** A driver's error while preparing or filling the scratch, as E_REHEARSAL_COPY (no secret in it). */
+function coded(error: unknown, source: string): unknown {
+  if (isLockstepError(error)) return error;
+  const message = scrub((error as Error)?.message ?? String(error), secretsOf(source));
+  return copyError(
+    `cannot copy ${redactUrl(source)} into a scratch database: ${message}`,
+    "check that the server is reachable and that the URL's user may create and drop databases; the source was not touched",
+    error,
   );
 }
 

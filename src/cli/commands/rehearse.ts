@@ -3,7 +3,7 @@ import { redactUrl } from "../../adapters/url.js";
 import { readConfig } from "../../config/load-config.js";
 import { LockstepError, UsageError } from "../../core/errors.js";
 import type { UpgradeResult, Upgrader } from "../../core/upgrader.js";
-import { type Rehearsal, rehearse } from "../../rehearse/rehearse.js";
+import { dropFailed, type Rehearsal, rehearse } from "../../rehearse/rehearse.js";
 import { type RehearsalReport, rehearsalReport, type UpgradeRun } from "../../rehearse/report.js";
 import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
 import { openUpgrader } from "../context.js";
@@ -90,6 +90,8 @@ async function rehearseBody(run: CommandRun<RehearseCliOptions>): Promise<number
   }
   const report = rehearsalReport(rehearsal, redactUrl(source.source), budgetMs, stop.signal.aborted);
   printReport(run, report);
+  if (rehearsal.dropError !== null && !output.json)
+    output.error(dropFailed(rehearsal.scratch, rehearsal.dropError));
   return exitCodeFor(rehearsal, report, stop.signal);
 }
 
