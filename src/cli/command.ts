@@ -17,6 +17,8 @@ export interface ExitHolder {
   code: number;
   /** The running command's output, for an error found after it stopped (E_UNSETTLED). */
   output?: Output;
+  /** The command stopped work it could not wait for (a step timer): exit once it returns. */
+  exitAtOnce?: boolean;
 }
 
 /**

@@ -8,8 +8,19 @@ import {
   UpgradeInterruptedError,
 } from "../core/errors.js";
 
-/** Exit codes, as documented in the README; 130/143: stopped by SIGINT/SIGTERM (128 + the signal). */
-export const EXIT = { ok: 0, error: 1, pending: 2, refused: 3, sigint: 130, sigterm: 143 } as const;
+/**
+ * Exit codes, as documented in the README; 5: a rehearsal went over its `--budget`; 130/143:
+ * stopped by SIGINT/SIGTERM (128 + the signal).
+ */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  pending: 2,
+  refused: 3,
+  overBudget: 5,
+  sigint: 130,
+  sigterm: 143,
+} as const;
 
 /** The signals a command may handle itself (the upgrade stops at a safe point). */
 export type StopSignal = "SIGINT" | "SIGTERM";
@@ -41,7 +52,14 @@ const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
   "E_FROM_VERSION_CONFLICT",
   "E_PRECONDITION_FAILED",
   "E_DEV_VERSION",
+  "E_REHEARSAL_TARGET",
 ]);
+
+/** The exit code an error ends a command with: 130/143 for a stop, 3 for a refusal, else 1. */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UpgradeInterruptedError) return signalExit(error.signal);
+  return isLockstepError(error) && REFUSALS.has(error.code) ? EXIT.refused : EXIT.error;
+}
 
 /** Where the CLI writes: streams are passed in, so nothing below main.ts touches `process`. */
 export interface Streams {
@@ -100,12 +118,7 @@ export class Output {
   /** Prints an error and returns its exit code. */
   error(error: unknown): number {
     const code = isLockstepError(error) ? error.code : "E_UNEXPECTED";
-    const exit =
-      error instanceof UpgradeInterruptedError
-        ? signalExit(error.signal)
-        : isLockstepError(error) && REFUSALS.has(error.code)
-          ? EXIT.refused
-          : EXIT.error;
+    const exit = exitCodeOf(error);
     if (this.json) {
       const e = error as Partial<LockstepError> & { results?: unknown };
       this.streams.stdout.write(

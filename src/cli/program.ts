@@ -8,6 +8,7 @@ import { historyCommand } from "./commands/history.js";
 import { initCommand } from "./commands/init.js";
 import { newCommand } from "./commands/new.js";
 import { planCommand } from "./commands/plan.js";
+import { rehearseCommand } from "./commands/rehearse.js";
 import { resolveCommand } from "./commands/resolve.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
@@ -25,7 +26,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     .showSuggestionAfterError()
     .addHelpText(
       "after",
-      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised, older code running), 4 wait timed out, 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
+      "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised, older code running), 4 wait timed out, 5 rehearsal over its --budget, 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
     );
   usageErrorsCoded(program, streams, json);
   for (const make of [
@@ -39,6 +40,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     newCommand,
     checkCommand,
     waitCommand,
+    rehearseCommand,
   ]) {
     program.addCommand(usageErrorsCoded(make(streams, exit), streams, json).exitOverride());
   }
@@ -89,7 +91,7 @@ export function runCli(): void {
       settled = true;
       process.exitCode = code;
       // A step abandoned at a stop may still hold a timer or a socket: do not wait for it.
-      if (stop.stopped()) process.exit(code);
+      if (stop.stopped() || exit.exitAtOnce === true) process.exit(code);
     },
     (error: unknown) => {
       settled = true;

@@ -43,7 +43,12 @@ export type LockstepErrorCode =
   | "E_INVALID_OPTION"
   | "E_USAGE"
   | "E_UNSETTLED"
-  | "E_INTERRUPTED_BY_SIGNAL";
+  | "E_INTERRUPTED_BY_SIGNAL"
+  | "E_REHEARSAL_TARGET"
+  | "E_REHEARSAL_COPY"
+  | "E_REHEARSAL_DROP"
+  | "E_REHEARSAL_BUDGET"
+  | "E_REHEARSAL_UNSUPPORTED";
 
 /** Base class of every error lockstep throws on purpose. */
 export class LockstepError extends Error {
