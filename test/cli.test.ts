@@ -12,7 +12,19 @@ export default defineConfig({ database: "sqlite:./app.db", steps: "./upgrades" }
 const marks = projectMarks;
 
 describe("lockstep --help", () => {
-  const commands = ["status", "plan", "upgrade", "init", "history", "unlock", "resolve", "new"];
+  const commands = [
+    "status",
+    "plan",
+    "upgrade",
+    "init",
+    "history",
+    "unlock",
+    "resolve",
+    "new",
+    "check",
+    "wait",
+    "rehearse",
+  ];
   test("the program lists every command and the exit codes", async () => {
     const run = await lockstep(REPO, ["--help"]);
     assert.equal(run.code, 0);
