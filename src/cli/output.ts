@@ -39,6 +39,7 @@ const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
   "E_ALREADY_INITIALISED",
   "E_INIT_BELOW_APPLIED",
   "E_FROM_VERSION_CONFLICT",
+  "E_RESTORE_NOT_EMPTY",
   "E_PRECONDITION_FAILED",
   "E_DEV_VERSION",
 ]);

@@ -1,0 +1,68 @@
+/** What `lockstep backup` and `upgrade --backup` share: take the backup, record it, print it. */
+import { recordBackup } from "../backup/record-backup.js";
+import { type BackupOutcome, DEFAULT_BACKUP_DIR, takeBackup } from "../backup/take-backup.js";
+import type { ResolvedConfig } from "../config/load-config.js";
+import { UsageError } from "../core/errors.js";
+import type { Upgrader } from "../core/upgrader.js";
+import { formatDuration, type Output } from "./output.js";
+
+/** What the command asked for. */
+export interface BackupRequest {
+  /** `--to DIR` / `--backup=DIR`; undefined: the config's `backup.dir`, else "backups". */
+  readonly dir?: string | undefined;
+  readonly verify?: boolean;
+  readonly stamp: string | null;
+  readonly target: string | null;
+}
+
+/** Takes (or reuses) the backup, records it in history, prints one line; throws a coded error. */
+export async function runBackup(
+  output: Output,
+  upgrader: Upgrader<any>,
+  config: ResolvedConfig | undefined,
+  request: BackupRequest,
+): Promise<BackupOutcome> {
+  if (config?.databaseUrl == null) {
+    throw new UsageError("E_BACKUP_NEEDS_URL", "backups need the database as a URL, and the config gives an adapter", {
+      hint: "pass --database URL (sqlite:, postgres://, mysql://, mongodb://), or take the backup your own way and run without --backup",
+    });
+  }
+  const dir = request.dir ?? config.backup?.dir ?? DEFAULT_BACKUP_DIR;
+  let shown = -1;
+  const outcome = await takeBackup({
+    url: config.databaseUrl,
+    baseDir: config.databaseBaseDir,
+    dir,
+    stamp: request.stamp,
+    target: request.target,
+    keep: config.backup?.keep,
+    verify: request.verify,
+    progress: (fraction) => {
+      const pct = Math.floor(fraction * 10) * 10;
+      if (pct > shown) output.note(`  backup ${pct}%`);
+      shown = pct;
+    },
+  });
+  await recordBackup(upgrader.adapter, upgrader.codeVersion, outcome.manifest, outcome.reused);
+  printBackup(output, outcome);
+  return outcome;
+}
+
+function printBackup(output: Output, { manifest, manifestPath, reused, pruned }: BackupOutcome): void {
+  const took = formatDuration(Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt));
+  if (reused) {
+    output.line(
+      `Backup ${manifest.id} of stamp ${manifest.stampBefore ?? "(unstamped)"} for ${manifest.target} already exists and matches its sha256: reused, none taken.`,
+    );
+  } else {
+    output.line(
+      output.c.green(
+        `Backup ${manifest.id}: ${manifest.bytes} bytes in ${took} (${manifest.tool}), ${manifest.tables.length} table(s), sha256 ${manifest.sha256.slice(0, 12)}…${manifest.verified?.ok ? ", verified by a restore into a scratch database" : ""}`,
+      ),
+    );
+  }
+  output.line(`  file      ${manifest.file}`);
+  output.line(`  manifest  ${manifestPath}`);
+  output.line(`  restore   ${manifest.restore.lockstep}`);
+  for (const p of pruned) output.line(`  pruned    ${p} (keep)`);
+}
