@@ -2,5 +2,5 @@
 export { type BackupEngine, type BackupKind, engineFor, kindOf } from "./engine.js";
 export { type BackupManifest, readManifest, sha256File } from "./manifest.js";
 export { type RestoreBackupOptions, type RestoreOutcome, restoreBackup } from "./restore-backup.js";
-export { type BackupOutcome, DEFAULT_BACKUP_DIR, type TakeBackupOptions, takeBackup } from "./take-backup.js";
 export type { TableChecksum } from "./table-checksums.js";
+export { type BackupOutcome, DEFAULT_BACKUP_DIR, type TakeBackupOptions, takeBackup } from "./take-backup.js";

@@ -15,7 +15,11 @@ const FORMAT = "lockstep-mongo-ejson";
 const INSERT_BATCH = 500;
 
 /** Writes every collection of `db` named in `collections` to `file`. */
-export async function writeEjsonDump(db: Mongo.Db, file: string, collections: readonly string[]): Promise<void> {
+export async function writeEjsonDump(
+  db: Mongo.Db,
+  file: string,
+  collections: readonly string[],
+): Promise<void> {
   const { BSON } = await loadDriver<typeof Mongo>("mongodb", "MongoDB");
   async function* lines(): AsyncGenerator<string> {
     yield `${JSON.stringify({ format: FORMAT, version: 1, database: db.databaseName })}\n`;
@@ -37,7 +41,8 @@ export async function readEjsonDump(db: Mongo.Db, file: string): Promise<void> {
   let current: { name: string; indexes: Mongo.IndexDescriptionInfo[] } | null = null;
   let batch: Mongo.Document[] = [];
   const flush = async () => {
-    if (current !== null && batch.length > 0) await db.collection(current.name).insertMany(batch, { ordered: true });
+    if (current !== null && batch.length > 0)
+      await db.collection(current.name).insertMany(batch, { ordered: true });
     batch = [];
   };
   const finish = async () => {
@@ -66,7 +71,11 @@ export async function readEjsonDump(db: Mongo.Db, file: string): Promise<void> {
   await finish();
 }
 
-async function createIndexes(db: Mongo.Db, collection: string, indexes: readonly Mongo.IndexDescriptionInfo[]): Promise<void> {
+async function createIndexes(
+  db: Mongo.Db,
+  collection: string,
+  indexes: readonly Mongo.IndexDescriptionInfo[],
+): Promise<void> {
   const specs = indexes
     .filter((i) => i.name !== "_id_")
     .map(({ v: _v, ns: _ns, ...spec }) => spec as Mongo.IndexDescription);

@@ -9,8 +9,8 @@ import { databaseFromUrl, lockstepUrlParams } from "../adapters/mongodb/url.js";
 import { redactUrl, secretsOf } from "../adapters/url.js";
 import { type BackupEngine, type BackupFormat, randomSuffix, VOLATILE_TABLES } from "./engine.js";
 import { readEjsonDump, writeEjsonDump } from "./mongo-ejson-dump.js";
-import { withSecretFile } from "./secret-file.js";
 import { runTool, type ToolSpec } from "./run-tool.js";
+import { withSecretFile } from "./secret-file.js";
 import { checksumOfRows, sortedByName, type TableChecksum } from "./table-checksums.js";
 
 const MONGODUMP: ToolSpec = { names: ["mongodump"], debianPackage: "mongodb-database-tools" };
@@ -42,8 +42,13 @@ export class MongoBackup implements BackupEngine {
 
   serverVersion(): Promise<string> {
     return this.#db(async (db) => {
-      const info = (await db.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
-      return info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion} (MongoDB ${info.version})` : `MongoDB ${info.version}`;
+      const info = (await db.admin().command({ buildInfo: 1 })) as {
+        version?: string;
+        ferretdbVersion?: string;
+      };
+      return info.ferretdbVersion
+        ? `FerretDB ${info.ferretdbVersion} (MongoDB ${info.version})`
+        : `MongoDB ${info.version}`;
     }).catch(() => "MongoDB");
   }
 
@@ -94,7 +99,13 @@ export class MongoBackup implements BackupEngine {
     const source = this.sourceDatabase ?? this.name;
     await withSecretFile(`uri: ${JSON.stringify(this.#driverUrl)}\n`, (config) =>
       runTool(MONGORESTORE, {
-        args: [`--config=${config}`, `--archive=${file}`, "--gzip", `--nsFrom=${source}.*`, `--nsTo=${this.name}.*`],
+        args: [
+          `--config=${config}`,
+          `--archive=${file}`,
+          "--gzip",
+          `--nsFrom=${source}.*`,
+          `--nsTo=${this.name}.*`,
+        ],
         secrets: secretsOf(this.url),
         purpose: "restore",
       }),
@@ -112,13 +123,17 @@ export class MongoBackup implements BackupEngine {
 
   async scratch(): Promise<{ engine: BackupEngine; drop(): Promise<void> }> {
     const name = `${this.name}_lockstep_verify_${randomSuffix()}`.slice(0, 63);
-    const url = this.#driverUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/i, `$1/${encodeURIComponent(name)}`);
+    const url = this.#driverUrl.replace(
+      /^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/i,
+      `$1/${encodeURIComponent(name)}`,
+    );
     const engine = new MongoBackup(url);
     return { engine, drop: () => engine.wipe() };
   }
 
   nativeRestoreCommand(file: string, format: BackupFormat): string {
-    if (format === "mongo-ejson-gz") return `lockstep restore <this manifest> --database '${redactUrl(this.url)}'`;
+    if (format === "mongo-ejson-gz")
+      return `lockstep restore <this manifest> --database '${redactUrl(this.url)}'`;
     return `mongorestore --uri='${redactUrl(this.#driverUrl)}' --archive='${file}' --gzip`;
   }
 }

@@ -45,7 +45,12 @@ export class MysqlBackup implements BackupEngine {
     const driver = await loadDriver<typeof mysql>("mysql2/promise", "MySQL");
     const u = new URL(this.#url.href);
     u.pathname = database === null ? "/" : `/${encodeURIComponent(database)}`;
-    const conn = await driver.createConnection({ uri: u.href, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+    const conn = await driver.createConnection({
+      uri: u.href,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    });
     try {
       return await fn(conn);
     } finally {
@@ -127,7 +132,8 @@ export class MysqlBackup implements BackupEngine {
     url.pathname = `/${encodeURIComponent(name)}`;
     return {
       engine: new MysqlBackup(url.href),
-      drop: () => this.#query((c) => c.query(`drop database if exists ${q(name)}`), null).then(() => undefined),
+      drop: () =>
+        this.#query((c) => c.query(`drop database if exists ${q(name)}`), null).then(() => undefined),
     };
   }
 

@@ -100,7 +100,10 @@ export class PostgresBackup implements BackupEngine {
 
   wipe(): Promise<void> {
     return this.#query(async (c) => {
-      const schemas = this.#schema !== undefined ? [this.#schema] : [...new Set((await this.#tables(c)).map((t) => t.schema))];
+      const schemas =
+        this.#schema !== undefined
+          ? [this.#schema]
+          : [...new Set((await this.#tables(c)).map((t) => t.schema))];
       for (const s of schemas) await c.query(`drop schema if exists ${q(s)} cascade`);
       for (const s of new Set([...schemas.filter((s) => s === "public"), this.#schema ?? "public"]))
         await c.query(`create schema if not exists ${q(s)}`);
@@ -114,7 +117,8 @@ export class PostgresBackup implements BackupEngine {
     url.pathname = `/${encodeURIComponent(name)}`;
     return {
       engine: new PostgresBackup(url.href),
-      drop: () => this.#query((c) => c.query(`drop database if exists ${q(name)} with (force)`)).then(() => undefined),
+      drop: () =>
+        this.#query((c) => c.query(`drop database if exists ${q(name)} with (force)`)).then(() => undefined),
     };
   }
 

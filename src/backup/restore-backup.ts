@@ -39,16 +39,24 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   const engine = await engineFor(options.url, options.baseDir);
   const database = redactUrl(options.url);
   if (engine.kind !== manifest.kind) {
-    throw new UsageError("E_INVALID_OPTION", `backup ${manifest.id} is of a ${manifest.kind} database; ${database} is ${engine.kind}`, {
-      hint: `restore it into a ${manifest.kind} database: --database URL`,
-    });
+    throw new UsageError(
+      "E_INVALID_OPTION",
+      `backup ${manifest.id} is of a ${manifest.kind} database; ${database} is ${engine.kind}`,
+      {
+        hint: `restore it into a ${manifest.kind} database: --database URL`,
+      },
+    );
   }
   const wiped = !(await engine.isEmpty());
   if (wiped) {
     if (options.force !== true) {
-      throw new RefusedError("E_RESTORE_NOT_EMPTY", `${database} holds data: lockstep restores into an empty database`, {
-        hint: "restore into a new, empty database (--database URL), or into this one with --force (it is wiped first)",
-      });
+      throw new RefusedError(
+        "E_RESTORE_NOT_EMPTY",
+        `${database} holds data: lockstep restores into an empty database`,
+        {
+          hint: "restore into a new, empty database (--database URL), or into this one with --force (it is wiped first)",
+        },
+      );
     }
     await options.confirm?.(database);
     await engine.wipe();

@@ -3,7 +3,13 @@ import { existsSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { loadDriver } from "../adapters/load-driver.js";
-import { type BackupEngine, type BackupFormat, type ProgressFn, randomSuffix, VOLATILE_TABLES } from "./engine.js";
+import {
+  type BackupEngine,
+  type BackupFormat,
+  type ProgressFn,
+  randomSuffix,
+  VOLATILE_TABLES,
+} from "./engine.js";
 import { checksumOfRows, sortedByName, type TableChecksum } from "./table-checksums.js";
 
 type Db = BetterSqlite3.Database;
@@ -32,7 +38,9 @@ export class SqliteBackup implements BackupEngine {
 
   async serverVersion(): Promise<string> {
     if (!existsSync(this.filename)) return "SQLite";
-    return this.#open((db) => `SQLite ${(db.prepare("select sqlite_version() as v").get() as { v: string }).v}`);
+    return this.#open(
+      (db) => `SQLite ${(db.prepare("select sqlite_version() as v").get() as { v: string }).v}`,
+    );
   }
 
   async checksums(): Promise<TableChecksum[]> {
@@ -74,11 +82,14 @@ export class SqliteBackup implements BackupEngine {
   }
 
   async wipe(): Promise<void> {
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${this.filename}${suffix}`, { force: true });
+    for (const suffix of ["", "-wal", "-shm", "-journal"])
+      rmSync(`${this.filename}${suffix}`, { force: true });
   }
 
   async scratch(): Promise<{ engine: BackupEngine; drop(): Promise<void> }> {
-    const engine = new SqliteBackup(join(dirname(this.filename), `.lockstep-verify-${randomSuffix()}.sqlite`));
+    const engine = new SqliteBackup(
+      join(dirname(this.filename), `.lockstep-verify-${randomSuffix()}.sqlite`),
+    );
     return { engine, drop: () => engine.wipe() };
   }
 
@@ -90,7 +101,11 @@ export class SqliteBackup implements BackupEngine {
 /** The user's tables (lockstep's volatile ones left out unless `all`). */
 function userTables(db: Db, all = false): string[] {
   const names = (
-    db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'").all() as {
+    db
+      .prepare(
+        "select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'",
+      )
+      .all() as {
       name: string;
     }[]
   ).map((r) => r.name);

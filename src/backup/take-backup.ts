@@ -55,7 +55,12 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupOutc
   const previous = manifestsFor(dir, database);
   const reused = await reusableBackup(previous, options.stamp, options.target);
   if (reused !== null) {
-    return { manifest: reused, manifestPath: `${reused.file.replace(/\.[^/]*$/, "")}${MANIFEST_SUFFIX}`, reused: true, pruned: [] };
+    return {
+      manifest: reused,
+      manifestPath: `${reused.file.replace(/\.[^/]*$/, "")}${MANIFEST_SUFFIX}`,
+      reused: true,
+      pruned: [],
+    };
   }
   checkFreeSpace(dir, previous);
   const startedAt = new Date();
@@ -102,10 +107,14 @@ function ensureWritable(dir: string): void {
     accessSync(dir, constants.W_OK);
     if (!statSync(dir).isDirectory()) throw new Error("not a folder");
   } catch (error) {
-    throw new LockstepError("E_BACKUP_DIR_UNWRITABLE", `cannot write backups to ${dir}: ${(error as Error).message}`, {
-      cause: error,
-      hint: "pass --backup=DIR (or --to DIR) naming a folder you can write, or set backup.dir in the config; nothing was written to the database",
-    });
+    throw new LockstepError(
+      "E_BACKUP_DIR_UNWRITABLE",
+      `cannot write backups to ${dir}: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: "pass --backup=DIR (or --to DIR) naming a folder you can write, or set backup.dir in the config; nothing was written to the database",
+      },
+    );
   }
 }
 
@@ -123,12 +132,17 @@ async function dumpOrClean(engine: BackupEngine, file: string, progress?: Progre
   } catch (error) {
     rmSync(file, { force: true });
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC" || code === "EFBIG") throw noSpace(`no room to write ${file}: ${(error as Error).message}`, error);
+    if (code === "ENOSPC" || code === "EFBIG")
+      throw noSpace(`no room to write ${file}: ${(error as Error).message}`, error);
     if (error instanceof LockstepError) throw error;
-    throw new LockstepError("E_BACKUP_FAILED", `backup of ${engine.kind} database failed: ${(error as Error).message}`, {
-      cause: error,
-      hint: "fix the cause above and rerun; nothing was written to the database",
-    });
+    throw new LockstepError(
+      "E_BACKUP_FAILED",
+      `backup of ${engine.kind} database failed: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: "fix the cause above and rerun; nothing was written to the database",
+      },
+    );
   }
 }
 

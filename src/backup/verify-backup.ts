@@ -2,7 +2,7 @@
 import { LockstepError } from "../core/errors.js";
 import type { BackupEngine } from "./engine.js";
 import type { BackupManifest } from "./manifest.js";
-import { compareChecksums, type ChecksumDifference } from "./table-checksums.js";
+import { type ChecksumDifference, compareChecksums } from "./table-checksums.js";
 
 /** Restores `manifest`'s file into a scratch copy beside `engine`'s database; E_RESTORE_MISMATCH when it differs. */
 export async function verifyInScratch(engine: BackupEngine, manifest: BackupManifest): Promise<void> {
@@ -17,12 +17,16 @@ export async function verifyInScratch(engine: BackupEngine, manifest: BackupMani
 
 /** Loads the backup into `engine` (MongoDB archives are told which database they came from). */
 export async function restoreInto(engine: BackupEngine, manifest: BackupManifest): Promise<void> {
-  if ("sourceDatabase" in engine) (engine as { sourceDatabase: string | null }).sourceDatabase = manifest.databaseName;
+  if ("sourceDatabase" in engine)
+    (engine as { sourceDatabase: string | null }).sourceDatabase = manifest.databaseName;
   await engine.restore(manifest.file, manifest.format);
 }
 
 /** E_RESTORE_MISMATCH naming the tables that differ. */
-export function throwOnDifferences(manifest: BackupManifest, differences: readonly ChecksumDifference[]): void {
+export function throwOnDifferences(
+  manifest: BackupManifest,
+  differences: readonly ChecksumDifference[],
+): void {
   if (differences.length === 0) return;
   const list = differences
     .slice(0, 5)

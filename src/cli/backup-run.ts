@@ -23,9 +23,13 @@ export async function runBackup(
   request: BackupRequest,
 ): Promise<BackupOutcome> {
   if (config?.databaseUrl == null) {
-    throw new UsageError("E_BACKUP_NEEDS_URL", "backups need the database as a URL, and the config gives an adapter", {
-      hint: "pass --database URL (sqlite:, postgres://, mysql://, mongodb://), or take the backup your own way and run without --backup",
-    });
+    throw new UsageError(
+      "E_BACKUP_NEEDS_URL",
+      "backups need the database as a URL, and the config gives an adapter",
+      {
+        hint: "pass --database URL (sqlite:, postgres://, mysql://, mongodb://), or take the backup your own way and run without --backup",
+      },
+    );
   }
   const dir = request.dir ?? config.backup?.dir ?? DEFAULT_BACKUP_DIR;
   let shown = -1;

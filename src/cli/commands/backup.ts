@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
-import { defineCommand, type ExitHolder } from "../command.js";
 import { runBackup } from "../backup-run.js";
+import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Streams } from "../output.js";
 
 interface BackupCliOptions {
@@ -29,8 +29,12 @@ export function backupCommand(streams: Streams, exit: ExitHolder): Command {
       return EXIT.ok;
     },
   )
-    .addOption(new Option("--to <dir>", "the backup folder (default: the config's backup.dir, else ./backups)"))
-    .addOption(new Option("--verify", "restore into a scratch database, compare every table's checksum, drop it"))
+    .addOption(
+      new Option("--to <dir>", "the backup folder (default: the config's backup.dir, else ./backups)"),
+    )
+    .addOption(
+      new Option("--verify", "restore into a scratch database, compare every table's checksum, drop it"),
+    )
     .addHelpText(
       "after",
       "\nTools: SQLite needs none; PostgreSQL pg_dump/pg_restore (postgresql-client); MySQL/MariaDB mariadb-dump or\nmysqldump and mariadb or mysql (mariadb-client); MongoDB uses mongodump when on PATH, else a dump through the driver.",

@@ -1,5 +1,5 @@
-import { createInterface } from "node:readline/promises";
 import { resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
 import { restoreBackup } from "../../backup/restore-backup.js";
 import { loadConfig } from "../../config/load-config.js";
@@ -27,7 +27,8 @@ export function restoreCommand(streams: Streams, exit: ExitHolder): Command {
         url,
         baseDir,
         force: options.force === true,
-        confirm: (database) => (options.yes === true ? Promise.resolve() : confirmWipe(run.streams, output, database)),
+        confirm: (database) =>
+          options.yes === true ? Promise.resolve() : confirmWipe(run.streams, output, database),
       });
       const { manifest } = outcome;
       output.line(
@@ -35,12 +36,17 @@ export function restoreCommand(streams: Streams, exit: ExitHolder): Command {
           `Restored backup ${manifest.id} into ${outcome.database} in ${formatDuration(outcome.durationMs)}: ${outcome.tables} table(s), ${outcome.rows} row(s), every checksum matches; stamp ${manifest.stampBefore ?? "(unstamped)"}.`,
         ),
       );
-      output.result({ ...outcome, manifest: { id: manifest.id, file: manifest.file, stamp: manifest.stampBefore } });
+      output.result({
+        ...outcome,
+        manifest: { id: manifest.id, file: manifest.file, stamp: manifest.stampBefore },
+      });
       return EXIT.ok;
     },
   )
     .argument("<manifest>", "the *.manifest.json beside the backup")
-    .addOption(new Option("--force", "restore into a database that holds data: it is wiped first (asks unless --yes)"))
+    .addOption(
+      new Option("--force", "restore into a database that holds data: it is wiped first (asks unless --yes)"),
+    )
     .addOption(new Option("-y, --yes", "do not ask before a forced restore wipes the database"));
 }
 
@@ -50,7 +56,10 @@ async function target(
   options: { database?: string; config?: string },
 ): Promise<{ url: string; baseDir: string }> {
   if (options.database !== undefined) return { url: options.database, baseDir: streams.cwd };
-  const config = await loadConfig({ cwd: streams.cwd, ...(options.config !== undefined && { configPath: options.config }) });
+  const config = await loadConfig({
+    cwd: streams.cwd,
+    ...(options.config !== undefined && { configPath: options.config }),
+  });
   if (config.databaseUrl === null) {
     throw new UsageError("E_BACKUP_NEEDS_URL", "the config gives an adapter, not a URL, to restore into", {
       hint: "pass --database URL",
@@ -68,7 +77,8 @@ async function confirmWipe(streams: Streams, output: Output, database: string): 
   const rl = createInterface({ input: streams.stdin, output: streams.stdout });
   try {
     const answer = await rl.question(`Wipe ${database} and restore the backup into it? [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) throw new LockstepError("E_ABORTED", "restore cancelled; nothing was changed");
+    if (!/^y(es)?$/i.test(answer.trim()))
+      throw new LockstepError("E_ABORTED", "restore cancelled; nothing was changed");
   } finally {
     rl.close();
   }

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
+import type { BackupOutcome } from "../../backup/take-backup.js";
 import { deferredWarning } from "../../core/apply-upgrade.js";
 import { olderCodeError } from "../../core/compatibility.js";
 import { LockstepError, UpgradeInterruptedError } from "../../core/errors.js";
@@ -10,7 +11,6 @@ import {
   type UpgradeResult,
   type Upgrader,
 } from "../../core/upgrader.js";
-import type { BackupOutcome } from "../../backup/take-backup.js";
 import { runBackup } from "../backup-run.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
@@ -60,7 +60,11 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
         let backup: BackupOutcome | undefined;
         if (options.dryRun !== true && (options.backup !== undefined || run.config()?.backup !== undefined)) {
           const dir = typeof options.backup === "string" ? options.backup : undefined;
-          backup = await runBackup(output, upgrader, run.config(), { dir, stamp: plan.stamp, target: plan.target });
+          backup = await runBackup(output, upgrader, run.config(), {
+            dir,
+            stamp: plan.stamp,
+            target: plan.target,
+          });
         }
         const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
         const detach = attachProgress(
