@@ -132,7 +132,7 @@ async function dumpOrClean(engine: BackupEngine, file: string, progress?: Progre
   } catch (error) {
     rmSync(file, { force: true });
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC" || code === "EFBIG")
+    if (NO_SPACE_CODES.includes(code ?? ""))
       throw noSpace(`no room to write ${file}: ${(error as Error).message}`, error);
     if (error instanceof LockstepError) throw error;
     throw new LockstepError(
@@ -155,6 +155,12 @@ async function verifyOrClean(engine: BackupEngine, manifest: BackupManifest, fil
     throw error;
   }
 }
+
+/**
+ * Errors that mean the backup file could not grow: the disk is full or a file size limit
+ * (`ulimit -f`) was hit. SQLite reports the latter as a plain SQLITE_IOERR (its backup only writes the new file).
+ */
+const NO_SPACE_CODES = ["ENOSPC", "EFBIG", "EDQUOT", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_IOERR_WRITE"];
 
 function safe(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]+/g, "_");
