@@ -213,7 +213,10 @@ function checkBackup(backup: unknown, path: string): void {
   }
   checkKeys(backup, BACKUP_KEYS, path, "backup");
   const { dir, keep } = backup as BackupConfig;
-  if ((dir !== undefined && (typeof dir !== "string" || dir === "")) || (keep !== undefined && !(Number.isInteger(keep) && keep > 0))) {
+  if (
+    (dir !== undefined && (typeof dir !== "string" || dir === "")) ||
+    (keep !== undefined && !(Number.isInteger(keep) && keep > 0))
+  ) {
     throw new ConfigError("E_CONFIG_INVALID", `${path}: "backup" has a bad dir or keep`, { hint });
   }
 }

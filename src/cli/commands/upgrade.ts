@@ -12,7 +12,7 @@ import {
   type Upgrader,
 } from "../../core/upgrader.js";
 import { runBackup } from "../backup-run.js";
-import { defineCommand, type ExitHolder } from "../command.js";
+import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
 import { attachProgress } from "../progress.js";
 import {
@@ -57,15 +57,7 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
         if (!refuseOrWork(output, plan)) return EXIT.ok;
         if (!options.dryRun && options.yes !== true) await confirm(run.streams, output);
         // After the plan is confirmed, before the lease and the first write: a failed backup aborts here.
-        let backup: BackupOutcome | undefined;
-        if (options.dryRun !== true && (options.backup !== undefined || run.config()?.backup !== undefined)) {
-          const dir = typeof options.backup === "string" ? options.backup : undefined;
-          backup = await runBackup(output, upgrader, run.config(), {
-            dir,
-            stamp: plan.stamp,
-            target: plan.target,
-          });
-        }
+        const backup = await backupFirst(run, upgrader, plan);
         const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
         const detach = attachProgress(
           upgrader,
@@ -88,22 +80,34 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
       },
     ),
   )
+    .addOption(BACKUP_OPTION)
     .addOption(
       new Option("--dry-run", "plan, check preconditions, call each step in dry-run mode; write nothing"),
     )
     .addOption(new Option("-y, --yes", "do not ask for confirmation (required without a TTY)"))
-    .addOption(
-      new Option(
-        "--backup [dir]",
-        "back up first (after the plan is confirmed, before the first write; default dir: the config's backup.dir, else ./backups)",
-      ),
-    )
     .addOption(new Option("--no-wait", "fail at once with E_LOCK_HELD if another upgrader holds the lease"))
     .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
     .addHelpText(
       "after",
       "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--contract --force` anyway); a step without a phase is refused\nwhile older code runs unless --allow-downtime.\nTake a backup first (--backup). Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
     );
+}
+
+const BACKUP_OPTION = new Option(
+  "--backup [dir]",
+  "back up first (after the plan is confirmed, before the first write; default dir: the config's backup.dir, else ./backups)",
+);
+
+/** `--backup[=DIR]` or the config's `backup`: the backup, or undefined when none is asked for (or a dry run). */
+async function backupFirst(
+  run: CommandRun<UpgradeCliOptions>,
+  upgrader: Upgrader<any>,
+  plan: PlanReport,
+): Promise<BackupOutcome | undefined> {
+  const { options } = run;
+  if (options.dryRun === true || (options.backup === undefined && run.config()?.backup === undefined)) return;
+  const dir = typeof options.backup === "string" ? options.backup : undefined;
+  return runBackup(run.output, upgrader, run.config(), { dir, stamp: plan.stamp, target: plan.target });
 }
 
 /** The backup as upgrade's JSON result names it. */
