@@ -47,7 +47,7 @@ export class PostgresBackup implements BackupEngine {
 
   serverVersion(): Promise<string> {
     return this.#query(async (c) => {
-      const { rows } = await c.query<{ v: string }>("show server_version");
+      const { rows } = await c.query<{ v: string }>("select current_setting('server_version') as v");
       return `PostgreSQL ${rows[0]?.v ?? "?"}`;
     }).catch(() => "PostgreSQL");
   }
