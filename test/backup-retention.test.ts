@@ -5,8 +5,8 @@
  * does not.
  */
 import assert from "node:assert/strict";
-import { appendFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, existsSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
 import { describe, test } from "node:test";
 import { MANIFEST_SUFFIX, readManifest } from "../src/backup/manifest.js";
 import { makeProject, markingStep } from "./support/cli.js";
@@ -89,6 +89,11 @@ describe("backup retention", () => {
 
       // A backup that no longer matches its sha256 is not trusted: the next run takes a new one.
       appendFileSync(taken!.file, "x");
+      const manifestPath = join(dir, `${basename(taken!.file).replace(/\.sqlite$/, "")}${MANIFEST_SUFFIX}`);
+      const corrupt = await project.run("restore", manifestPath, "--json", "--database", "sqlite:./fresh.db");
+      assert.equal(corrupt.code, 1);
+      assert.equal(corrupt.json().error.code, "E_BACKUP_CORRUPT");
+      assert.ok(!existsSync(join(project.dir, "fresh.db")), "nothing restored from a damaged backup");
       const third = await project.run("upgrade", "--yes");
       assert.equal(third.code, 1);
       assert.doesNotMatch(third.stdout, /reused/);

@@ -2,8 +2,8 @@
  * `lockstep restore`: a backup into an empty database (or, forced and confirmed, the same
  * one wiped first), proven by the manifest's per-table counts and checksums.
  */
-import { redactUrl } from "../adapters/url.js";
-import { RefusedError, UsageError } from "../core/errors.js";
+import { redactUrl, scrub, secretsOf } from "../adapters/url.js";
+import { DatabaseError, LockstepError, RefusedError, UsageError } from "../core/errors.js";
 import { engineFor } from "./engine.js";
 import { assertFileMatches, type BackupManifest, readManifest } from "./manifest.js";
 import { compareChecksums } from "./table-checksums.js";
@@ -47,7 +47,9 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
       },
     );
   }
-  const wiped = !(await engine.isEmpty());
+  const wiped = !(await engine
+    .isEmpty()
+    .catch((error: unknown) => unreachable(error, options.url, database)));
   if (wiped) {
     if (options.force !== true) {
       throw new RefusedError(
@@ -72,4 +74,17 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
     rows: actual.reduce((n, t) => n + t.rows, 0),
     durationMs: Date.now() - started,
   };
+}
+
+/** The database restored into cannot be opened: a coded error, the password scrubbed. */
+function unreachable(error: unknown, url: string, database: string): never {
+  if (error instanceof LockstepError) throw error;
+  throw new DatabaseError(
+    "E_DATABASE_UNREACHABLE",
+    `cannot open ${database}: ${scrub(String((error as Error)?.message ?? error), secretsOf(url))}`,
+    {
+      cause: error,
+      hint: "create the empty database first (createdb NAME, CREATE DATABASE NAME), check the URL, then restore again",
+    },
+  );
 }
