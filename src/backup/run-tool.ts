@@ -41,7 +41,7 @@ export async function runTool(spec: ToolSpec, options: RunToolOptions): Promise<
 export function toolMissing(spec: ToolSpec, purpose: "backup" | "restore"): LockstepError {
   return new LockstepError(
     "E_BACKUP_TOOL_MISSING",
-    `${spec.names.join(" or ")} is not on PATH: lockstep needs it to ${purpose} this database`,
+    `${spec.names.join(" or ")} is not on PATH: lockstep needs it to ${purpose === "backup" ? "back up" : "restore"} this database`,
     {
       hint: `install it (Debian/Ubuntu: \`apt-get install ${spec.debianPackage}\`), or run the upgrade without --backup (and no backup in the config) after taking a backup your own way`,
     },

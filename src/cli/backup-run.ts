@@ -61,7 +61,7 @@ function printBackup(output: Output, { manifest, manifestPath, reused, pruned }:
   } else {
     output.line(
       output.c.green(
-        `Backup ${manifest.id}: ${manifest.bytes} bytes in ${took} (${manifest.tool}), ${manifest.tables.length} table(s), sha256 ${manifest.sha256.slice(0, 12)}…${manifest.verified?.ok ? ", verified by a restore into a scratch database" : ""}`,
+        `Backup ${manifest.id}: ${manifest.bytes} bytes in ${took} (${manifest.tool}), ${manifest.tables.length} ${manifest.kind === "mongodb" ? "collection(s)" : "table(s)"}, sha256 ${manifest.sha256.slice(0, 12)}…${manifest.verified?.ok ? ", verified by a restore into a scratch database" : ""}`,
       ),
     );
   }

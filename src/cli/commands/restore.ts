@@ -33,7 +33,7 @@ export function restoreCommand(streams: Streams, exit: ExitHolder): Command {
       const { manifest } = outcome;
       output.line(
         output.c.green(
-          `Restored backup ${manifest.id} into ${outcome.database} in ${formatDuration(outcome.durationMs)}: ${outcome.tables} table(s), ${outcome.rows} row(s), every checksum matches; stamp ${manifest.stampBefore ?? "(unstamped)"}.`,
+          `Restored backup ${manifest.id} into ${outcome.database} in ${formatDuration(outcome.durationMs)}: ${outcome.tables} ${manifest.kind === "mongodb" ? "collection(s)" : "table(s)"}, ${outcome.rows} ${manifest.kind === "mongodb" ? "document(s)" : "row(s)"}, every checksum matches; stamp ${manifest.stampBefore ?? "(unstamped)"}.`,
         ),
       );
       output.result({
