@@ -61,6 +61,17 @@ describe("backup retention", () => {
         history.filter((e) => e.action === "backup").map((e) => e.details.id),
         ids,
       );
+      // A forced restore over a database that holds data asks first; without a terminal, --yes.
+      const newest = left.filter((m) => m.database === "sqlite:./app.db").at(-1)!;
+      const manifestPath = join(project.dir, "bk", `${basename(newest.file, ".sqlite")}${MANIFEST_SUFFIX}`);
+      const unasked = await project.run("restore", manifestPath, "--force", "--json");
+      assert.equal(unasked.json().error.code, "E_CONFIRMATION_REQUIRED");
+      const forced = await project.run("restore", manifestPath, "--force", "--yes", "--json");
+      assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+      assert.equal(forced.json().wiped, true);
+      // The database is now as the newest backup found it: before that backup's own history entry.
+      const restored = (await project.run("history", "--json")).json() as { action: string }[];
+      assert.equal(restored.filter((e) => e.action === "backup").length, 2);
     } finally {
       project.cleanup();
     }
