@@ -2,12 +2,13 @@
  * Bounded disk on SQLite: `backup: { keep: 2 }` prunes the oldest backups of one database and
  * only of that one; a crash-looping `upgrade --backup` takes no second backup for the same
  * (stamp, target) while the first one still matches its sha256, and takes a new one once it
- * does not.
+ * does not; no backup is taken while another upgrader holds the lease.
  */
 import assert from "node:assert/strict";
 import { appendFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, test } from "node:test";
+import { adapterFromUrl } from "../src/adapters/from-url.js";
 import { MANIFEST_SUFFIX, readManifest } from "../src/backup/manifest.js";
 import { makeProject, markingStep } from "./support/cli.js";
 
@@ -119,6 +120,36 @@ describe("backup retention", () => {
         [false, true, false],
       );
     } finally {
+      project.cleanup();
+    }
+  });
+
+  test("no backup while another upgrader holds the lease: E_LOCK_HELD, nothing written", async () => {
+    const project = makeProject({
+      "package.json": JSON.stringify({ name: "app", version: "1.0.0", type: "module" }),
+      "lockstep.config.ts": config(""),
+      "upgrades/1.0.0-first.ts": markingStep("1.0.0", "first"),
+    });
+    const adapter = await adapterFromUrl(`sqlite:${join(project.dir, "app.db")}`);
+    try {
+      assert.equal((await project.run("init")).code, 0);
+      await adapter.open({ create: false });
+      const attempt = await adapter.tryAcquireLease({
+        owner: "another-upgrader",
+        host: "elsewhere",
+        pid: 1,
+        user: "ops",
+        ttlMs: 60_000,
+      });
+      assert.ok("lease" in attempt);
+      const run = await project.run("backup", "--json");
+      assert.equal(run.code, 3, run.stdout + run.stderr);
+      assert.equal(run.json().error.code, "E_LOCK_HELD");
+      assert.ok(!existsSync(join(project.dir, "bk")) || readdirSync(join(project.dir, "bk")).length === 0);
+      await attempt.lease.release();
+      assert.equal((await project.run("backup")).code, 0);
+    } finally {
+      await adapter.close();
       project.cleanup();
     }
   });

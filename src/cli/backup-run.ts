@@ -2,7 +2,7 @@
 import { recordBackup } from "../backup/record-backup.js";
 import { type BackupOutcome, DEFAULT_BACKUP_DIR, takeBackup } from "../backup/take-backup.js";
 import type { ResolvedConfig } from "../config/load-config.js";
-import { UsageError } from "../core/errors.js";
+import { RefusedError, UsageError } from "../core/errors.js";
 import type { Upgrader } from "../core/upgrader.js";
 import { formatDuration, type Output } from "./output.js";
 
@@ -31,6 +31,7 @@ export async function runBackup(
       },
     );
   }
+  await refuseWhileUpgrading(upgrader);
   const dir = request.dir ?? config.backup?.dir ?? DEFAULT_BACKUP_DIR;
   let shown = -1;
   const outcome = await takeBackup({
@@ -50,6 +51,22 @@ export async function runBackup(
   await recordBackup(upgrader.adapter, upgrader.codeVersion, outcome.manifest, outcome.reused);
   printBackup(output, outcome);
   return outcome;
+}
+
+/**
+ * A backup taken while another upgrader holds the lease could catch its half-done work and
+ * record a stamp the dump does not hold: refused (an expired lease, a dead holder, is not).
+ */
+async function refuseWhileUpgrading(upgrader: Upgrader<any>): Promise<void> {
+  const { lease } = await upgrader.adapter.readState();
+  if (lease === null || lease.expired) return;
+  throw new RefusedError(
+    "E_LOCK_HELD",
+    `another upgrader holds the lease (${lease.owner}, pid ${lease.pid} on ${lease.host}, since ${lease.acquiredAt}): a backup now could catch its half-done work`,
+    {
+      hint: "rerun once it finished (`lockstep status` says CURRENT or UPGRADE_PENDING); nothing was written",
+    },
+  );
 }
 
 function printBackup(output: Output, { manifest, manifestPath, reused, pruned }: BackupOutcome): void {
