@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import type { ResolvedConfig } from "../config/load-config.js";
 import type { Upgrader } from "../core/upgrader.js";
 import { type GlobalOptions, openUpgrader } from "./context.js";
 import { Output, type Streams } from "./output.js";
@@ -10,6 +11,8 @@ export interface CommandRun<O> {
   readonly streams: Streams;
   /** Loads the config and opens the upgrader (closed for you afterwards). */
   open(extra?: { lockTimeoutMs?: number }): Promise<Upgrader<any>>;
+  /** The config `open` loaded (undefined before). */
+  config(): ResolvedConfig | undefined;
 }
 
 /** Where a command leaves its exit code. */
@@ -58,6 +61,7 @@ export function defineCommand<O>(
     const output = new Output(streams, options.json === true, verbose);
     exit.output = output;
     let upgrader: Upgrader<any> | undefined;
+    let config: ResolvedConfig | undefined;
     try {
       exit.code = await body(
         {
@@ -65,9 +69,10 @@ export function defineCommand<O>(
           output,
           streams,
           open: async (extra) => {
-            upgrader = (await openUpgrader(options, streams, output, extra)).upgrader;
+            ({ upgrader, config } = await openUpgrader(options, streams, output, extra));
             return upgrader;
           },
+          config: () => config,
         },
         ...positional,
       );

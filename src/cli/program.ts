@@ -3,6 +3,7 @@ import { unsettledImportError } from "../config/import-module.js";
 import { LockstepError } from "../core/errors.js";
 import { LOCKSTEP_VERSION } from "../version.js";
 import type { ExitHolder } from "./command.js";
+import { backupCommand } from "./commands/backup.js";
 import { checkCommand } from "./commands/check.js";
 import { historyCommand } from "./commands/history.js";
 import { initCommand } from "./commands/init.js";
@@ -10,6 +11,7 @@ import { newCommand } from "./commands/new.js";
 import { planCommand } from "./commands/plan.js";
 import { rehearseCommand } from "./commands/rehearse.js";
 import { resolveCommand } from "./commands/resolve.js";
+import { restoreCommand } from "./commands/restore.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
 import { upgradeCommand } from "./commands/upgrade.js";
@@ -40,6 +42,8 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     newCommand,
     checkCommand,
     waitCommand,
+    backupCommand,
+    restoreCommand,
     rehearseCommand,
   ]) {
     program.addCommand(usageErrorsCoded(make(streams, exit), streams, json).exitOverride());

@@ -34,6 +34,17 @@ export interface LockstepConfig<TDb = any> {
    * is UNINITIALISED, as lockstep never guesses. Default false.
    */
   readonly stepsBuildSchema?: boolean;
+  /**
+   * Back up before every `lockstep upgrade` (as `--backup` does): `dir` relative to this file
+   * (default "backups"), and keep the newest `keep` backups per database (default: all).
+   */
+  readonly backup?: BackupConfig;
+}
+
+/** Where `upgrade` backs up to, and how many backups it keeps. */
+export interface BackupConfig {
+  readonly dir?: string;
+  readonly keep?: number;
 }
 
 /** Where lockstep finds the stamp on MongoDB (the seed's layout). */
@@ -53,10 +64,14 @@ export const CONFIG_KEYS = [
   "lease",
   "mongodb",
   "stepsBuildSchema",
+  "backup",
 ] as const satisfies readonly (keyof LockstepConfig)[];
 
 /** Every key of the config's `lease`. */
 export const LEASE_KEYS = ["ttlMs", "waitMs", "pollMs"] as const satisfies readonly (keyof LeaseOptions)[];
+
+/** Every key of the config's `backup`. */
+export const BACKUP_KEYS = ["dir", "keep"] as const satisfies readonly (keyof BackupConfig)[];
 
 /** Every key of the config's `mongodb`. */
 export const MONGODB_KEYS = ["app", "stampId"] as const satisfies readonly (keyof MongoStampOptions)[];

@@ -7,6 +7,8 @@ import { ConfigError, LockstepError } from "../core/errors.js";
 import type { StepSource } from "../core/registry.js";
 import type { LeaseOptions } from "../core/upgrader.js";
 import {
+  BACKUP_KEYS,
+  type BackupConfig,
   CONFIG_KEYS,
   LEASE_KEYS,
   type LockstepConfig,
@@ -37,6 +39,12 @@ export interface ResolvedConfig {
   readonly lease: LeaseOptions | undefined;
   /** See {@link LockstepConfig.stepsBuildSchema}. */
   readonly stepsBuildSchema: boolean;
+  /** The database URL (null when the config gives an adapter), for backups. */
+  readonly databaseUrl: string | null;
+  /** The folder a relative SQLite path in {@link databaseUrl} resolves against. */
+  readonly databaseBaseDir: string;
+  /** The config's `backup`, its `dir` resolved against the config's folder. */
+  readonly backup: { readonly dir: string; readonly keep?: number } | undefined;
 }
 
 /** Options of {@link loadConfig}. */
@@ -134,6 +142,12 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
     stepsDir: stepsDirOf(file),
     lease: config.lease,
     stepsBuildSchema: config.stepsBuildSchema ?? false,
+    databaseUrl: typeof databaseSpec === "string" ? databaseSpec : null,
+    databaseBaseDir: baseDir,
+    backup: config.backup && {
+      dir: resolve(dir, config.backup.dir ?? "backups"),
+      ...(config.backup.keep !== undefined && { keep: config.backup.keep }),
+    },
   };
 }
 
@@ -190,7 +204,24 @@ function checkConfig(value: unknown, path: string): Partial<LockstepConfig> {
       hint: "stepsBuildSchema: true when the steps create the app's schema from nothing",
     });
   }
+  checkBackup((value as { backup?: unknown }).backup, path);
   return value as Partial<LockstepConfig>;
+}
+
+function checkBackup(backup: unknown, path: string): void {
+  if (backup === undefined) return;
+  const hint = 'backup: { dir: "backups", keep: 5 } (dir relative to the config, keep a positive integer)';
+  if (backup === null || typeof backup !== "object") {
+    throw new ConfigError("E_CONFIG_INVALID", `${path}: "backup" must be an object`, { hint });
+  }
+  checkKeys(backup, BACKUP_KEYS, path, "backup");
+  const { dir, keep } = backup as BackupConfig;
+  if (
+    (dir !== undefined && (typeof dir !== "string" || dir === "")) ||
+    (keep !== undefined && !(Number.isInteger(keep) && keep > 0))
+  ) {
+    throw new ConfigError("E_CONFIG_INVALID", `${path}: "backup" has a bad dir or keep`, { hint });
+  }
 }
 
 function checkKeys(value: object, known: readonly string[], path: string, where: string): void {

@@ -48,7 +48,17 @@ export type LockstepErrorCode =
   | "E_REHEARSAL_COPY"
   | "E_REHEARSAL_DROP"
   | "E_REHEARSAL_BUDGET"
-  | "E_REHEARSAL_UNSUPPORTED";
+  | "E_REHEARSAL_UNSUPPORTED"
+  | "E_BACKUP_TOOL_MISSING"
+  | "E_BACKUP_FAILED"
+  | "E_BACKUP_NO_SPACE"
+  | "E_BACKUP_DIR_UNWRITABLE"
+  | "E_BACKUP_NEEDS_URL"
+  | "E_BACKUP_CORRUPT"
+  | "E_MANIFEST_INVALID"
+  | "E_RESTORE_FAILED"
+  | "E_RESTORE_NOT_EMPTY"
+  | "E_RESTORE_MISMATCH";
 
 /** Base class of every error lockstep throws on purpose. */
 export class LockstepError extends Error {

@@ -18,7 +18,11 @@ export function historyCommand(streams: Streams, exit: ExitHolder): Command {
       output.result(entries);
       if (entries.length === 0) output.line("No history yet.");
       for (const e of entries) {
-        const what = e.step ? `${e.version}/${e.step}` : (e.version ?? "");
+        const what = e.step
+          ? `${e.version}/${e.step}`
+          : e.action === "backup"
+            ? `${e.version ?? "-"} id ${String(e.details?.id ?? "?")}`
+            : (e.version ?? "");
         const outcome = e.outcome === "failed" ? output.c.red(e.outcome) : e.outcome;
         output.line(
           `${e.at}  ${e.action.padEnd(16)} ${what.padEnd(34)} ${outcome.padEnd(7)} ${formatDuration(e.durationMs).padStart(9)}  ${e.user}@${e.host} pid ${e.pid}  app ${e.appVersion ?? "-"}`,

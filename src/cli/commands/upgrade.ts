@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
+import type { BackupOutcome } from "../../backup/take-backup.js";
 import { deferredWarning } from "../../core/apply-upgrade.js";
 import { olderCodeError } from "../../core/compatibility.js";
 import { LockstepError, UpgradeInterruptedError } from "../../core/errors.js";
@@ -10,7 +11,8 @@ import {
   type UpgradeResult,
   type Upgrader,
 } from "../../core/upgrader.js";
-import { defineCommand, type ExitHolder } from "../command.js";
+import { runBackup } from "../backup-run.js";
+import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
 import { attachProgress } from "../progress.js";
 import {
@@ -27,6 +29,8 @@ interface UpgradeCliOptions extends PlanCliOptions {
   readonly yes?: boolean;
   readonly wait: boolean;
   readonly lockTimeout?: string;
+  /** `--backup` (true) or `--backup=DIR`. */
+  readonly backup?: string | boolean;
 }
 
 /** `lockstep upgrade`: apply the pending steps, under the lease. */
@@ -52,6 +56,8 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
         printPlan(output, plan);
         if (!refuseOrWork(output, plan)) return EXIT.ok;
         if (!options.dryRun && options.yes !== true) await confirm(run.streams, output);
+        // After the plan is confirmed, before the lease and the first write: a failed backup aborts here.
+        const backup = await backupFirst(run, upgrader, plan);
         const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
         const detach = attachProgress(
           upgrader,
@@ -69,11 +75,12 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
           detach();
         }
         printResult(output, result);
-        output.result({ ...result, plan });
+        output.result({ ...result, plan, ...(backup && { backup: backupSummary(backup) }) });
         return EXIT.ok;
       },
     ),
   )
+    .addOption(BACKUP_OPTION)
     .addOption(
       new Option("--dry-run", "plan, check preconditions, call each step in dry-run mode; write nothing"),
     )
@@ -82,8 +89,30 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
     .addHelpText(
       "after",
-      "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--contract --force` anyway); a step without a phase is refused\nwhile older code runs unless --allow-downtime.\nTake a backup first. Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
+      "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--contract --force` anyway); a step without a phase is refused\nwhile older code runs unless --allow-downtime.\nTake a backup first (--backup). Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
     );
+}
+
+const BACKUP_OPTION = new Option(
+  "--backup [dir]",
+  "back up first (after the plan is confirmed, before the first write; default dir: the config's backup.dir, else ./backups)",
+);
+
+/** `--backup[=DIR]` or the config's `backup`: the backup, or undefined when none is asked for (or a dry run). */
+async function backupFirst(
+  run: CommandRun<UpgradeCliOptions>,
+  upgrader: Upgrader<any>,
+  plan: PlanReport,
+): Promise<BackupOutcome | undefined> {
+  const { options } = run;
+  if (options.dryRun === true || (options.backup === undefined && run.config()?.backup === undefined)) return;
+  const dir = typeof options.backup === "string" ? options.backup : undefined;
+  return runBackup(run.output, upgrader, run.config(), { dir, stamp: plan.stamp, target: plan.target });
+}
+
+/** The backup as upgrade's JSON result names it. */
+function backupSummary({ manifest, manifestPath, reused }: BackupOutcome) {
+  return { id: manifest.id, file: manifest.file, manifestPath, sha256: manifest.sha256, reused };
 }
 
 /**
