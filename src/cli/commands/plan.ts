@@ -12,6 +12,7 @@ export interface PlanCliOptions {
   readonly outOfOrder?: boolean;
   readonly force?: boolean;
   readonly contract?: boolean;
+  readonly ignoreLive?: boolean;
   readonly allowDowntime?: boolean;
 }
 
@@ -29,19 +30,25 @@ export function withPlanOptions(command: Command): Command {
     .addOption(
       new Option(
         "--force",
-        "skip preconditions marked skippable; with --contract, apply contract steps while older code runs (recorded in history)",
+        "skip preconditions marked skippable (the step runs over the records they protect; each failing one is still reported); with --contract, also apply contract steps while older code runs (recorded in history). To override only older code, use --ignore-live",
       ),
     )
     .addOption(
       new Option(
         "--contract",
-        "apply the contract steps deferred while older releases ran; refused (E_OLDER_CODE_RUNNING) while one still runs",
+        "apply the contract steps deferred while older releases ran; refused (E_OLDER_CODE_RUNNING, with any failing preconditions) while one still runs",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--ignore-live",
+        "apply contract steps even while older releases run (they may fail on the new data); overrides only that, recorded in history with the releases",
       ),
     )
     .addOption(
       new Option(
         "--allow-downtime",
-        "apply steps without a phase (and contract steps) even while older releases run: they may fail (recorded in history)",
+        "apply steps without a phase, and also deferred contract steps, even while older releases run: they may fail (recorded in history)",
       ),
     );
 }
@@ -54,6 +61,7 @@ export function planOptions(o: PlanCliOptions) {
     ...(o.outOfOrder === true && { outOfOrder: true }),
     ...(o.force === true && { force: true }),
     ...(o.contract === true && { contract: true }),
+    ...(o.ignoreLive === true && { ignoreLiveInstances: true }),
     ...(o.allowDowntime === true && { allowDowntime: true }),
   };
 }
@@ -145,7 +153,7 @@ export function printPlan(out: Output, plan: PlanReport): void {
       p.status === "passed"
         ? c.green("ok")
         : p.status === "skipped"
-          ? c.yellow("skipped (--force)")
+          ? c.yellow(p.message ? "FAILS, skipped (--force)" : "skipped (--force)")
           : c.red("FAILED");
     out.line(
       `  precondition [${p.step}] ${p.description}: ${mark}${p.message ? ` — ${p.message}` : ""}${p.status === "failed" && p.skippable ? " (skippable with --force)" : ""}`,
