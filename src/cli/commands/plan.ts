@@ -101,7 +101,7 @@ export function planCommand(streams: Streams, exit: ExitHolder): Command {
     ),
   ).addHelpText(
     "after",
-    "\nEach step shows its phase (expand, contract, — for none) and what older code still running does to it:\na contract step is deferred while an older release runs, a step without a phase is refused.\nExit codes: 0 nothing to do, 2 work pending, 3 refused (preconditions failed, older code running, uninitialised, ahead...), 1 error.",
+    "\nEach step shows its phase (expand, contract, — for none) and what older code still running does to it:\na contract step is deferred while an older release runs, a step without a phase is refused.\nExit codes: 0 nothing to do (deferred contract steps alone: 0, they wait), 2 work pending (a step to apply,\nthe stamp to move), 3 refused (preconditions failed, older code running, uninitialised, ahead...), 1 error.",
   );
 }
 
