@@ -155,12 +155,17 @@ describe("step definitions: unknown keys and SQL directives", () => {
   it("SQL directives: any case is read; misspelt, block, late and conflicting ones are refused naming file and line", () => {
     assert.equal(sqlStepPhase("-- Lockstep-Phase: Expand\nSELECT 1;\n").phase, "expand");
     assert.equal(sqlStepPhase("-- note\n-- lockstep-phase: contract\n\nSELECT 1;\n").phase, "contract");
+    assert.equal(sqlStepPhase("-- lockstep note: prose, not a directive\nSELECT 1;\n").phase, undefined);
     const refused: [string, RegExp][] = [
       [
         "-- lockstep-phaze: expand\nSELECT 1;\n",
         /f\.sql:1: unknown directive `lockstep-phaze` \(did you mean "lockstep-phase"\?\)/,
       ],
       ["/* lockstep-phase: expand */\nSELECT 1;\n", /f\.sql:1: .*block comment/],
+      [
+        "-- lockstep phase: expand\nSELECT 1;\n",
+        /f\.sql:1: unknown directive `lockstep phase` \(did you mean "lockstep-phase"\?\)/,
+      ],
       ["SELECT 1;\n-- lockstep-phase: expand\n", /f\.sql:2: .*after the first statement/],
       [
         "-- lockstep-phase: expand\n-- lockstep-phase: contract\nSELECT 1;\n",

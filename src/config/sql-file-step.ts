@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { didYouMean } from "../core/did-you-mean.js";
+import { closestName, didYouMean } from "../core/did-you-mean.js";
 import { StepDefinitionError } from "../core/errors.js";
 import type { StepDefinition, StepPhase } from "../core/step.js";
 import { runSql, sqlRunnerFor } from "./run-sql.js";
@@ -11,8 +11,8 @@ const DIRECTIVES = ["lockstep-phase"] as const;
 
 /** `-- lockstep-<word>: value` (any case); the value is checked by the registry. */
 const LINE_DIRECTIVE = /^--\s*(lockstep-[\w-]*)\s*:\s*(.*?)\s*$/i;
-/** A `lockstep-…:` directive in any comment form, to refuse it where it would be ignored. */
-const ANY_DIRECTIVE = /^(?:--|\/\*)\s*(lockstep-[\w-]*)\s*:/i;
+/** A `lockstep-…:` directive (or `lockstep phase:`, `lockstep_phase:`) in any comment form, to refuse it where it would be ignored. */
+const ANY_DIRECTIVE = /^(?:--|\/\*)\s*(lockstep[-_ ][\w -]*?)\s*:/i;
 
 /**
  * The phase a SQL step declares in its leading comment lines (`-- lockstep-phase: expand`,
@@ -36,6 +36,8 @@ export function sqlStepPhase(
     if (any === null) continue;
     const where = `${path}:${i + 1}`;
     const key = (any[1] ?? "").toLowerCase();
+    // `-- lockstep note: …` is prose; `-- lockstep phase:` is a misspelt directive.
+    if (!key.startsWith("lockstep-") && closestName(key, DIRECTIVES) === undefined) continue;
     if (!DIRECTIVES.includes(key as never)) {
       throw directiveError(where, `unknown directive \`${any[1]}\`${didYouMean(key, DIRECTIVES)}`);
     }
