@@ -140,6 +140,7 @@ describe("rolling wording, overrides and the floor (CLI, SQLite)", () => {
     const contract = await project.run("upgrade", "--contract", "--yes", "--app-version", "1.2.0");
     assert.equal(contract.code, 0, contract.stderr);
     assert.match(contract.stdout, /Applied 1 deferred contract step at 1\.2\.0\./);
+    assert.match(contract.stdout, /Planned upgrade: at 1\.2\.0 \(steps at or below the stamp; it stays\)/);
     assert.doesNotMatch(contract.stdout, /upgraded 1\.2\.0 -> 1\.2\.0/);
   });
 

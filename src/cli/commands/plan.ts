@@ -118,7 +118,9 @@ export function printPlan(out: Output, plan: PlanReport): void {
     return;
   }
   out.line(
-    `${c.bold("Planned upgrade:")} ${plan.stamp ?? `(unstamped, from ${plan.from})`} -> ${plan.target}`,
+    plan.stamp === plan.target
+      ? `${c.bold("Planned upgrade:")} at ${plan.target} (steps at or below the stamp; it stays)`
+      : `${c.bold("Planned upgrade:")} ${plan.stamp ?? `(unstamped, from ${plan.from})`} -> ${plan.target}`,
   );
   if (plan.baseline.length > 0)
     out.line(`  baseline (recorded as applied, not run): ${plan.baseline.join(", ")}`);
