@@ -162,7 +162,14 @@ describe("assessStatus with a floor", () => {
     assert.deepEqual(r.floorSetBy, [FLOOR_BEFORE_FLOORS]);
   });
 
-  it("a floor set by init / --from-version says so; expand steps at the floor's version never set it", () => {
+  it("a floor set by init / --from-version says so", () => {
+    const r = assessStatus(state("1.3.0", "1.1.0", ["1.0.0/a"]), steps("1.0.0/a"), "1.0.0", NOW);
+    assert.equal(r.status, "AHEAD");
+    assert.deepEqual(r.floorSetBy, [FLOOR_BY_INIT]);
+  });
+
+  it("the floor's step is what the ledger records at its version, even once that step is marked expand", () => {
+    // Applied without a phase (it raised the floor), marked expand in a later release.
     const r = assessStatus(
       state("1.3.0", "1.1.0", ["1.1.0/add-col"]),
       steps("1.1.0/add-col:expand"),
@@ -170,7 +177,15 @@ describe("assessStatus with a floor", () => {
       NOW,
     );
     assert.equal(r.status, "AHEAD");
-    assert.deepEqual(r.floorSetBy, [FLOOR_BY_INIT]);
+    assert.deepEqual(r.floorSetBy, ["1.1.0/add-col"]);
+    // Beside a step that has no phase, an expand step at the same version is not named.
+    const both = assessStatus(
+      state("1.3.0", "1.1.0", ["1.1.0/add-col", "1.1.0/fix"]),
+      steps("1.1.0/add-col:expand", "1.1.0/fix"),
+      "1.0.0",
+      NOW,
+    );
+    assert.deepEqual(both.floorSetBy, ["1.1.0/fix"]);
   });
 
   it("code below a floor raised above the stamp (an upgrader between its floor write and its step) is AHEAD", () => {

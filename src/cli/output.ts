@@ -62,6 +62,19 @@ export function exitCodeOf(error: unknown): number {
   return isLockstepError(error) && REFUSALS.has(error.code) ? EXIT.refused : EXIT.error;
 }
 
+/**
+ * A reader that went away (`lockstep upgrade --yes | head -1`) must never stop the command:
+ * EPIPE on stdout or stderr is ignored and further output dropped, so a running step
+ * finishes, its history is written and the exit code is the command's own. Other write
+ * errors keep their default (thrown).
+ */
+export function ignoreBrokenPipe(stream: NodeJS.WritableStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") return;
+    throw error;
+  });
+}
+
 /** Where the CLI writes: streams are passed in, so nothing below main.ts touches `process`. */
 export interface Streams {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };

@@ -16,7 +16,14 @@ import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
 import { upgradeCommand } from "./commands/upgrade.js";
 import { waitCommand } from "./commands/wait.js";
-import { Output, type StopSignal, type StopSignals, type Streams, signalExit } from "./output.js";
+import {
+  ignoreBrokenPipe,
+  Output,
+  type StopSignal,
+  type StopSignals,
+  type Streams,
+  signalExit,
+} from "./output.js";
 
 /** Builds the `lockstep` program. */
 export function buildProgram(streams: Streams, exit: ExitHolder, json = false): Command {
@@ -73,6 +80,8 @@ function usageErrorsCoded(command: Command, streams: Streams, json: boolean): Co
 /** Runs the CLI; with its entry (main.ts), the only place that touches `process`. */
 export function runCli(): void {
   const exit: ExitHolder = { code: 0 };
+  ignoreBrokenPipe(process.stdout);
+  ignoreBrokenPipe(process.stderr);
   const stop = processSignals();
   const streams: Streams = {
     stdout: process.stdout,

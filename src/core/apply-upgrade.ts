@@ -6,7 +6,12 @@ import { FloorKeeper } from "./floor-keeper.js";
 import { liveInstances } from "./instances.js";
 import type { AcquiredLease } from "./lease-acquire.js";
 import { type Plan, type PlannerOptions, planUpgrade } from "./planner.js";
-import { checkPreconditions, throwOnFailedPreconditions } from "./preconditions.js";
+import {
+  checkPreconditions,
+  skippedFailing,
+  throwOnFailedPreconditions,
+  withFailingPreconditions,
+} from "./preconditions.js";
 import { historyEntry, ledgerEntry } from "./records.js";
 import { type StepRegistry, stepId } from "./registry.js";
 import type { DeferredStep, MeasuredCount, PreconditionReport, UpgradeResult } from "./reports.js";
@@ -103,13 +108,18 @@ function deferredStep(d: StepDecision): DeferredStep {
   return { step: d.step, version: d.version, heldBy: d.heldBy, behind: d.behind };
 }
 
-/** "contract step 1.2.0/drop-x deferred: older code runs (1.0.0 ×3 on web-1)". */
+/** "contract step 1.2.0/drop-x deferred: older code runs (1.0.0 ×3 on web-1); …". */
 export function deferredWarning(d: DeferredStep): string {
+  return deferredReason(d).replace(/^contract step (\S+):/, "contract step $1 deferred:");
+}
+
+/** "contract step 1.2.0/drop-x: older code runs (1.0.0 ×3 on web-1); …", for a line headed "deferred". */
+export function deferredReason(d: DeferredStep): string {
   const why =
     d.heldBy.length > 0
       ? `older code runs (${d.heldBy.map((g) => `${g.release} ×${g.count} on ${g.hosts.join(", ")}`).join("; ")})`
       : `it waits behind ${d.behind}`;
-  return `contract step ${d.step} deferred: ${why}; \`lockstep upgrade --contract\` applies it once no older release runs`;
+  return `contract step ${d.step}: ${why}; \`lockstep upgrade --contract\` applies it once no older release runs`;
 }
 
 /** Plans and checks like an upgrade, then calls each step in dry-run mode; writes nothing. */
@@ -175,9 +185,15 @@ async function checkedPlan<TDb>(
   const live = await liveInstances(engine.adapter, engine.actor, { prune });
   const decisions = decideSteps(plan.steps, live, run.mode, { target: plan.target });
   const refusal = olderCodeRefusal(decisions);
-  if (refusal !== null) throw refusal;
-  const preconditions = await checkPreconditions(engine.adapter, applying(plan.steps, decisions), run.force);
+  const checked = plan.steps.filter((_, i) => decisions[i]?.kind !== "defer");
+  const preconditions = await checkPreconditions(engine.adapter, checked, run.force);
+  if (refusal !== null) throw withFailingPreconditions(refusal, preconditions);
   throwOnFailedPreconditions(preconditions);
+  for (const p of skippedFailing(preconditions)) {
+    engine.emit("warning", {
+      message: `precondition "${p.description}" of step ${p.step} fails (${p.message}) and was skipped by force: the step runs over those records`,
+    });
+  }
   return { plan, decisions, preconditions };
 }
 

@@ -29,19 +29,23 @@ export const FLOOR_BY_INIT = "init --version, --from-version or an earlier stamp
 
 /**
  * What set the floor: the ledger's steps at the floor's version (those this code knows as
- * expand left out: they never raise it), else the stamp standing in for a floor never
+ * expand left out, unless only they are there: adding `phase: "expand"` to a released step
+ * does not rewrite why the floor is where it is), else the stamp standing in for a floor never
  * recorded, else init / --from-version (or the stamp a pre-floor database had when it first
  * moved), or an upgrade in progress (a floor above the stamp). Derived from what is stored;
  * empty when there is no floor.
  */
-export function floorSetBy(state: DatabaseState, steps: readonly Step[]): string[] {
+export function floorSetBy(state: DatabaseState, steps: readonly Step[] = []): string[] {
   const floor = floorOf(state);
   if (floor === null) return [];
-  const expand = new Set(steps.filter((s) => s.phase === "expand").map((s) => s.id));
   const at = state.ledger
     .filter((e: LedgerEntry) => compareVersions(e.version, floor) === 0 && e.kind !== "baselined")
-    .map((e) => stepId(e.version, e.name))
-    .filter((id) => !expand.has(id));
+    .map((e) => stepId(e.version, e.name));
+  // Those this code knows as expand never raise it: named only when nothing else is there
+  // (a step that had no phase when it ran and is marked expand now).
+  const expand = new Set(steps.filter((s) => s.phase === "expand").map((s) => s.id));
+  const raising = at.filter((id) => !expand.has(id));
+  if (raising.length > 0) return raising;
   if (at.length > 0) return at;
   if (state.floorRecorded === false) return [FLOOR_BEFORE_FLOORS];
   // Raised by an upgrader for its next step, which has not committed yet.
@@ -58,15 +62,23 @@ export function deferredSteps<TDb>(state: DatabaseState, steps: readonly Step<TD
   );
 }
 
-/** How an upgrade treats older code: the flags of `upgrade --contract`, `--force`, `--allow-downtime`. */
+/**
+ * How an upgrade treats older code: the flags of `upgrade --contract`, `--ignore-live`,
+ * `--force`, `--allow-downtime`.
+ */
 export interface RollingMode {
   /** `upgrade --contract`: contract steps must apply now; older code live refuses. */
   readonly contract: boolean;
-  /** With `contract`: apply contract steps even while older code is live. */
+  /** With `contract`: apply contract steps even while older code is live (it also skips skippable preconditions). */
   readonly force: boolean;
+  /** `--ignore-live`: apply contract steps even while older code is live; nothing else is overridden. */
+  readonly ignoreLive?: boolean;
   /** Apply every step (no phase, contract) even while older code is live: it may break. */
   readonly allowDowntime: boolean;
 }
+
+/** The flag that let a step apply while older code is live (recorded in history). */
+export type Override = "--ignore-live" | "--force" | "--allow-downtime";
 
 /** What an upgrade does with one step, given the live instances. */
 export interface StepDecision {
@@ -80,7 +92,7 @@ export interface StepDecision {
   /** The deferred step this one waits behind, when it does. */
   readonly behind: string | null;
   /** The flag that let it apply while older code is live. */
-  readonly override: "--force" | "--allow-downtime" | null;
+  readonly override: Override | null;
 }
 
 /**
@@ -120,6 +132,7 @@ function decideOne(
   if (step.phase === "expand") return apply();
   if (mode.allowDowntime) return apply(held ? "--allow-downtime" : null);
   if (step.phase === "contract") {
+    if (mode.ignoreLive === true) return apply(held ? "--ignore-live" : null);
     if (mode.contract && mode.force) return apply(held ? "--force" : null);
     if (mode.contract && held) return { kind: "refuse", behind: null, override: null };
     if (held || behind !== null) return { kind: "defer", behind, override: null };
@@ -149,6 +162,12 @@ export function olderCodeRefusal(decisions: readonly StepDecision[]): RefusedErr
   return olderCodeError(refused, "nothing was written");
 }
 
+/** What to do about a contract step older code holds; the CLI's flags and the library's options both. */
+export const CONTRACT_HINT =
+  "stop the older releases (or wait until their instances expire), then `lockstep upgrade --contract` (CLI) / `upgrade({ contract: true })`; `--ignore-live` (CLI) / `ignoreLiveInstances: true` applies it anyway and is recorded in history";
+const NO_PHASE_HINT =
+  'roll out in two releases (mark additive steps `phase: "expand"` and cleanups `phase: "contract"`), or stop the older releases first; `--allow-downtime` (CLI) / `allowDowntime: true` applies it anyway (older code may fail) and is recorded in history';
+
 /** E_OLDER_CODE_RUNNING for one step, naming the releases and hosts that hold it. */
 export function olderCodeError(decision: StepDecision, written: string): RefusedError {
   const { step, heldBy, behind } = decision;
@@ -158,10 +177,7 @@ export function olderCodeError(decision: StepDecision, written: string): Refused
       : heldBy.length > 0
         ? `step ${step} has no phase (needed now and breaking), and older code is running: ${describeHolders(heldBy)}`
         : `step ${step} has no phase and waits behind the deferred contract step ${behind}`;
-  const hint =
-    decision.phase === "contract"
-      ? "stop the older releases (or wait until their instances expire), then `lockstep upgrade --contract`; `--contract --force` applies it anyway and is recorded in history"
-      : 'roll out in two releases (mark additive steps `phase: "expand"` and cleanups `phase: "contract"`), or stop the older releases first; `--allow-downtime` applies it anyway (older code may fail) and is recorded in history';
+  const hint = decision.phase === "contract" ? CONTRACT_HINT : NO_PHASE_HINT;
   return new RefusedError("E_OLDER_CODE_RUNNING", `${what}; ${written}`, { hint });
 }
 

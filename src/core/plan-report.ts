@@ -15,6 +15,7 @@ export function rollingMode(options: UpgradeOptions): RollingMode {
   return {
     contract: options.contract ?? false,
     force: options.force ?? false,
+    ignoreLive: options.ignoreLiveInstances ?? false,
     allowDowntime: options.allowDowntime ?? false,
   };
 }
@@ -32,7 +33,8 @@ export async function planReport<TDb>(
   const plan = planUpgrade(state, steps, codeVersion, planOptions);
   const live = await liveInstances(adapter, where.actor, { prune: false });
   const decisions = decideSteps(plan.steps, live, rollingMode(options), { target: plan.target });
-  const applying = plan.steps.filter((_, i) => decisions[i]?.kind === "apply");
+  // Refused steps' preconditions too: a refusal names those that fail as well (preconditions.ts).
+  const applying = plan.steps.filter((_, i) => decisions[i]?.kind !== "defer");
   const preconditions = await checkPreconditions(adapter, applying, options.force ?? false);
   return {
     database,

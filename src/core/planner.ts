@@ -386,7 +386,7 @@ function stampedVerdict(
   if (compareVersions(stamp, codeVersion) > 0) {
     return {
       status: "AHEAD_COMPATIBLE",
-      message: `the database is at ${stamp}, newer than this code (${codeVersion}), and its compatibility floor ${floor} lets this code run on it: it serves, and writes nothing to lockstep's store`,
+      message: `the database is at ${stamp}, newer than this code (${codeVersion}), and its compatibility floor ${floor} lets this code run on it: it serves, and never moves the stamp or the ledger`,
       next: `roll out release ${stamp} or newer; contract steps wait until this release stops`,
     };
   }
@@ -411,7 +411,7 @@ function stampedVerdict(
   if (deferred.length > 0) {
     return {
       status: "CURRENT",
-      message: `the database is at ${stamp}, in step with the code; ${deferred.length} contract step(s) deferred while older code runs: ${deferred.join(", ")}`,
+      message: `the database is at ${stamp}, in step with the code; ${deferred.length} contract step(s) deferred earlier, waiting until no older release runs: ${deferred.join(", ")}`,
       next: "once no older release runs, `lockstep upgrade --contract`",
     };
   }

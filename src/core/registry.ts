@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { didYouMean } from "./did-you-mean.js";
+import { didYouMean, unknownKeys } from "./did-you-mean.js";
 import { StepDefinitionError } from "./errors.js";
 import { STEP_PHASES, type Step, type StepContext, type StepCounts, type StepDefinition } from "./step.js";
 import { compareVersions, normaliseVersion } from "./versions.js";
@@ -116,6 +116,7 @@ export class StepRegistry<TDb = unknown> {
         });
       }
       seen.add(id);
+      assertKnownKeys(id, definition);
       assertPhase(id, definition.phase);
       // The phase is not hashed: declaring it on a released step later is not an edit.
       const checksum =
@@ -140,6 +141,33 @@ function checksumOf(
   const hash = createHash("sha256").update(`${version}\n${name}\n`);
   for (const fn of fns) if (fn) hash.update(fn.toString());
   return hash.digest("hex");
+}
+
+/** Every key a step definition may have (the decorator's options are these minus version/run/prepare). */
+const STEP_KEYS: readonly string[] = [
+  "version",
+  "name",
+  "description",
+  "run",
+  "prepare",
+  "conditions",
+  "idempotent",
+  "batched",
+  "transaction",
+  "affects",
+  "phase",
+  "checksum",
+] satisfies readonly (keyof StepDefinition)[];
+
+/** A key lockstep does not know (`phaze`) is refused, with the closest one: ignored, it would change nothing silently. */
+function assertKnownKeys(id: string, definition: object): void {
+  const unknown = unknownKeys(definition, STEP_KEYS)[0];
+  if (unknown === undefined) return;
+  throw new StepDefinitionError(
+    "E_INVALID_STEP",
+    `step ${id}: unknown option \`${unknown}\`${didYouMean(unknown, STEP_KEYS)}`,
+    { hint: `a step takes ${STEP_KEYS.join(", ")} (see the StepDefinition type)` },
+  );
 }
 
 /** A step's `phase` is "expand", "contract" or absent; anything else is refused with the closest. */

@@ -45,6 +45,7 @@ export interface PreconditionReport {
   readonly description: string;
   readonly status: "passed" | "failed" | "skipped";
   readonly skippable: boolean;
+  /** Why it failed; on a skipped one (`force`), why it would have failed (absent: it holds). */
   readonly message?: string;
   readonly count?: number;
 }

@@ -50,12 +50,23 @@ export const UPGRADER_OPTIONS: OptionsSpec = {
 export interface UpgradeOptions extends PlanOptions {
   /** Plan, check preconditions, call each step in dry-run mode, write nothing. */
   readonly dryRun?: boolean;
-  /** Skip the preconditions marked skippable; with `contract`, also apply contract steps while older code runs. */
+  /**
+   * Skip the preconditions marked skippable (each skipped one that fails is still reported,
+   * as a warning); with `contract`, also apply contract steps while older code runs. To
+   * override only the older code, use `ignoreLiveInstances`.
+   */
   readonly force?: boolean;
   /**
+   * Apply contract steps even while a release older than them is live (`--ignore-live`):
+   * that code may fail on the contracted data. Recorded in history with the live releases.
+   * Overrides nothing else: preconditions still hold, a step without a phase still needs
+   * `allowDowntime`.
+   */
+  readonly ignoreLiveInstances?: boolean;
+  /**
    * Apply the contract steps deferred earlier (and pending ones) now: refused with
-   * `E_OLDER_CODE_RUNNING` while a release older than one of them is live, unless `force`
-   * (recorded in history).
+   * `E_OLDER_CODE_RUNNING` while a release older than one of them is live, unless
+   * `ignoreLiveInstances` (or `force`, which also skips skippable preconditions; recorded in history).
    */
   readonly contract?: boolean;
   /**

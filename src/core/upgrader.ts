@@ -8,7 +8,7 @@ import { LeaseError, LockstepError, RefusedError } from "./errors.js";
 import { TypedEmitter, type UpgraderEvents } from "./events.js";
 import { validateHistoryLimit } from "./history-limit.js";
 import { type InitResult, initDatabase } from "./init-database.js";
-import { liveInstances, summariseInstances } from "./instances.js";
+import { liveInstances, olderThan, summariseInstances } from "./instances.js";
 import { type AcquiredLease, heldByOther, withLease } from "./lease-acquire.js";
 import { holderSummary, unlockRefusedHint } from "./lease-hints.js";
 import { planReport, rollingMode } from "./plan-report.js";
@@ -28,7 +28,7 @@ import {
 } from "./upgrader-options.js";
 import { compareVersions, isDevVersion, normaliseVersion, parseVersion } from "./versions.js";
 
-export { throwOnFailedPreconditions } from "./preconditions.js";
+export { throwOnFailedPreconditions, withFailingPreconditions } from "./preconditions.js";
 export type {
   CheckAction,
   CheckPolicy,
@@ -132,7 +132,17 @@ export class Upgrader<TDb = unknown> extends TypedEmitter<UpgraderEvents> {
     });
     if (options.instances !== true) return report;
     const live = await liveInstances(this.adapter, this.#actor, { prune: false });
-    return { ...report, instances: summariseInstances(live) };
+    const held = report.deferred.some((id) => olderThan(live, id.slice(0, id.indexOf("/"))).length > 0);
+    // What the registry shows now: deferred earlier, and nothing older holds the steps any more.
+    const free = report.deferred.length > 0 && !held && report.status === "CURRENT";
+    return {
+      ...report,
+      instances: summariseInstances(live),
+      ...(free && {
+        message: `the database is at ${report.stamp}, in step with the code; ${report.deferred.length} contract step(s) deferred earlier, and no older release is live now: ${report.deferred.join(", ")}`,
+        next: "`lockstep upgrade --contract` applies them",
+      }),
+    };
   }
 
   #assess(

@@ -1,5 +1,7 @@
 import { type Command, Option } from "commander";
+import { describeHolders } from "../../core/compatibility.js";
 import { validateHistoryLimit } from "../../core/history-limit.js";
+import type { ReleaseGroup } from "../../core/instances.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, formatDuration, type Streams } from "../output.js";
 
@@ -27,8 +29,26 @@ export function historyCommand(streams: Streams, exit: ExitHolder): Command {
         output.line(
           `${e.at}  ${e.action.padEnd(16)} ${what.padEnd(34)} ${outcome.padEnd(7)} ${formatDuration(e.durationMs).padStart(9)}  ${e.user}@${e.host} pid ${e.pid}  app ${e.appVersion ?? "-"}`,
         );
+        for (const o of overridesOf(e.details)) output.line(output.c.yellow(`${" ".repeat(26)}${o}`));
       }
       return EXIT.ok;
     },
   ).addOption(new Option("--limit <n>", "only the newest n entries (a positive integer)"));
+}
+
+/** The overrides an entry records, one line each: "override --ignore-live while 1.0.0 ×1 on web-1 ran". */
+function overridesOf(details: Readonly<Record<string, unknown>> | null): string[] {
+  if (details === null) return [];
+  const one = (flag: unknown, held: unknown, step?: unknown) => {
+    const groups = Array.isArray(held) ? (held as ReleaseGroup[]) : [];
+    const live = groups.length > 0 ? ` while older code ran: ${describeHolders(groups)}` : "";
+    return `override ${String(flag)}${step !== undefined ? ` for ${String(step)}` : ""}${live}`;
+  };
+  const lines: string[] = [];
+  if (details.override !== undefined) lines.push(one(details.override, details.olderCodeRunning));
+  if (Array.isArray(details.overrides)) {
+    for (const o of details.overrides as { flag?: unknown; step?: unknown; olderCodeRunning?: unknown }[])
+      lines.push(one(o.flag, o.olderCodeRunning, o.step));
+  }
+  return lines;
 }

@@ -11,7 +11,7 @@ const TEMPLATE = new URL("../../../templates/step.ts.tmpl", import.meta.url);
 
 /** `lockstep new <version> <name>`: write a step file from the template. */
 export function newCommand(streams: Streams, exit: ExitHolder): Command {
-  return defineCommand<{ dir?: string; description?: string }>(
+  return defineCommand<{ dir?: string; description?: string; phase?: string }>(
     "new",
     "write a new step file from a template",
     streams,
@@ -24,8 +24,11 @@ export function newCommand(streams: Streams, exit: ExitHolder): Command {
           hint: "use letters, digits and dashes, e.g. relationships-to-refcode",
         });
       }
+      const config = await configOf(streams.cwd, options);
       const dir =
-        options.dir !== undefined ? resolve(streams.cwd, options.dir) : await stepsDir(streams.cwd, options);
+        options.dir !== undefined
+          ? resolve(streams.cwd, options.dir)
+          : (config?.stepsDir ?? resolve(streams.cwd, "upgrades"));
       const file = join(dir, `${version}-${name}.ts`);
       if (existsSync(file)) {
         throw new LockstepError("E_STEP_FILE_EXISTS", `${file} already exists`, {
@@ -36,7 +39,12 @@ export function newCommand(streams: Streams, exit: ExitHolder): Command {
       const text = readFileSync(TEMPLATE, "utf8")
         .replaceAll("__VERSION__", version)
         .replaceAll("__NAME__", name)
-        .replaceAll("__DESCRIPTION__", options.description ?? `TODO: what ${name} changes, and why`);
+        .replaceAll("__DESCRIPTION__", options.description ?? `TODO: what ${name} changes, and why`)
+        .replace(
+          "__PHASE__",
+          options.phase !== undefined ? `  phase: "${options.phase}",` : '  // phase: "expand",',
+        )
+        .replace("__CONDITIONS__", conditionExamples(config?.kind ?? null));
       writeFileSync(file, text, { flag: "wx" });
       output.result({ file, version, name });
       output.line(
@@ -50,16 +58,50 @@ export function newCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(
       new Option("--dir <path>", "where to write it (default: the config's steps folder, else ./upgrades)"),
     )
-    .addOption(new Option("--description <text>", "the step's description"));
+    .addOption(new Option("--description <text>", "the step's description"))
+    .addOption(
+      new Option(
+        "--phase <phase>",
+        "expand (older releases keep working after it) or contract (breaks them; this release does not need it); default none: needed now and breaking",
+      ).choices(["expand", "contract"]),
+    );
 }
 
-/** The config's steps folder (it need not exist yet), else ./upgrades when there is no config. */
-async function stepsDir(cwd: string, options: { config?: string }): Promise<string> {
+/** The commented precondition example for the config's database; both when it is not known. */
+function conditionExamples(kind: "sql" | "mongodb" | null): string {
+  const sql = '  // conditions: [noRowsWhere("items", "refcode is null", { skippable: true })],';
+  const mongo = '  // conditions: [noDocumentsIn("items", { refcode: null }, { skippable: true })],';
+  if (kind === "sql") return sql;
+  if (kind === "mongodb") return mongo;
+  return `${sql}\n${mongo}`;
+}
+
+/** The database kind a config's `database` names, when it is a URL (read without connecting). */
+function kindOf(database: unknown): "sql" | "mongodb" | null {
+  const url =
+    typeof database === "string"
+      ? database
+      : typeof (database as { kind?: unknown } | null)?.kind === "string"
+        ? `${(database as { kind: string }).kind}:`
+        : "";
+  if (/^mongodb(\+srv)?:/i.test(url)) return "mongodb";
+  if (/^(sqlite|file|postgres(ql)?|mysql|mariadb):/i.test(url)) return "sql";
+  return null;
+}
+
+/** The config's steps folder (it need not exist yet) and database kind; null when there is no config. */
+async function configOf(
+  cwd: string,
+  options: { config?: string; dir?: string },
+): Promise<{ stepsDir: string; kind: "sql" | "mongodb" | null } | null> {
   try {
-    return stepsDirOf(await readConfig(cwd, options.config));
+    const file = await readConfig(cwd, options.config);
+    return { stepsDir: stepsDirOf(file), kind: kindOf(file.config.database) };
   } catch (error) {
+    // With --dir the config only picks the example: a config that does not load shows both.
+    if (options.dir !== undefined && options.config === undefined) return null;
     if (error instanceof ConfigError && error.code === "E_CONFIG_NOT_FOUND" && options.config === undefined) {
-      return resolve(cwd, "upgrades");
+      return null;
     }
     throw error;
   }

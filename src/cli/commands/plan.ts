@@ -12,6 +12,7 @@ export interface PlanCliOptions {
   readonly outOfOrder?: boolean;
   readonly force?: boolean;
   readonly contract?: boolean;
+  readonly ignoreLive?: boolean;
   readonly allowDowntime?: boolean;
 }
 
@@ -29,19 +30,25 @@ export function withPlanOptions(command: Command): Command {
     .addOption(
       new Option(
         "--force",
-        "skip preconditions marked skippable; with --contract, apply contract steps while older code runs (recorded in history)",
+        "skip preconditions marked skippable (the step runs over the records they protect; each failing one is still reported); with --contract, also apply contract steps while older code runs (recorded in history). To override only older code, use --ignore-live",
       ),
     )
     .addOption(
       new Option(
         "--contract",
-        "apply the contract steps deferred while older releases ran; refused (E_OLDER_CODE_RUNNING) while one still runs",
+        "apply the contract steps deferred while older releases ran; refused (E_OLDER_CODE_RUNNING, with any failing preconditions) while one still runs",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--ignore-live",
+        "apply contract steps even while older releases run (they may fail on the new data); overrides only that, recorded in history with the releases",
       ),
     )
     .addOption(
       new Option(
         "--allow-downtime",
-        "apply steps without a phase (and contract steps) even while older releases run: they may fail (recorded in history)",
+        "apply steps without a phase, and also deferred contract steps, even while older releases run: they may fail (recorded in history)",
       ),
     );
 }
@@ -54,6 +61,7 @@ export function planOptions(o: PlanCliOptions) {
     ...(o.outOfOrder === true && { outOfOrder: true }),
     ...(o.force === true && { force: true }),
     ...(o.contract === true && { contract: true }),
+    ...(o.ignoreLive === true && { ignoreLiveInstances: true }),
     ...(o.allowDowntime === true && { allowDowntime: true }),
   };
 }
@@ -93,7 +101,7 @@ export function planCommand(streams: Streams, exit: ExitHolder): Command {
     ),
   ).addHelpText(
     "after",
-    "\nEach step shows its phase (expand, contract, — for none) and what older code still running does to it:\na contract step is deferred while an older release runs, a step without a phase is refused.\nExit codes: 0 nothing to do, 2 work pending, 3 refused (preconditions failed, older code running, uninitialised, ahead...), 1 error.",
+    "\nEach step shows its phase (expand, contract, — for none) and what older code still running does to it:\na contract step is deferred while an older release runs, a step without a phase is refused.\nExit codes: 0 nothing to do (deferred contract steps alone: 0, they wait), 2 work pending (a step to apply,\nthe stamp to move), 3 refused (preconditions failed, older code running, uninitialised, ahead...), 1 error.",
   );
 }
 
@@ -110,7 +118,9 @@ export function printPlan(out: Output, plan: PlanReport): void {
     return;
   }
   out.line(
-    `${c.bold("Planned upgrade:")} ${plan.stamp ?? `(unstamped, from ${plan.from})`} -> ${plan.target}`,
+    plan.stamp === plan.target
+      ? `${c.bold("Planned upgrade:")} at ${plan.target} (steps at or below the stamp; it stays)`
+      : `${c.bold("Planned upgrade:")} ${plan.stamp ?? `(unstamped, from ${plan.from})`} -> ${plan.target}`,
   );
   if (plan.baseline.length > 0)
     out.line(`  baseline (recorded as applied, not run): ${plan.baseline.join(", ")}`);
@@ -145,7 +155,7 @@ export function printPlan(out: Output, plan: PlanReport): void {
       p.status === "passed"
         ? c.green("ok")
         : p.status === "skipped"
-          ? c.yellow("skipped (--force)")
+          ? c.yellow(p.message ? "FAILS, skipped (--force)" : "skipped (--force)")
           : c.red("FAILED");
     out.line(
       `  precondition [${p.step}] ${p.description}: ${mark}${p.message ? ` — ${p.message}` : ""}${p.status === "failed" && p.skippable ? " (skippable with --force)" : ""}`,

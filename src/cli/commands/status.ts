@@ -96,7 +96,9 @@ export function printStatus(
   for (const id of report.deferred) {
     const holders = holdersOf(id, report.instances);
     out.line(
-      `${c.yellow("deferred")}  ${id}: a contract step waiting for older releases to stop${holders ? ` (${holders})` : ""}; then \`lockstep upgrade --contract\``,
+      holders !== "" || report.instances === undefined
+        ? `${c.yellow("deferred")}  ${id}: a contract step waiting for older releases to stop${holders ? ` (${holders})` : ""}; then \`lockstep upgrade --contract\``
+        : `${c.yellow("deferred")}  ${id}: deferred earlier; no older release is live now: \`lockstep upgrade --contract\` applies it`,
     );
   }
   if (report.instances !== undefined) {

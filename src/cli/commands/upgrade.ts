@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
 import type { BackupOutcome } from "../../backup/take-backup.js";
-import { deferredWarning } from "../../core/apply-upgrade.js";
+import { deferredReason } from "../../core/apply-upgrade.js";
 import { olderCodeError } from "../../core/compatibility.js";
 import { LockstepError, UpgradeInterruptedError } from "../../core/errors.js";
 import {
@@ -10,6 +10,7 @@ import {
   type UpgradeOptions,
   type UpgradeResult,
   type Upgrader,
+  withFailingPreconditions,
 } from "../../core/upgrader.js";
 import { runBackup } from "../backup-run.js";
 import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
@@ -74,7 +75,7 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
         } finally {
           detach();
         }
-        printResult(output, result);
+        printResult(output, result, plan);
         output.result({ ...result, plan, ...(backup && { backup: backupSummary(backup) }) });
         return EXIT.ok;
       },
@@ -89,7 +90,7 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
     .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
     .addHelpText(
       "after",
-      "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--contract --force` anyway); a step without a phase is refused\nwhile older code runs unless --allow-downtime.\nTake a backup first (--backup). Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
+      "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--ignore-live` anyway, recorded in history); a step without a phase is\nrefused while older code runs unless --allow-downtime (which also applies deferred contract steps).\n--force skips skippable preconditions (with --contract it also overrides older code): run `lockstep plan` first.\nTake a backup first (--backup). Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
     );
 }
 
@@ -120,14 +121,15 @@ function backupSummary({ manifest, manifestPath, reused }: BackupOutcome) {
  * a step older code forbids. False (with the result printed) when there is nothing to do.
  */
 function refuseOrWork(output: Output, plan: PlanReport): boolean {
-  throwOnFailedPreconditions(plan.preconditions);
   const refused = refusedSteps(plan)[0];
   if (refused !== undefined) {
-    throw olderCodeError(
-      { ...refused, step: refused.id, kind: "refuse", override: null },
-      "nothing was written",
+    // The failing preconditions with the refusal: what an override would run over.
+    throw withFailingPreconditions(
+      olderCodeError({ ...refused, step: refused.id, kind: "refuse", override: null }, "nothing was written"),
+      plan.preconditions,
     );
   }
+  throwOnFailedPreconditions(plan.preconditions);
   if (planHasWork(plan)) return true;
   // printPlan listed the deferred steps.
   const deferred = plan.steps.filter((s) => s.decision === "defer");
@@ -186,8 +188,9 @@ async function confirm(streams: Streams, output: Output): Promise<void> {
   }
 }
 
-function printResult(out: Output, result: UpgradeResult): void {
+function printResult(out: Output, result: UpgradeResult, plan: PlanReport): void {
   const { c } = out;
+  const phases = new Map(plan.steps.map((s) => [s.id, s.phase]));
   for (const r of result.results) {
     const counts = r.counts
       ? ` ${Object.entries(r.counts)
@@ -200,7 +203,7 @@ function printResult(out: Output, result: UpgradeResult): void {
     for (const m of result.measured[r.step] ?? [])
       out.line(`    would touch ${m.count} record(s): ${m.query}`);
   }
-  for (const d of result.deferred) out.line(`  ${c.yellow("deferred")} ${deferredWarning(d)}`);
+  for (const d of result.deferred) out.line(`  ${c.yellow("deferred")} ${deferredReason(d)}`);
   if (result.baseline.length > 0 && result.outcome !== "dry-run")
     out.line(`  baselined (recorded as applied, not run): ${result.baseline.join(", ")}`);
   if (result.outcome === "dry-run")
@@ -213,6 +216,15 @@ function printResult(out: Output, result: UpgradeResult): void {
     out.line(
       c.green(
         `Database baselined at ${result.to}: ${result.baseline.length} step(s) recorded as applied before lockstep, stamp ${result.to} written; no step ran.`,
+      ),
+    );
+  } else if (result.from === result.to) {
+    // The stamp did not move: the steps lay at or below it (deferred contract steps, --out-of-order).
+    const n = result.results.length;
+    const contract = result.results.every((r) => phases.get(r.step) === "contract");
+    out.line(
+      c.green(
+        `Applied ${n} ${contract ? "deferred contract" : "below-the-stamp"} step${n === 1 ? "" : "s"} at ${result.to}.`,
       ),
     );
   } else out.line(c.green(`Database upgraded ${result.from ?? "(unstamped)"} -> ${result.to}.`));
