@@ -6,6 +6,7 @@ import type { ExitHolder } from "./command.js";
 import { checkCommand } from "./commands/check.js";
 import { historyCommand } from "./commands/history.js";
 import { initCommand } from "./commands/init.js";
+import { instancesCommand } from "./commands/instances.js";
 import { newCommand } from "./commands/new.js";
 import { planCommand } from "./commands/plan.js";
 import { resolveCommand } from "./commands/resolve.js";
@@ -39,6 +40,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     newCommand,
     checkCommand,
     waitCommand,
+    instancesCommand,
   ]) {
     program.addCommand(usageErrorsCoded(make(streams, exit), streams, json).exitOverride());
   }
