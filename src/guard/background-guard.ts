@@ -70,56 +70,28 @@ export function startDatabaseGuard<TDb>(options: DatabaseGuardOptions<TDb>): Dat
   validateGuardOptions(options, "startDatabaseGuard");
   const plan = parseRetry(options.retry, "startDatabaseGuard(options)");
   const reporter = new GuardReporter(options);
-  let state: GuardState = "starting";
+  const run: GuardRun = { state: "starting", closed: false, wake: () => undefined };
   let result: GuardResult | undefined;
   let error: unknown;
-  let retrying: GuardRetrying | undefined;
-  let codeVersion: string | undefined;
-  let closed = false;
-  let wake: () => void = () => undefined;
-  const ready = (async () => {
-    const { upgrader, behaviour } = await resolveGuardOptions(options, "startDatabaseGuard");
-    codeVersion = versionOf(upgrader.appVersion);
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await runGuard(upgrader, behaviour);
-      } catch (e) {
-        const delay = plan === null ? 0 : retryDelay(plan, attempt);
-        if (closed || plan === null || !retryable(e) || Date.now() - started + delay > plan.untilMs) throw e;
-        retrying = {
-          attempt,
-          error: e as LockstepError,
-          nextAttemptAt: new Date(Date.now() + delay).toISOString(),
-        };
-        state = "retrying";
-        announceRetry(reporter, options, retrying, delay, plan);
-        const sleep = cancellableSleep(delay);
-        wake = sleep.cancel;
-        await sleep.done;
-        if (closed) throw closedError(e as LockstepError);
-        state = "starting";
-      }
-    }
-  })().then(
+  const ready = attempts(options, plan, reporter, run).then(
     (r) => {
-      state = "ready";
-      retrying = undefined;
+      run.state = "ready";
+      run.retrying = undefined;
       result = r;
       return r;
     },
     (e: unknown) => {
-      state = "failed";
-      retrying = undefined;
+      run.state = "failed";
+      run.retrying = undefined;
       error = e;
-      if (!closed) reporter.error(`lockstep: the start-up guard failed: ${messageOf(e)}`);
+      if (!run.closed) reporter.error(`lockstep: the start-up guard failed: ${messageOf(e)}`);
       throw e;
     },
   );
   ready.catch(() => undefined);
   return {
     ready,
-    state: () => state,
+    state: () => run.state,
     get result() {
       return result;
     },
@@ -127,18 +99,61 @@ export function startDatabaseGuard<TDb>(options: DatabaseGuardOptions<TDb>): Dat
       return error;
     },
     get retrying() {
-      return retrying;
+      return run.retrying;
     },
     get codeVersion() {
-      return codeVersion;
+      return run.codeVersion;
     },
     async close() {
-      closed = true;
-      wake();
+      run.closed = true;
+      run.wake();
       const r = await ready.catch(() => undefined);
       await r?.close();
     },
   };
+}
+
+/** What a background guard's attempts share with its handle. */
+interface GuardRun {
+  state: GuardState;
+  retrying?: GuardRetrying | undefined;
+  codeVersion?: string | undefined;
+  closed: boolean;
+  /** Ends the wait before the next attempt (close). */
+  wake: () => void;
+}
+
+/** Runs the guard until it passes, fails for good, runs out of retries or is closed. */
+async function attempts<TDb>(
+  options: DatabaseGuardOptions<TDb>,
+  plan: RetryPlan | null,
+  reporter: GuardReporter,
+  run: GuardRun,
+): Promise<GuardResult> {
+  const { upgrader, behaviour } = await resolveGuardOptions(options, "startDatabaseGuard");
+  run.codeVersion = versionOf(upgrader.appVersion);
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runGuard(upgrader, behaviour);
+    } catch (e) {
+      const delay = plan === null ? 0 : retryDelay(plan, attempt);
+      if (run.closed || plan === null || !retryable(e) || Date.now() - started + delay > plan.untilMs)
+        throw e;
+      run.retrying = {
+        attempt,
+        error: e as LockstepError,
+        nextAttemptAt: new Date(Date.now() + delay).toISOString(),
+      };
+      run.state = "retrying";
+      announceRetry(reporter, options, run.retrying, delay, plan);
+      const sleep = cancellableSleep(delay);
+      run.wake = sleep.cancel;
+      await sleep.done;
+      if (run.closed) throw closedError(e as LockstepError);
+      run.state = "starting";
+    }
+  }
 }
 
 /** Says why the guard waits: logger.warn and the warning listeners; without a logger, stderr once. */
