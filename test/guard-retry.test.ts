@@ -5,8 +5,13 @@
  * waiting cannot fix (AHEAD) fails at once and says so on stderr when there is no logger.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe } from "node:test";
+import { adapterFromUrl } from "../src/adapters/from-url.js";
 import { upgrade } from "../src/core/registry.js";
+import { Upgrader } from "../src/core/upgrader.js";
 import {
   checkDatabase,
   type DatabaseGuard,
@@ -178,6 +183,33 @@ await describeFixture(fixture, describe, () => {
       assert.equal((guard.error as { code?: string }).code, "E_ABORTED");
     } finally {
       await older.close();
+    }
+  });
+
+  test("a database that is not there yet is waited for (policy refuse), then the guard passes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lockstep-guard-retry-"));
+    const url = `sqlite:${join(dir, "later.db")}`;
+    const guard = startDatabaseGuard({
+      database: url,
+      appVersion: "1.0.0",
+      steps: [],
+      policy: "refuse",
+      retry: RETRY,
+      logger: recordingLogger().logger,
+    });
+    try {
+      await until("retrying", () => guard.state() === "retrying");
+      const code = guard.retrying?.error.code;
+      assert.ok(code === "E_DATABASE_NOT_FOUND" || code === "E_DATABASE_UNREACHABLE", String(code));
+      const u = new Upgrader({ adapter: await adapterFromUrl(url), appVersion: "1.0.0", steps: [] });
+      await u.open({ create: true });
+      await u.init();
+      await u.close();
+      const result = await guard.ready;
+      assert.equal(result.status, "CURRENT");
+    } finally {
+      await guard.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
