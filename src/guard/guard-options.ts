@@ -75,7 +75,7 @@ const SPEC = {
 const BACKGROUND_SPEC = { ...SPEC, "retry?": "object" } as const;
 
 /** Who was called, for the error texts: `checkDatabase(options)` or `startDatabaseGuard(options)`. */
-export type GuardCaller = "checkDatabase" | "startDatabaseGuard" | "lockstepReadiness";
+export type GuardCaller = "checkDatabase" | "startDatabaseGuard";
 
 /** The smallest and largest `instanceTtlMs`: a crashed instance must not block contract steps for a day. */
 export const INSTANCE_TTL_BOUNDS = { min: 5_000, max: 3_600_000 } as const;
