@@ -66,6 +66,32 @@ function bypassTests(fixture: AdapterFixture) {
     }
   });
 
+  it("LOCKSTEP_BYPASS=1 with no logger still prints its loud line, to stderr", async () => {
+    const h = await Harness.create(fixture);
+    try {
+      const u = await h.upgrader("2.0.0", []);
+      await u.init();
+      await u.close();
+      const printed: string[] = [];
+      const original = console.error;
+      console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));
+      let result: Awaited<ReturnType<typeof checkDatabase>> | undefined;
+      try {
+        result = await withBypassEnv("1", () =>
+          checkDatabase({ database: h.db.url, appVersion: "1.0.0", steps: [], policy: "refuse" }),
+        );
+      } finally {
+        console.error = original;
+      }
+      assert.equal(result.bypassed, true);
+      const loud = printed.filter((line) => line.includes("LOCKSTEP_BYPASS") && line.includes("AHEAD"));
+      assert.equal(loud.length, 1, JSON.stringify(printed));
+      await result.close();
+    } finally {
+      await h.dispose();
+    }
+  });
+
   it("the bypass never upgrades: policy upgrade only reads, the step stays pending", async () => {
     const h = await Harness.create(fixture);
     try {

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import { loadLockstepConfig } from "../src/config/load-lockstep-config.js";
 import { isLockstepError } from "../src/core/errors.js";
 import { Upgrader } from "../src/core/upgrader.js";
-import { checkDatabase } from "../src/guard/index.js";
+import { checkDatabase, startDatabaseGuard } from "../src/guard/index.js";
 import { makeProject, markingStep, type Project, projectMarks, REPO } from "./support/cli.js";
 
 const DATALAB = join(REPO, "examples", "datalab", "lockstep.config.ts");
@@ -147,5 +147,72 @@ describe("checkDatabase({ config })", () => {
     } finally {
       p.cleanup();
     }
+  });
+
+  it("startDatabaseGuard throws a misspelt option or policy at once, naming itself and every option", () => {
+    const base = { database: "sqlite:x.db", appVersion: "1.0.0", steps: [] };
+    const throwsWith = (fn: () => unknown, text: RegExp) =>
+      assert.throws(fn, (error: unknown) => {
+        assert.ok(isLockstepError(error, "E_INVALID_OPTION"), String(error));
+        assert.match(error.message, text);
+        return true;
+      });
+    throwsWith(
+      () => startDatabaseGuard({ ...base, polcy: "refuse" } as never),
+      /^startDatabaseGuard\(options\): unknown option `polcy` \(did you mean `policy`\?\)/,
+    );
+    throwsWith(
+      () => startDatabaseGuard({ ...base, policy: "upgrad" } as never),
+      /^startDatabaseGuard\(options\): option `policy`: unknown policy "upgrad" \(did you mean "upgrade"\?\)/,
+    );
+    throwsWith(() => startDatabaseGuard({ ...base, retry: { untill: "10m" } } as never), /retry\.untill/);
+    throwsWith(
+      () => startDatabaseGuard({ ...base, instanceTtlMs: 86_400_000 }),
+      /between 5000 ms .* and 3600000 ms/,
+    );
+    throwsWith(() => startDatabaseGuard({ ...base, instanceTtlMs: 1_000 }), /instanceTtlMs/);
+    try {
+      startDatabaseGuard({ ...base, polcy: "refuse" } as never);
+    } catch (error) {
+      const hint = (error as { hint: string }).hint;
+      for (const option of [
+        "config",
+        "database",
+        "adapter",
+        "steps",
+        "policy",
+        "logger",
+        "instanceTtlMs",
+        "retry",
+      ]) {
+        assert.match(hint, new RegExp(`\\b${option}\\b`), `the hint lists \`${option}\`: ${hint}`);
+      }
+    }
+  });
+
+  it("checkDatabase names itself in its option errors and lists config and database", async () => {
+    await assert.rejects(
+      () =>
+        checkDatabase({ database: "sqlite:x.db", appVersion: "1.0.0", steps: [], polcy: "refuse" } as never),
+      (error: unknown) => {
+        assert.ok(isLockstepError(error, "E_INVALID_OPTION"));
+        assert.match(error.message, /^checkDatabase\(options\)/);
+        assert.match(error.hint ?? "", /\{ config, database, /);
+        assert.doesNotMatch(error.hint ?? "", /retry/, "retry belongs to the background guard");
+        return true;
+      },
+    );
+  });
+
+  it("a missing config file's hint speaks to a library caller (the `config` option), not to the CLI", async () => {
+    await assert.rejects(
+      () => checkDatabase({ config: "./nowhere/lockstep.config.ts", cwd: REPO }),
+      (error: unknown) => {
+        assert.ok(isLockstepError(error, "E_CONFIG_NOT_FOUND"));
+        assert.match(error.hint ?? "", /the `config` option/);
+        assert.doesNotMatch(error.message, /--config/);
+        return true;
+      },
+    );
   });
 });

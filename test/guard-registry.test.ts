@@ -79,9 +79,9 @@ function registryTests(fixture: AdapterFixture) {
   });
 
   test("the automatic keep-alive (TTL/3, unref'd) keeps a short-TTL instance live", async (h, adapter) => {
-    const result = await checkDatabase({ adapter, appVersion: "1.0.0", steps: [], instanceTtlMs: 3_000 });
+    const result = await checkDatabase({ adapter, appVersion: "1.0.0", steps: [], instanceTtlMs: 5_000 });
     try {
-      await sleep(4_500);
+      await sleep(6_500);
       const me = (await instances(h)).find((i) => i.id === result.instance?.id);
       assert.ok(me, "still listed");
       assert.equal(me.expired, false, `refreshed by the timer (age ${me.ageMs} ms)`);
@@ -93,11 +93,11 @@ function registryTests(fixture: AdapterFixture) {
       database: h.db.url,
       appVersion: "1.0.0",
       steps: [],
-      instanceTtlMs: 1_500,
+      instanceTtlMs: 5_000,
       autoKeepAlive: false,
     });
     try {
-      await sleep(2_500);
+      await sleep(6_000);
       const me = (await instances(h)).find((i) => i.id === idle.instance?.id);
       assert.equal(me?.expired, true, "autoKeepAlive: false leaves it to expire");
     } finally {

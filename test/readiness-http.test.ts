@@ -171,7 +171,15 @@ function readinessTests(fixture: AdapterFixture) {
       const newer = await h.upgrader("1.1.0", [expand]);
       await newer.upgrade({});
       await newer.close();
-      guard = startDatabaseGuard({ database: h.db.url, appVersion: "1.0.0", steps: [], policy: "refuse" });
+      const logged: { level: string; message: string }[] = [];
+      const at = (level: string) => (message: string) => logged.push({ level, message });
+      guard = startDatabaseGuard({
+        database: h.db.url,
+        appVersion: "1.0.0",
+        steps: [],
+        policy: "refuse",
+        logger: { info: at("info"), warn: at("warn"), error: at("error") },
+      });
       const readiness = lockstepReadiness(guard, { cacheMs: 0 });
       const result = await guard.ready;
       assert.equal(result.status, "AHEAD_COMPATIBLE");
@@ -198,6 +206,11 @@ function readinessTests(fixture: AdapterFixture) {
       assert.equal(gone.statusCode, 503, JSON.stringify(gone.body));
       assert.equal(gone.body.status, "AHEAD");
       assert.equal(gone.body.floor, "1.2.0");
+      assert.equal(gone.body.error, null, "a status, and no error code in it");
+      assert.equal(gone.body.codeVersion, "1.0.0");
+      await readiness.check();
+      const said = logged.filter((l) => l.level === "error" && /moved past this release/.test(l.message));
+      assert.equal(said.length, 1, `said once, however many probes: ${JSON.stringify(logged)}`);
     } finally {
       await guard?.close();
       await h.dispose();

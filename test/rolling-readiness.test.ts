@@ -10,7 +10,7 @@ import { describe } from "node:test";
 import { makeProject } from "./support/cli.js";
 import { fixtureNamed } from "./support/fixtures.js";
 import { describeFixture, harnessTest, sleep } from "./support/harness.js";
-import { probe, Replicas, startApp } from "./support/rolling-processes.js";
+import { probe, Replicas, startApp, stopGracefully, waitReady } from "./support/rolling-processes.js";
 import { slowRecipeConfig } from "./support/rolling-steps.js";
 
 const STEP_MS = 5_000;
@@ -67,4 +67,61 @@ await describeFixture(fixture, describe, () => {
       }
     });
   }
+
+  test("the 1.2.0 app logs the contract step it deferred while a 1.0.0 replica runs", async (h) => {
+    const replicas = new Replicas();
+    try {
+      const env = { DATABASE_URL: h.db.url, LOCKSTEP_POLICY: "upgrade" };
+      const old = await startApp(replicas, "express", "1.0.0", env);
+      await waitReady(old);
+      const next = await startApp(replicas, "express", "1.2.0", env);
+      await waitReady(next);
+      const line = await next.replica.waitForLine(/\] database CURRENT/, 10_000);
+      assert.match(line, /applied 1\.1\.0\/add-display-name/, next.replica.output());
+      assert.match(line, /deferred 1\.2\.0\/drop-name/, next.replica.output());
+    } finally {
+      await replicas.killAll();
+    }
+  });
+
+  test("a no-phase step while an older replica runs: the newer app keeps running, 503 with the reason, then serves once the older one stopped", async (h) => {
+    const createUsers = new URL("../examples/rolling/upgrades/1.0.0-create-users.ts", import.meta.url)
+      .pathname;
+    const project = makeProject({
+      "lockstep.config.ts": `import { defineConfig, upgrade } from "lockstep";
+import createUsers from ${JSON.stringify(createUsers)};
+export default defineConfig({
+  appVersion: process.env.APP_VERSION ?? "1.0.0",
+  database: process.env.DATABASE_URL ?? "",
+  stepsBuildSchema: true,
+  steps: [createUsers, upgrade({ version: "1.1.0", name: "no-phase", run: () => undefined })],
+});
+`,
+    });
+    const replicas = new Replicas();
+    try {
+      const env = {
+        DATABASE_URL: h.db.url,
+        LOCKSTEP_CONFIG: join(project.dir, "lockstep.config.ts"),
+        LOCKSTEP_POLICY: "upgrade",
+      };
+      const old = await startApp(replicas, "express", "1.0.0", env);
+      await waitReady(old);
+      const next = await startApp(replicas, "express", "1.1.0", env);
+      await next.replica.waitForLine(/E_OLDER_CODE_RUNNING.*trying again/, 20_000);
+      await sleep(2_500);
+      assert.ok(next.replica.alive, `still running while it retries\n${next.replica.output()}`);
+      const waiting = await probe(next.port, "/readyz");
+      assert.equal(waiting.status, 503, waiting.body);
+      const body = JSON.parse(waiting.body);
+      assert.equal(body.status, "STARTING");
+      assert.equal(body.error.code, "E_OLDER_CODE_RUNNING", waiting.body);
+      await stopGracefully(old.replica); // leaves the registry in its SIGTERM handler
+      await waitReady(next, 60_000);
+      await next.replica.waitForLine(/database CURRENT: upgraded, applied 1\.1\.0\/no-phase/, 10_000);
+    } finally {
+      await replicas.killAll();
+      project.cleanup();
+    }
+  });
 });

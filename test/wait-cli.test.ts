@@ -66,7 +66,22 @@ describe("lockstep wait", () => {
         "30s",
       ]);
       assert.equal(run.code, 3, run.stdout + run.stderr);
-      assert.match(run.stdout, /will not get there by waiting AHEAD/);
+      assert.match(run.stdout, /will not get there by waiting \(E_AHEAD\): AHEAD: /);
+      assert.match(run.stdout, /^next {6}\S/m, `the next command, as status prints it: ${run.stdout}`);
+      const json = await lockstep(p.dir, [
+        "wait",
+        "--app-version",
+        "0.9.0",
+        "--until",
+        "compatible",
+        "--json",
+      ]);
+      assert.equal(json.code, 3);
+      const body = json.json();
+      assert.equal(body.outcome, "never");
+      assert.equal(body.error.code, "E_AHEAD");
+      assert.equal(typeof body.next, "string");
+      assert.equal(body.next, body.error.hint);
       assert.ok(Date.now() - started < 15_000, "did not wait for the timeout");
     } finally {
       p.cleanup();
@@ -104,7 +119,8 @@ describe("lockstep wait", () => {
       assert.match(compatible.stdout, /ready AHEAD_COMPATIBLE/);
       const current = await lockstep(p.dir, ["wait", "--app-version", "1.0.0", "--until", "current"]);
       assert.equal(current.code, 3, current.stdout + current.stderr);
-      assert.match(current.stdout, /will not get there by waiting AHEAD_COMPATIBLE/);
+      assert.match(current.stdout, /will not get there by waiting \(E_AHEAD\): AHEAD_COMPATIBLE/);
+      assert.match(current.stdout, /next .*--until compatible/);
     } finally {
       p.cleanup();
     }

@@ -7,6 +7,7 @@ import { backupCommand } from "./commands/backup.js";
 import { checkCommand } from "./commands/check.js";
 import { historyCommand } from "./commands/history.js";
 import { initCommand } from "./commands/init.js";
+import { instancesCommand } from "./commands/instances.js";
 import { newCommand } from "./commands/new.js";
 import { planCommand } from "./commands/plan.js";
 import { rehearseCommand } from "./commands/rehearse.js";
@@ -52,6 +53,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
     backupCommand,
     restoreCommand,
     rehearseCommand,
+    instancesCommand,
   ]) {
     program.addCommand(usageErrorsCoded(make(streams, exit), streams, json).exitOverride());
   }

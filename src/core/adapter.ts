@@ -124,7 +124,8 @@ export type HistoryAction =
   | "resolve"
   | "unlock"
   | "backup"
-  | "bypass";
+  | "bypass"
+  | "forget_instance";
 
 /** One history entry. Every entry says who, where, when, with which versions and how it ended. */
 export interface HistoryEntry {

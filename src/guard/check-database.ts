@@ -6,7 +6,6 @@
  */
 import type { InstanceRecord } from "../core/adapter.js";
 import { assertCheckPolicy } from "../core/check-policy.js";
-import { UsageError } from "../core/errors.js";
 import type { GuardBehaviour } from "../core/guard-behaviour.js";
 import type { CheckPolicy, CheckResult } from "../core/reports.js";
 import { Upgrader } from "../core/upgrader.js";
@@ -14,7 +13,7 @@ import type { UpgraderOptions } from "../core/upgrader-options.js";
 import { type Actor, defaultActor } from "../runtime/actor.js";
 import { bypassMessage, bypassRequested, recordBypass } from "./bypass.js";
 import { GuardReporter } from "./guard-events.js";
-import { type CheckDatabaseOptions, resolveGuardOptions } from "./guard-options.js";
+import { assertInstanceTtl, type CheckDatabaseOptions, resolveGuardOptions } from "./guard-options.js";
 import { AdapterQueue, InstanceHandle } from "./instance-handle.js";
 
 /** What the guard found and did, with this process's registration. */
@@ -34,6 +33,8 @@ export interface GuardContext {
   readonly upgrader: Upgrader<any>;
   readonly queue: AdapterQueue;
   readonly actor: Actor;
+  /** The guard's logger and listeners (readiness says through it when the data moved below this code). */
+  readonly reporter: GuardReporter;
 }
 
 const contexts = new WeakMap<GuardResult, GuardContext>();
@@ -60,15 +61,7 @@ export async function runGuard<TDb>(
 ): Promise<GuardResult> {
   const policy = assertCheckPolicy(behaviour.policy ?? "warn");
   const ttl = behaviour.instanceTtlMs;
-  if (ttl !== undefined && !(Number.isFinite(ttl) && ttl >= 1_000)) {
-    throw new UsageError(
-      "E_INVALID_OPTION",
-      `checkDatabase(options): instanceTtlMs must be at least 1000 ms, got ${ttl}`,
-      {
-        hint: "instanceTtlMs: 120000 (the default, 2 minutes)",
-      },
-    );
-  }
+  assertInstanceTtl(ttl, "checkDatabase(options)");
   const actor = upgraderOptions.actor ?? defaultActor();
   const upgrader = new Upgrader({ ...upgraderOptions, actor });
   const reporter = new GuardReporter(behaviour);
@@ -93,7 +86,7 @@ export async function runGuard<TDb>(
     keepAlive: () => instance.keepAlive(),
     close: () => instance.close(),
   };
-  contexts.set(guardResult, { upgrader, queue, actor });
+  contexts.set(guardResult, { upgrader, queue, actor, reporter });
   reporter.done(guardResult);
   return guardResult;
 }

@@ -64,7 +64,7 @@ export class GuardReporter {
     }
   }
 
-  /** A loud line (the bypass). */
+  /** A loud line (the bypass, a failed guard): logger.error, or stderr without a logger. */
   error(message: string): void {
     this.#log("error", message);
   }
@@ -78,7 +78,10 @@ export class GuardReporter {
 
   #log(level: "info" | "warn" | "error", message: string): void {
     try {
-      this.#behaviour.logger?.[level](message);
+      // With no logger, an error line (the bypass, a guard that failed for good) goes to stderr:
+      // it must not vanish.
+      if (this.#behaviour.logger === undefined && level === "error") console.error(message);
+      else this.#behaviour.logger?.[level](message);
     } catch {
       // A logger's failure never stops the guard.
     }

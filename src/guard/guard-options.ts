@@ -10,7 +10,8 @@ import { type LoadedLockstepConfig, loadLockstepConfig } from "../config/load-lo
 import { loadStepsDir } from "../config/load-steps-dir.js";
 import type { Adapter } from "../core/adapter.js";
 import { checkOptions, type OptionsSpec } from "../core/check-options.js";
-import { UsageError } from "../core/errors.js";
+import { assertCheckPolicy } from "../core/check-policy.js";
+import { ConfigError, UsageError } from "../core/errors.js";
 import type { GuardBehaviour } from "../core/guard-behaviour.js";
 import type { StepSource } from "../core/registry.js";
 import { type LeaseOptions, UPGRADER_OPTIONS, type UpgraderOptions } from "../core/upgrader-options.js";
@@ -58,8 +59,10 @@ export const GUARD_UPGRADER_OPTIONS: OptionsSpec = Object.fromEntries(
   Object.entries(UPGRADER_OPTIONS).map(([key, type]) => [key.endsWith("?") ? key : `${key}?`, type]),
 );
 
-/** The shape of {@link CheckDatabaseOptions} (without `config` and `database`, checked by hand). */
+/** The shape of {@link CheckDatabaseOptions}: `config`, `database` and `steps` are typed by hand (two forms each). */
 const SPEC = {
+  "config?": "string",
+  "database?": "string",
   ...GUARD_UPGRADER_OPTIONS,
   ...GUARD_BEHAVIOUR_OPTIONS,
   "cwd?": "string",
@@ -68,15 +71,84 @@ const SPEC = {
   "steps?": "array",
 } as const;
 
-const WHERE = "checkDatabase(options)";
+/** The options only the background guard takes (`retry`). */
+const BACKGROUND_SPEC = { ...SPEC, "retry?": "object" } as const;
+
+/** Who was called, for the error texts: `checkDatabase(options)` or `startDatabaseGuard(options)`. */
+export type GuardCaller = "checkDatabase" | "startDatabaseGuard";
+
+/** The smallest and largest `instanceTtlMs`: a crashed instance must not block contract steps for a day. */
+export const INSTANCE_TTL_BOUNDS = { min: 5_000, max: 3_600_000 } as const;
+
+/**
+ * Checks the options synchronously (so `startDatabaseGuard` throws at once, not in the
+ * background): the object, every name (did-you-mean), each type, the policy and the TTL.
+ */
+export function validateGuardOptions<TDb>(options: CheckDatabaseOptions<TDb>, caller: GuardCaller): void {
+  const where = `${caller}(options)`;
+  const spec = caller === "checkDatabase" ? SPEC : BACKGROUND_SPEC;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    checkOptions(options, where, spec);
+  }
+  const { config, database, steps, retry, ...rest } = options as CheckDatabaseOptions<TDb> & {
+    retry?: unknown;
+  };
+  checkOptions(
+    {
+      ...rest,
+      ...(Array.isArray(steps) && { steps }),
+      ...(retry !== undefined && { retry: typeof retry === "object" && retry !== null ? retry : {} }),
+    },
+    where,
+    spec,
+  );
+  if (rest.policy !== undefined) {
+    try {
+      assertCheckPolicy(rest.policy);
+    } catch (error) {
+      const e = error as UsageError;
+      throw new UsageError("E_INVALID_OPTION", `${where}: option \`policy\`: ${e.message.split("\n")[0]}`, {
+        ...(e.hint !== undefined && { hint: e.hint }),
+      });
+    }
+  }
+  assertInstanceTtl(rest.instanceTtlMs, where);
+  if (typeof steps !== "string" && steps !== undefined && !Array.isArray(steps)) {
+    throw new UsageError("E_INVALID_OPTION", `${where}: option \`steps\` must be an array or a folder path`, {
+      hint: `the options are ${shapeOf(spec)}`,
+    });
+  }
+}
+
+/** Throws E_INVALID_OPTION unless `ttl` is undefined or within {@link INSTANCE_TTL_BOUNDS}. */
+export function assertInstanceTtl(ttl: unknown, where: string): void {
+  const { min, max } = INSTANCE_TTL_BOUNDS;
+  if (ttl === undefined || (typeof ttl === "number" && Number.isFinite(ttl) && ttl >= min && ttl <= max))
+    return;
+  throw new UsageError(
+    "E_INVALID_OPTION",
+    `${where}: instanceTtlMs must be between ${min} ms (5 s) and ${max} ms (1 hour), got ${String(ttl)}`,
+    {
+      hint: "instanceTtlMs: 120000 (the default, 2 minutes); an instance that crashed blocks contract steps for this long",
+    },
+  );
+}
+
+/** `{ config, database, … }`: every option a caller accepts. */
+export function shapeOf(spec: OptionsSpec): string {
+  return `{ ${Object.keys(spec)
+    .map((k) => k.replace(/\?$/, ""))
+    .join(", ")} }`;
+}
 
 /** Splits the options into the upgrader's (config loaded, URL opened, folder read) and the guard's. */
 export async function resolveGuardOptions<TDb>(
   options: CheckDatabaseOptions<TDb>,
+  caller: GuardCaller = "checkDatabase",
 ): Promise<{ upgrader: UpgraderOptions<TDb>; behaviour: GuardBehaviour }> {
-  if (options === null || typeof options !== "object") checkOptions(options, WHERE, SPEC);
+  validateGuardOptions(options, caller);
+  const WHERE = `${caller}(options)`;
   const { config, database, steps, ...rest } = options;
-  checkOptions({ ...rest, ...(Array.isArray(steps) && { steps }) }, WHERE, SPEC);
   const {
     policy,
     onWarning,
@@ -86,8 +158,9 @@ export async function resolveGuardOptions<TDb>(
     autoKeepAlive,
     bypass,
     cwd: cwdOption,
+    retry: _retry,
     ...wiring
-  } = rest;
+  } = rest as typeof rest & { retry?: unknown };
   const behaviour = Object.fromEntries(
     Object.entries({ policy, onWarning, logger, on, instanceTtlMs, autoKeepAlive, bypass }).filter(
       ([, value]) => value !== undefined,
@@ -95,8 +168,9 @@ export async function resolveGuardOptions<TDb>(
   ) as GuardBehaviour;
   const cwd = cwdOption ?? process.cwd();
   const fromConfig: Partial<LoadedLockstepConfig> =
-    config === undefined ? {} : await loadConfigOption(config, cwd, options);
-  const adapter = options.adapter ?? (await databaseOption(database, cwd, options)) ?? fromConfig.adapter;
+    config === undefined ? {} : await loadConfigOption(config, cwd, options, WHERE);
+  const adapter =
+    options.adapter ?? (await databaseOption(database, cwd, options, WHERE)) ?? fromConfig.adapter;
   const stepList =
     typeof steps === "string" ? await loadStepsDir(resolve(cwd, steps)) : (steps ?? fromConfig.steps);
   const appVersion =
@@ -127,7 +201,12 @@ export async function resolveGuardOptions<TDb>(
   };
 }
 
-async function loadConfigOption<TDb>(config: unknown, cwd: string, options: CheckDatabaseOptions<TDb>) {
+async function loadConfigOption<TDb>(
+  config: unknown,
+  cwd: string,
+  options: CheckDatabaseOptions<TDb>,
+  WHERE: string,
+) {
   if (typeof config !== "string" && !(config instanceof URL)) {
     throw new UsageError(
       "E_INVALID_OPTION",
@@ -137,11 +216,21 @@ async function loadConfigOption<TDb>(config: unknown, cwd: string, options: Chec
       },
     );
   }
-  return loadLockstepConfig(config, {
-    cwd,
-    ...(typeof options.database === "string" && { database: options.database }),
-    ...(options.appVersion !== undefined && { appVersion: options.appVersion }),
-  });
+  try {
+    return await loadLockstepConfig(config, {
+      cwd,
+      ...(typeof options.database === "string" && { database: options.database }),
+      ...(options.appVersion !== undefined && { appVersion: options.appVersion }),
+    });
+  } catch (error) {
+    // The loader speaks to the CLI ("check the --config path"); a library caller passed `config`.
+    if (error instanceof ConfigError && error.code === "E_CONFIG_NOT_FOUND") {
+      throw new ConfigError("E_CONFIG_NOT_FOUND", `${WHERE}: ${error.message.split("\n")[0]}`, {
+        hint: `check the \`config\` option's path (a relative one resolves against \`cwd\`, here ${cwd}), or pass an absolute path or a file: URL`,
+      });
+    }
+    throw error;
+  }
 }
 
 /** The adapter for `database` (a URL or an adapter); undefined when none is given. */
@@ -149,6 +238,7 @@ async function databaseOption<TDb>(
   database: unknown,
   cwd: string,
   options: CheckDatabaseOptions<TDb>,
+  WHERE: string,
 ): Promise<Adapter<any> | undefined> {
   if (database === undefined) return undefined;
   if (options.config !== undefined && typeof database === "string") return undefined; // the config loader used it

@@ -6,21 +6,31 @@
  * (status and live instances) is cached for a few seconds, so probes do not load the database.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isLockstepError } from "../core/errors.js";
+import { isLockstepError, summaryOf } from "../core/errors.js";
 import { liveInstances, type ReleaseGroup, summariseInstances } from "../core/instances.js";
 import type { StatusReport } from "../core/planner.js";
-import { type DatabaseGuard, isDatabaseGuard, startDatabaseGuard } from "./background-guard.js";
-import { type GuardResult, guardContext } from "./check-database.js";
-import type { CheckDatabaseOptions } from "./guard-options.js";
+import {
+  type DatabaseGuard,
+  type DatabaseGuardOptions,
+  type GuardState,
+  isDatabaseGuard,
+  startDatabaseGuard,
+} from "./background-guard.js";
+import { type GuardContext, type GuardResult, guardContext } from "./check-database.js";
 
 /** The readiness answer's body. */
 export interface ReadinessBody {
   readonly ready: boolean;
-  /** The guard's state: starting, ready or failed. */
-  readonly guard: "starting" | "ready" | "failed";
-  /** The database's status (STARTING while the guard runs, the error code once it failed). */
-  readonly status: string;
+  /** The guard's state: starting, retrying, ready or failed. */
+  readonly guard: GuardState;
+  /**
+   * The database's status (a status of the README's table); STARTING while the guard runs or
+   * waits to try again, FAILED once it failed for good or when the database could not be read.
+   */
+  readonly status: StatusReport["status"] | "STARTING" | "FAILED";
   readonly message: string;
+  /** The error behind a 503 that is not a status (a refusal being retried, a failed guard, an unreadable database). */
+  readonly error: { readonly code: string; readonly message: string } | null;
   readonly codeVersion: string | null;
   readonly stamp: string | null;
   readonly floor: string | null;
@@ -61,19 +71,20 @@ export function servable(report: StatusReport): boolean {
  * one with). Answers 200 or 503 with a {@link ReadinessBody}.
  */
 export function lockstepReadiness<TDb>(
-  guardOrOptions: DatabaseGuard | CheckDatabaseOptions<TDb>,
+  guardOrOptions: DatabaseGuard | DatabaseGuardOptions<TDb>,
   options: ReadinessOptions = {},
 ): ReadinessHandler {
   const guard = isDatabaseGuard(guardOrOptions) ? guardOrOptions : startDatabaseGuard(guardOrOptions);
   const cacheMs = options.cacheMs ?? 5_000;
   let cached: { at: number; answer: Promise<ReadinessBody> } | undefined;
+  const contracted = contractionNotice();
   const check = async () => {
     const state = guard.state();
     let body: ReadinessBody;
     if (state !== "ready" || guard.result === undefined) body = notReady(guard);
     else {
       if (cached === undefined || Date.now() - cached.at >= cacheMs) {
-        cached = { at: Date.now(), answer: readBody(guard.result) };
+        cached = { at: Date.now(), answer: readBody(guard.result, contracted) };
       }
       body = await cached.answer;
     }
@@ -82,7 +93,13 @@ export function lockstepReadiness<TDb>(
   const handler = ((_req: IncomingMessage, res: ServerResponse) => {
     check().then(
       ({ statusCode, body }) => answer(res, statusCode, body),
-      (error: Error) => answer(res, 503, { ...notReady(guard), status: "ERROR", message: error.message }),
+      (error: Error) =>
+        answer(res, 503, {
+          ...notReady(guard),
+          status: "FAILED",
+          message: error.message,
+          error: errorOf(error),
+        }),
     );
   }) as ReadinessHandler;
   return Object.assign(handler, {
@@ -103,16 +120,22 @@ function answer(res: ServerResponse, statusCode: number, body: ReadinessBody): v
 }
 
 function notReady(guard: DatabaseGuard): ReadinessBody {
-  const failed = guard.state() === "failed";
-  const error = guard.error;
+  const state = guard.state();
+  const retrying = guard.retrying;
+  const message =
+    state === "failed"
+      ? `the start-up guard failed: ${errorText(guard.error)}`
+      : retrying !== undefined
+        ? `the start-up guard was refused (attempt ${retrying.attempt}) and tries again at ${retrying.nextAttemptAt}: ${summaryOf(retrying.error)}`
+        : "the start-up guard is still checking (or upgrading) the database";
   return {
     ready: false,
-    guard: failed ? "failed" : "starting",
-    status: failed ? (isLockstepError(error) ? error.code : "FAILED") : "STARTING",
-    message: failed
-      ? `the start-up guard failed: ${(error as Error)?.message ?? String(error)}`
-      : "the start-up guard is still checking (or upgrading) the database",
-    codeVersion: null,
+    guard: state === "ready" ? "starting" : state,
+    status: state === "failed" ? "FAILED" : "STARTING",
+    message,
+    error:
+      state === "failed" ? errorOf(guard.error) : retrying !== undefined ? errorOf(retrying.error) : null,
+    codeVersion: guard.codeVersion ?? null,
     stamp: null,
     floor: null,
     pending: [],
@@ -122,8 +145,40 @@ function notReady(guard: DatabaseGuard): ReadinessBody {
   };
 }
 
+function errorOf(error: unknown): { code: string; message: string } {
+  return isLockstepError(error)
+    ? { code: error.code, message: summaryOf(error) }
+    : { code: "E_UNEXPECTED", message: errorText(error) };
+}
+
+function errorText(error: unknown): string {
+  return (error as Error)?.message ?? String(error);
+}
+
+/**
+ * Says once (logger.error, stderr without a logger) that the data was contracted below this
+ * code's release: the replica turns 503 for good and should be replaced by a newer one.
+ */
+function contractionNotice(): (report: StatusReport, context: GuardContext) => void {
+  let said = false;
+  return (report, context) => {
+    if (report.status !== "AHEAD") {
+      said = false;
+      return;
+    }
+    if (said) return;
+    said = true;
+    context.reporter.error(
+      `lockstep: the database moved past this release while it ran: ${report.message}; readiness answers 503 from now on (replace this replica with a newer release)`,
+    );
+  };
+}
+
 /** One read of the status and the live instances, on the guard's connection queue. */
-async function readBody(result: GuardResult): Promise<ReadinessBody> {
+async function readBody(
+  result: GuardResult,
+  contracted: (report: StatusReport, context: GuardContext) => void,
+): Promise<ReadinessBody> {
   const context = guardContext(result);
   if (context === undefined) return bodyOf(result.report, [], result.bypassed);
   const { upgrader, queue, actor } = context;
@@ -131,6 +186,7 @@ async function readBody(result: GuardResult): Promise<ReadinessBody> {
     return await queue.use(async (adapter) => {
       try {
         const report = await upgrader.status();
+        if (result.report.status !== "AHEAD") contracted(report, context);
         const live = await liveInstances(adapter, actor);
         return bodyOf(report, summariseInstances(live), result.bypassed);
       } finally {
@@ -141,8 +197,9 @@ async function readBody(result: GuardResult): Promise<ReadinessBody> {
     return {
       ...bodyOf(result.report, [], result.bypassed),
       ready: result.bypassed,
-      status: isLockstepError(error) ? error.code : "ERROR",
-      message: `could not read the database: ${(error as Error).message}`,
+      status: "FAILED",
+      message: `could not read the database: ${errorText(error)}`,
+      error: errorOf(error),
     };
   }
 }
@@ -153,6 +210,7 @@ function bodyOf(report: StatusReport, releases: ReleaseGroup[], bypassed: boolea
     guard: "ready",
     status: report.status,
     message: report.message,
+    error: null,
     codeVersion: report.codeVersion,
     stamp: report.stamp,
     floor: report.floor,

@@ -6,11 +6,17 @@
  *    startup or liveness probe, restarted, and upgrades again: a restart loop;
  * 2. listen at once: `/healthz` (liveness: the process is up, never the database) answers
  *    200 throughout, `/readyz` (readiness: lockstepReadiness) 503 until the guard passed;
- * 3. serve users only once the guard passed; if it refuses (this release is older than the
- *    database's compatibility floor) log why and exit.
+ * 3. serve users only once the guard passed. While the guard waits for something that will
+ *    pass by itself (an older release still live before a step without a phase, another
+ *    replica's upgrade, a database not up yet) it retries (`retry`, default 10 minutes) and
+ *    readiness answers 503 with the reason: the process keeps running, no restart. A refusal
+ *    waiting cannot fix (this release is older than the database's compatibility floor, an
+ *    interrupted step, a damaged store) or retries that ran out: log why and exit 1, so the
+ *    orchestrator shows the failure and restarts the pod with back-off once it is fixed.
  *
  * Environment: APP_VERSION (1.0.0, 1.1.0, 1.2.0), DATABASE_URL, PORT (0: any free port),
- * HOST, LOCKSTEP_POLICY (warn, refuse or upgrade; default upgrade), LOCKSTEP_CONFIG.
+ * HOST, LOCKSTEP_POLICY (warn, refuse or upgrade; default upgrade), LOCKSTEP_CONFIG,
+ * LOCKSTEP_RETRY_UNTIL (how long the guard retries a refusal waiting can resolve; default 10m).
  */
 import { fileURLToPath } from "node:url";
 import { lockstepReadiness, startDatabaseGuard } from "lockstep";
@@ -23,16 +29,23 @@ export async function boot() {
   // The config reads APP_VERSION and DATABASE_URL too: the app and lockstep agree on both.
   const config =
     process.env.LOCKSTEP_CONFIG ?? fileURLToPath(new URL("../lockstep.config.ts", import.meta.url));
-  const guard = startDatabaseGuard({ config, policy: process.env.LOCKSTEP_POLICY ?? "upgrade" });
+  const log = (message) => process.stdout.write(`[${appVersion} pid ${process.pid}] ${message}\n`);
+  const guard = startDatabaseGuard({
+    config,
+    policy: process.env.LOCKSTEP_POLICY ?? "upgrade",
+    // What the guard does, and why it waits while it retries, in the app's log.
+    logger: { info: log, warn: log, error: log },
+    retry: { until: process.env.LOCKSTEP_RETRY_UNTIL ?? "10m" },
+  });
   const db = await openDatabase(databaseUrl());
   const users = usersOf(appVersion, db);
-  const log = (message) => process.stdout.write(`[${appVersion} pid ${process.pid}] ${message}\n`);
   let serving = false;
   guard.ready.then(
     (result) => {
       serving = true;
-      const applied = (result.steps ?? []).map((s) => (typeof s === "string" ? s : (s.step ?? s.id)));
-      const deferred = (result.deferred ?? []).map((s) => (typeof s === "string" ? s : (s.step ?? s.id)));
+      // `steps`: what this process applied; `report.deferred`: contract steps waiting for older releases.
+      const applied = result.steps ?? [];
+      const deferred = result.report.deferred ?? [];
       log(
         `database ${result.status}` +
           (result.action && result.action !== "none" ? `: ${result.action}` : "") +
@@ -41,6 +54,8 @@ export async function boot() {
       );
     },
     (error) => {
+      if (error.code === "E_ABORTED") return; // shutdown() closed the guard while it retried
+      // Final: the guard does not retry this one (or ran out of time). Exit so it shows.
       log(`refused to serve: ${error.code ?? ""} ${error.message}`);
       process.exit(1);
     },

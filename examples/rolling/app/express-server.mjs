@@ -41,6 +41,9 @@ server.get("/users/:id", async (req, res) => {
 const listener = server.listen(app.port, app.host, () => {
   app.log(`express listening on http://127.0.0.1:${listener.address().port}`);
 });
+// Keep idle connections open longer than a client or proxy does (Node's default is 5 s): a
+// server closing a reused connection just as a request arrives on it fails that request.
+listener.keepAliveTimeout = 65_000;
 onStop(async () => {
   await new Promise((resolve) => listener.close(resolve));
   await app.shutdown();

@@ -6,7 +6,8 @@ import Fastify from "fastify";
 import { boot, onStop } from "./boot.mjs";
 
 const app = await boot();
-const server = Fastify();
+// Idle connections outlive a client's or proxy's (Node's default 5 s): see express-server.mjs.
+const server = Fastify({ keepAliveTimeout: 65_000 });
 
 // Liveness: the process answers. Never wire lockstep's readiness here: a liveness probe that
 // fails while a long step runs restarts the very process that is upgrading.

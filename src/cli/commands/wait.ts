@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { isLockstepError, summaryOf, UsageError } from "../../core/errors.js";
 import type { StatusReport } from "../../core/planner.js";
+import { refusalFor } from "../../core/start-up-check.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Output, type Streams } from "../output.js";
 
@@ -120,6 +121,7 @@ async function pollUntil(
         : null;
     if (outcome !== null) {
       const code = WAIT_EXIT[outcome];
+      const never = outcome === "never" ? whyNever(report as StatusReport, until) : null;
       output.result({
         outcome,
         until,
@@ -127,12 +129,15 @@ async function pollUntil(
         message,
         waitedMs,
         polls,
+        ...(never !== null && { error: never, next: never.hint }),
         report: typeof report === "string" ? null : report,
       });
       const line = `${status}: ${message} (after ${Math.round(waitedMs / 1000)} s, ${polls} read(s))`;
       if (outcome === "reached") output.line(`${output.c.green("ready")} ${line}`);
-      else if (outcome === "never") output.line(`${output.c.red("will not get there by waiting")} ${line}`);
-      else output.line(`${output.c.red("timed out")} waiting for ${until}; last ${line}`);
+      else if (never !== null) {
+        output.line(`${output.c.red(`will not get there by waiting (${never.code}):`)} ${line}`);
+        output.line(`${output.c.bold("next")}      ${never.hint}`);
+      } else output.line(`${output.c.red("timed out")} waiting for ${until}; last ${line}`);
       return code;
     }
     if (status !== last || Date.now() - lastPrinted >= 30_000) {
@@ -143,4 +148,24 @@ async function pollUntil(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** The code and the next command for a state waiting cannot change, as `status` and the guard give them. */
+function whyNever(report: StatusReport, until: WaitTarget): { code: string; message: string; hint: string } {
+  if (report.status === "AHEAD_COMPATIBLE") {
+    return {
+      code: "E_AHEAD",
+      message: `the stamp (${report.stamp}) is newer than this code (${report.codeVersion}) and never goes back: this code will not be CURRENT`,
+      hint:
+        until === "current"
+          ? "this code may serve on the data: `lockstep wait --until compatible`; or deploy the release of the stamp"
+          : "deploy the release of the stamp",
+    };
+  }
+  const error = refusalFor(report);
+  return {
+    code: error.code,
+    message: summaryOf(error),
+    hint: report.next ?? error.hint ?? "run `lockstep status` for the next step",
+  };
 }
