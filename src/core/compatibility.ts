@@ -164,7 +164,7 @@ export function olderCodeRefusal(decisions: readonly StepDecision[]): RefusedErr
 
 /** What to do about a contract step older code holds; the CLI's flags and the library's options both. */
 export const CONTRACT_HINT =
-  "stop the older releases (or wait until their instances expire), then `lockstep upgrade --contract` (CLI) / `upgrade({ contract: true })`; `--ignore-live` (CLI) / `ignoreLiveInstances: true` applies it anyway and is recorded in history";
+  "stop the older releases (a crashed one: `lockstep instances`, then `--forget <id>`, or wait until it expires), then `lockstep upgrade --contract` (CLI) / `upgrade({ contract: true })`; `--ignore-live` (CLI) / `ignoreLiveInstances: true` applies it anyway and is recorded in history";
 const NO_PHASE_HINT =
   'roll out in two releases (mark additive steps `phase: "expand"` and cleanups `phase: "contract"`), or stop the older releases first; `--allow-downtime` (CLI) / `allowDowntime: true` applies it anyway (older code may fail) and is recorded in history';
 
