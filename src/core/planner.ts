@@ -395,7 +395,7 @@ function stampedVerdict(
     return {
       status: "UPGRADE_PENDING",
       message: `${pending.length} step(s) pending from ${stamp} to ${codeVersion}`,
-      next: "`lockstep plan`, then `lockstep upgrade` (take a backup first)",
+      next: "`lockstep plan`, then `lockstep upgrade --backup` (or `lockstep rehearse` first)",
       pending,
     };
   }
