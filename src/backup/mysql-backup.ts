@@ -7,7 +7,13 @@ import { loadDriver } from "../adapters/load-driver.js";
 import { redactUrl } from "../adapters/url.js";
 import { mysqlTool, serverUrl, withDatabase } from "../tools/database-url.js";
 import { runBackupTool, type ToolSpec } from "./backup-tool.js";
-import { type BackupEngine, type BackupFormat, randomSuffix, VOLATILE_TABLES } from "./engine.js";
+import {
+  type BackupEngine,
+  type BackupFormat,
+  randomSuffix,
+  usingConnection,
+  VOLATILE_TABLES,
+} from "./engine.js";
 import { checksumOfRows, sortedByName, type TableChecksum } from "./table-checksums.js";
 
 const DUMP: ToolSpec = { names: ["mariadb-dump", "mysqldump"], debianPackage: "mariadb-client" };
@@ -46,11 +52,7 @@ export class MysqlBackup implements BackupEngine {
       supportBigNumbers: true,
       bigNumberStrings: true,
     });
-    try {
-      return await fn(conn);
-    } finally {
-      await conn.end().catch(() => undefined);
-    }
+    return usingConnection(conn, (c) => c.end(), fn);
   }
 
   serverVersion(): Promise<string> {

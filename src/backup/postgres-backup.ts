@@ -4,7 +4,13 @@ import { loadDriver } from "../adapters/load-driver.js";
 import { redactUrl, takeLockstepParams } from "../adapters/url.js";
 import { postgresPasswordEnv, withDatabase } from "../tools/database-url.js";
 import { runBackupTool, type ToolSpec } from "./backup-tool.js";
-import { type BackupEngine, type BackupFormat, randomSuffix, VOLATILE_TABLES } from "./engine.js";
+import {
+  type BackupEngine,
+  type BackupFormat,
+  randomSuffix,
+  usingConnection,
+  VOLATILE_TABLES,
+} from "./engine.js";
 import { checksumOfRows, sortedByName, type TableChecksum } from "./table-checksums.js";
 
 const PG_DUMP: ToolSpec = { names: ["pg_dump"], debianPackage: "postgresql-client" };
@@ -37,11 +43,7 @@ export class PostgresBackup implements BackupEngine {
     const client = new Client({ connectionString: this.#bare.href, password: this.#password });
     client.on("error", () => undefined);
     await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return usingConnection(client, (c) => c.end(), fn);
   }
 
   serverVersion(): Promise<string> {
