@@ -15,7 +15,7 @@ import { storeFor } from "../examples/datalab/stores/store.js";
 import { redactUrl } from "../src/adapters/url.js";
 import { engineFor } from "../src/backup/engine.js";
 import { wholeDatabase } from "./support/backup-databases.js";
-import { CLI, type CliRun, lockstep, REPO } from "./support/cli.js";
+import { CLI, type CliRun, collectRun, lockstep, REPO } from "./support/cli.js";
 import { fixtureNamed, TEST_RUN_PREFIX } from "./support/fixtures.js";
 import { describeFixture } from "./support/harness.js";
 
@@ -23,24 +23,14 @@ const CONFIG = join(REPO, "examples", "datalab", "lockstep.config.ts");
 
 /** `lockstep args…` under `sh`, with a file size limit of `blocks` × 512 bytes and SIGXFSZ ignored (writes fail with EFBIG). */
 function lockstepLimited(blocks: number, args: readonly string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-    const child = spawn("sh", ["-c", `trap '' XFSZ; ulimit -f ${blocks}; exec ${quoted}`], {
+  const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  return collectRun(
+    spawn("sh", ["-c", `trap '' XFSZ; ulimit -f ${blocks}; exec ${quoted}`], {
       cwd: REPO,
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) }));
-  });
+    }),
+  );
 }
 
 const TOOL: Record<string, string> = { postgres: "postgresql-client", mysql: "mariadb-client" };

@@ -88,3 +88,16 @@ export const VOLATILE_TABLES: readonly string[] = [
 export function randomSuffix(): string {
   return Math.random().toString(36).slice(2, 10);
 }
+
+/** Runs `fn` on the open connection `conn`, then ends it (a failed end ignored). */
+export async function usingConnection<C, T>(
+  conn: C,
+  end: (c: C) => Promise<unknown>,
+  fn: (c: C) => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn(conn);
+  } finally {
+    await end(conn).catch(() => undefined);
+  }
+}

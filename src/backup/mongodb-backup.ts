@@ -7,10 +7,10 @@ import type Mongo from "mongodb";
 import { loadDriver } from "../adapters/load-driver.js";
 import { databaseFromUrl, lockstepUrlParams } from "../adapters/mongodb/url.js";
 import { redactUrl, secretsOf } from "../adapters/url.js";
+import { withSecretFile } from "../tools/secret-file.js";
+import { runBackupTool, type ToolSpec } from "./backup-tool.js";
 import { type BackupEngine, type BackupFormat, randomSuffix, VOLATILE_TABLES } from "./engine.js";
 import { readEjsonDump, writeEjsonDump } from "./mongo-ejson-dump.js";
-import { runTool, type ToolSpec } from "./run-tool.js";
-import { withSecretFile } from "./secret-file.js";
 import { checksumOfRows, sortedByName, type TableChecksum } from "./table-checksums.js";
 
 const MONGODUMP: ToolSpec = { names: ["mongodump"], debianPackage: "mongodb-database-tools" };
@@ -80,7 +80,7 @@ export class MongoBackup implements BackupEngine {
   async dump(file: string): Promise<{ format: BackupFormat; tool: string }> {
     try {
       await withSecretFile(`uri: ${JSON.stringify(this.#driverUrl)}\n`, (config) =>
-        runTool(MONGODUMP, {
+        runBackupTool(MONGODUMP, {
           args: [`--config=${config}`, `--db=${this.name}`, `--archive=${file}`, "--gzip"],
           secrets: secretsOf(this.url),
           purpose: "backup",
@@ -98,7 +98,7 @@ export class MongoBackup implements BackupEngine {
     if (format === "mongo-ejson-gz") return this.#db((db) => readEjsonDump(db, file));
     const source = this.sourceDatabase ?? this.name;
     await withSecretFile(`uri: ${JSON.stringify(this.#driverUrl)}\n`, (config) =>
-      runTool(MONGORESTORE, {
+      runBackupTool(MONGORESTORE, {
         args: [
           `--config=${config}`,
           `--archive=${file}`,

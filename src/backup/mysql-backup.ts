@@ -5,8 +5,15 @@
 import type mysql from "mysql2/promise";
 import { loadDriver } from "../adapters/load-driver.js";
 import { redactUrl } from "../adapters/url.js";
-import { type BackupEngine, type BackupFormat, randomSuffix, VOLATILE_TABLES } from "./engine.js";
-import { runTool, type ToolSpec } from "./run-tool.js";
+import { mysqlTool, serverUrl, withDatabase } from "../tools/database-url.js";
+import { runBackupTool, type ToolSpec } from "./backup-tool.js";
+import {
+  type BackupEngine,
+  type BackupFormat,
+  randomSuffix,
+  usingConnection,
+  VOLATILE_TABLES,
+} from "./engine.js";
 import { checksumOfRows, sortedByName, type TableChecksum } from "./table-checksums.js";
 
 const DUMP: ToolSpec = { names: ["mariadb-dump", "mysqldump"], debianPackage: "mariadb-client" };
@@ -29,33 +36,23 @@ export class MysqlBackup implements BackupEngine {
 
   /** host, port and user for the command-line tools; never the password. */
   get #connectArgs(): string[] {
-    const u = this.#url;
-    return [
-      `--host=${u.hostname || "localhost"}`,
-      ...(u.port ? [`--port=${u.port}`] : []),
-      ...(u.username ? [`--user=${decodeURIComponent(u.username)}`] : []),
-    ];
+    return mysqlTool(this.#url.href).args;
   }
 
   get #env(): Record<string, string> {
-    return this.#password !== "" ? { MYSQL_PWD: this.#password } : {};
+    return mysqlTool(this.#url.href).env;
   }
 
   async #query<T>(fn: (c: mysql.Connection) => Promise<T>, database: string | null = this.name): Promise<T> {
     const driver = await loadDriver<typeof mysql>("mysql2/promise", "MySQL");
-    const u = new URL(this.#url.href);
-    u.pathname = database === null ? "/" : `/${encodeURIComponent(database)}`;
+    const uri = database === null ? serverUrl(this.#url.href) : withDatabase(this.#url.href, database);
     const conn = await driver.createConnection({
-      uri: u.href,
+      uri,
       dateStrings: true,
       supportBigNumbers: true,
       bigNumberStrings: true,
     });
-    try {
-      return await fn(conn);
-    } finally {
-      await conn.end().catch(() => undefined);
-    }
+    return usingConnection(conn, (c) => c.end(), fn);
   }
 
   serverVersion(): Promise<string> {
@@ -91,7 +88,7 @@ export class MysqlBackup implements BackupEngine {
   }
 
   async dump(file: string): Promise<{ format: BackupFormat; tool: string }> {
-    const tool = await runTool(DUMP, {
+    const tool = await runBackupTool(DUMP, {
       args: [
         ...this.#connectArgs,
         "--single-transaction",
@@ -109,7 +106,7 @@ export class MysqlBackup implements BackupEngine {
   }
 
   async restore(file: string): Promise<void> {
-    await runTool(CLIENT, {
+    await runBackupTool(CLIENT, {
       args: [...this.#connectArgs, this.name],
       env: this.#env,
       stdinFile: file,
@@ -128,10 +125,8 @@ export class MysqlBackup implements BackupEngine {
   async scratch(): Promise<{ engine: BackupEngine; drop(): Promise<void> }> {
     const name = `${this.name}_lockstep_verify_${randomSuffix()}`.slice(0, 64);
     await this.#query((c) => c.query(`create database ${q(name)}`), null);
-    const url = new URL(this.#url.href);
-    url.pathname = `/${encodeURIComponent(name)}`;
     return {
-      engine: new MysqlBackup(url.href),
+      engine: new MysqlBackup(withDatabase(this.#url.href, name)),
       drop: () =>
         this.#query((c) => c.query(`drop database if exists ${q(name)}`), null).then(() => undefined),
     };

@@ -2,8 +2,15 @@
 import type pg from "pg";
 import { loadDriver } from "../adapters/load-driver.js";
 import { redactUrl, takeLockstepParams } from "../adapters/url.js";
-import { type BackupEngine, type BackupFormat, randomSuffix, VOLATILE_TABLES } from "./engine.js";
-import { runTool, type ToolSpec } from "./run-tool.js";
+import { postgresPasswordEnv, withDatabase } from "../tools/database-url.js";
+import { runBackupTool, type ToolSpec } from "./backup-tool.js";
+import {
+  type BackupEngine,
+  type BackupFormat,
+  randomSuffix,
+  usingConnection,
+  VOLATILE_TABLES,
+} from "./engine.js";
 import { checksumOfRows, sortedByName, type TableChecksum } from "./table-checksums.js";
 
 const PG_DUMP: ToolSpec = { names: ["pg_dump"], debianPackage: "postgresql-client" };
@@ -18,19 +25,17 @@ export class PostgresBackup implements BackupEngine {
   /** The URL without lockstep's parameters and without the password. */
   readonly #bare: URL;
   readonly #password: string;
+  readonly #env: Record<string, string>;
   readonly #schema: string | undefined;
 
   constructor(readonly url: string) {
     const { rest, params } = takeLockstepParams(url, ["schema", "lease"]);
     this.#bare = new URL(rest);
     this.#password = decodeURIComponent(this.#bare.password);
+    this.#env = postgresPasswordEnv(rest);
     this.#bare.password = "";
     this.#schema = params.get("schema");
     this.name = decodeURIComponent(this.#bare.pathname.slice(1)) || "postgres";
-  }
-
-  get #env(): Record<string, string> {
-    return this.#password !== "" ? { PGPASSWORD: this.#password } : {};
   }
 
   async #query<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -38,11 +43,7 @@ export class PostgresBackup implements BackupEngine {
     const client = new Client({ connectionString: this.#bare.href, password: this.#password });
     client.on("error", () => undefined);
     await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return usingConnection(client, (c) => c.end(), fn);
   }
 
   serverVersion(): Promise<string> {
@@ -80,7 +81,7 @@ export class PostgresBackup implements BackupEngine {
 
   async dump(file: string): Promise<{ format: BackupFormat; tool: string }> {
     const schema = this.#schema !== undefined ? ["-n", this.#schema] : [];
-    const tool = await runTool(PG_DUMP, {
+    const tool = await runBackupTool(PG_DUMP, {
       args: ["-Fc", "--no-owner", "-f", file, ...schema, "-d", this.#bare.href],
       env: this.#env,
       secrets: [this.#password],
@@ -90,7 +91,7 @@ export class PostgresBackup implements BackupEngine {
   }
 
   async restore(file: string): Promise<void> {
-    await runTool(PG_RESTORE, {
+    await runBackupTool(PG_RESTORE, {
       args: ["--no-owner", "--exit-on-error", "--single-transaction", "-d", this.#bare.href, file],
       env: this.#env,
       secrets: [this.#password],
@@ -113,10 +114,8 @@ export class PostgresBackup implements BackupEngine {
   async scratch(): Promise<{ engine: BackupEngine; drop(): Promise<void> }> {
     const name = `${this.name}_lockstep_verify_${randomSuffix()}`.slice(0, 63);
     await this.#query((c) => c.query(`create database ${q(name)}`));
-    const url = new URL(this.url);
-    url.pathname = `/${encodeURIComponent(name)}`;
     return {
-      engine: new PostgresBackup(url.href),
+      engine: new PostgresBackup(withDatabase(this.url, name)),
       drop: () =>
         this.#query((c) => c.query(`drop database if exists ${q(name)} with (force)`)).then(() => undefined),
     };

@@ -4,8 +4,8 @@
  */
 import { readdirSync, rmSync, statfsSync } from "node:fs";
 import { join } from "node:path";
+import { noSpace } from "./backup-tool.js";
 import { type BackupManifest, fileMatches, MANIFEST_SUFFIX, readManifest } from "./manifest.js";
-import { noSpace } from "./run-tool.js";
 
 /** Free space needed beyond the last backup's size. */
 export const FREE_SPACE_FACTOR = 1.2;

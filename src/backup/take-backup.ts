@@ -8,10 +8,10 @@ import { join, resolve } from "node:path";
 import { redactUrl } from "../adapters/url.js";
 import { LockstepError } from "../core/errors.js";
 import { LOCKSTEP_VERSION } from "../version.js";
+import { noSpace } from "./backup-tool.js";
 import { type BackupEngine, engineFor, type ProgressFn, randomSuffix } from "./engine.js";
 import { type BackupManifest, MANIFEST_SUFFIX, sha256File, writeManifest } from "./manifest.js";
 import { checkFreeSpace, manifestsFor, prune, reusableBackup } from "./retention.js";
-import { noSpace } from "./run-tool.js";
 import { verifyInScratch } from "./verify-backup.js";
 
 /** Default folder for backups, relative to the config's folder. */

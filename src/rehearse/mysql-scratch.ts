@@ -5,10 +5,14 @@
  */
 import type mysql from "mysql2/promise";
 import { loadDriver } from "../adapters/load-driver.js";
-import { scrub, secretsOf } from "../adapters/url.js";
-import { findTool, pipeTools, toolMissing } from "./pipe-tools.js";
+import { secretsOf } from "../adapters/url.js";
+import { mysqlTool, withDatabase } from "../tools/database-url.js";
+import { findTool, toolMissing } from "../tools/find-tool.js";
+import { pipeTools } from "../tools/pipe-tools.js";
 import {
+  COPY_TOOL_MISSING,
   checkScratchName,
+  copyEvents,
   defaultScratchName,
   type ProgressListener,
   quoteIdent,
@@ -24,13 +28,6 @@ const MAX_NAME = 64;
 
 const q = (name: string) => quoteIdent(name, "`");
 
-/** `url` (mysql:// or mariadb://) with its database replaced by `database`. */
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url.replace(/^mariadb:/i, "mysql:"));
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.toString();
-}
-
 /** Runs `fn` on a connection to `url`'s server. */
 async function withConnection<T>(url: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
   const driver = await loadDriver<Mysql>("mysql2/promise", "MySQL");
@@ -43,17 +40,10 @@ async function withConnection<T>(url: string, fn: (c: mysql.Connection) => Promi
   }
 }
 
-/** The client tools' connection arguments (no password: MYSQL_PWD carries it). */
+/** The client tools' connection (no password in argv: MYSQL_PWD carries it). */
 function toolConnection(url: string, env: NodeJS.ProcessEnv): { args: string[]; env: NodeJS.ProcessEnv } {
-  const u = new URL(url.replace(/^mariadb:/i, "mysql:"));
-  return {
-    args: [
-      `--host=${decodeURIComponent(u.hostname.replace(/^\[|\]$/g, "")) || "localhost"}`,
-      `--port=${u.port || "3306"}`,
-      ...(u.username !== "" ? [`--user=${decodeURIComponent(u.username)}`] : []),
-    ],
-    env: { ...env, ...(u.password !== "" && { MYSQL_PWD: decodeURIComponent(u.password) }) },
-  };
+  const tool = mysqlTool(url, "3306");
+  return { args: tool.args, env: { ...env, ...tool.env } };
 }
 
 /**
@@ -84,7 +74,6 @@ async function dumpAndRestore(
   progress: ProgressListener,
 ): Promise<void> {
   const conn = toolConnection(url, env);
-  const secrets = secretsOf(url);
   await pipeTools(
     {
       program: tools.dump,
@@ -93,8 +82,7 @@ async function dumpAndRestore(
     },
     { program: tools.client, args: [...conn.args, name], env: conn.env },
     signal,
-    progress,
-    (text) => scrub(text, secrets),
+    copyEvents(secretsOf(url), signal, progress),
   );
 }
 
@@ -119,7 +107,10 @@ export async function mysqlScratch(
       const dump = findTool(["mariadb-dump", "mysqldump"], env);
       const client = findTool(["mariadb", "mysql"], env);
       if (dump === null || client === null) {
-        throw toolMissing(["mariadb-dump", "mysqldump"], "mariadb-client (or mysql-client)");
+        throw toolMissing(
+          { names: ["mariadb-dump", "mysqldump"], debianPackage: "mariadb-client (or mysql-client)" },
+          COPY_TOOL_MISSING,
+        );
       }
       await withConnection(url, (c) => c.query(`create database ${q(name)}${charset}`));
       created = true;

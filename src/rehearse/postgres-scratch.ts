@@ -6,11 +6,15 @@
  */
 import type pg from "pg";
 import { loadDriver } from "../adapters/load-driver.js";
-import { scrub, secretsOf, takeLockstepParams } from "../adapters/url.js";
-import { findTool, pipeTools, toolMissing } from "./pipe-tools.js";
+import { secretsOf, takeLockstepParams } from "../adapters/url.js";
+import { libpqEnv, withDatabase } from "../tools/database-url.js";
+import { findTool, toolMissing } from "../tools/find-tool.js";
+import { pipeTools } from "../tools/pipe-tools.js";
 import {
+  COPY_TOOL_MISSING,
   checkScratchName,
   copyError,
+  copyEvents,
   defaultScratchName,
   type ProgressListener,
   quoteIdent,
@@ -25,30 +29,6 @@ type Pg = typeof pg;
 const MAX_NAME = 63;
 
 const q = (name: string) => quoteIdent(name, '"');
-
-/** The URL `url` with its database (the path) replaced by `database`, query kept. */
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.toString();
-}
-
-/** libpq's environment for `url` (host, port, user, password, database): no secret in argv. */
-function libpqEnv(url: string, database: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const u = new URL(takeLockstepParams(url, ["schema", "lease", "options"]).rest);
-  const sslmode = u.searchParams.get("sslmode");
-  return {
-    ...env,
-    // `?host=/run/postgresql` (a socket folder) wins over an empty host, as for `pg`.
-    PGHOST:
-      u.searchParams.get("host") ?? (decodeURIComponent(u.hostname.replace(/^\[|\]$/g, "")) || "localhost"),
-    PGPORT: u.port || "5432",
-    PGDATABASE: database,
-    ...(u.username !== "" && { PGUSER: decodeURIComponent(u.username) }),
-    ...(u.password !== "" && { PGPASSWORD: decodeURIComponent(u.password) }),
-    ...(sslmode !== null && { PGSSLMODE: sslmode }),
-  };
-}
 
 /** Runs `fn` on a connection to the server's maintenance database (`postgres`, else `template1`). */
 async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -107,14 +87,17 @@ async function dumpAndRestore(
   progress: ProgressListener,
 ): Promise<void> {
   const [dump, restore] = [findTool(["pg_dump"], env), findTool(["pg_restore"], env)];
-  if (dump === null || restore === null) throw toolMissing(["pg_dump", "pg_restore"], "postgresql-client");
-  const secrets = secretsOf(url);
+  if (dump === null || restore === null) {
+    throw toolMissing(
+      { names: ["pg_dump", "pg_restore"], debianPackage: "postgresql-client" },
+      COPY_TOOL_MISSING,
+    );
+  }
   await pipeTools(
     { program: dump, args: ["--format=custom", "--no-owner", "--no-acl"], env: libpqEnv(url, source, env) },
     { program: restore, args: ["--no-owner", "--no-acl", "--dbname", name], env: libpqEnv(url, name, env) },
     signal,
-    progress,
-    (text) => scrub(text, secrets),
+    copyEvents(secretsOf(url), signal, progress),
   );
 }
 

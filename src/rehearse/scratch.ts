@@ -5,6 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { DatabaseError, LockstepError, UpgradeInterruptedError } from "../core/errors.js";
 import { stopReason } from "../core/stop-signal.js";
+import type { MissingToolError } from "../tools/find-tool.js";
+import type { PipeEvents } from "../tools/pipe-tools.js";
 
 /** Progress of one phase of a rehearsal (copy, drop): `done` of `total` `unit`s (total unknown: null). */
 export interface PhaseProgress {
@@ -87,6 +89,33 @@ export function scratchExists(name: string, what: string): LockstepError {
 /** E_REHEARSAL_COPY, with the cause kept. */
 export function copyError(message: string, hint: string, cause?: unknown): LockstepError {
   return new DatabaseError("E_REHEARSAL_COPY", message, { hint, ...(cause !== undefined && { cause }) });
+}
+
+/** E_REHEARSAL_COPY for a copy tool missing from PATH (src/tools/find-tool.ts names it). */
+export const COPY_TOOL_MISSING: MissingToolError = {
+  code: "E_REHEARSAL_COPY",
+  why: "the rehearsal copies the database with it",
+  hint: (pkg) => `install ${pkg} (the version of the server or newer), or put it on PATH`,
+  make: (code, message, hint) => new DatabaseError(code, message, { hint }),
+};
+
+/** A dump piped into a restore (src/tools/pipe-tools.ts) as a rehearsal's copy: progress, errors. */
+export function copyEvents(
+  secrets: readonly string[],
+  signal: AbortSignal,
+  progress: ProgressListener,
+): PipeEvents {
+  return {
+    secrets,
+    progress: (bytes, done) =>
+      progress({ phase: "copy", done: bytes, total: done ? bytes : null, unit: "bytes" }),
+    failed: (program, code, tail) =>
+      copyError(
+        `${program} failed (exit ${code}) while copying the database: ${tail}`,
+        "fix what the tool says (a tool older than the server, a missing privilege), then rehearse again; the scratch was dropped",
+      ),
+    stopped: () => copyStopped(signal),
+  };
 }
 
 /** The error a copy stopped by `signal` ends with (exit 130/143 like a stopped upgrade). */

@@ -2,7 +2,7 @@
  * Runs the built `lockstep` binary the way users do: a separate process in a temp project
  * whose node_modules/lockstep points at this repository (as an install would).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -27,19 +27,32 @@ export function lockstep(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+  return collectRun(
+    spawn(process.execPath, [CLI, ...args], {
       cwd,
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
-    });
+    }),
+  );
+}
+
+/**
+ * Collects a spawned CLI's output until it exits; `onStderr` sees stderr as it comes (all of
+ * it so far) and may signal the child.
+ */
+export function collectRun(
+  child: ChildProcess,
+  onStderr?: (text: string, child: ChildProcess) => void,
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => {
+    child.stdout?.on("data", (d) => {
       stdout += d;
     });
-    child.stderr.on("data", (d) => {
+    child.stderr?.on("data", (d) => {
       stderr += d;
+      onStderr?.(stderr, child);
     });
     child.on("error", reject);
     child.on("close", (code) =>

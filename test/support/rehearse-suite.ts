@@ -5,11 +5,11 @@
  * and an exceeded budget.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { CLI, makeProject, type Project } from "./cli.js";
+import { CLI, type CliRun, collectRun, makeProject, type Project } from "./cli.js";
 import { fixtureNamed } from "./fixtures.js";
 import { describeFixture } from "./harness.js";
 import { makeSource, type RehearseSource } from "./rehearse-sources.js";
@@ -58,12 +58,7 @@ export const DATALAB_STEPS = [
 ];
 
 /** A CLI run: exit code, output, and stdout as JSON. */
-export interface RehearseRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json(): any;
-}
+export type RehearseRun = CliRun;
 
 /**
  * Runs the CLI in `project` with `env`; `onStderr` sees stderr as it comes and may signal the
@@ -73,39 +68,14 @@ export function runCli(
   project: Project,
   args: readonly string[],
   env: Record<string, string>,
-  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+  onStderr?: (text: string, child: ChildProcess) => void,
 ): Promise<RehearseRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: project.dir,
-      env: { ...process.env, NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-      onStderr?.(stderr, child);
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({
-        code,
-        stdout,
-        stderr,
-        json() {
-          try {
-            return JSON.parse(stdout);
-          } catch {
-            throw new Error(`stdout is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
-          }
-        },
-      }),
-    );
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: project.dir,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  return collectRun(child, onStderr);
 }
 
 /** What a database's suite varies. */
