@@ -12,9 +12,11 @@ import { condition } from "../src/core/conditions.js";
 import { DEFAULT_INSTANCE_TTL_MS } from "../src/core/instances.js";
 import type { StepDefinition, StepPhase } from "../src/core/step.js";
 import { findStoreDamage } from "../src/core/store-damage.js";
-import { rejectsWith } from "./support/assertions.js";
+import { checkDatabase } from "../src/guard/index.js";
+import { rejectsWith, takeLease } from "./support/assertions.js";
 import { type AdapterFixture, loadFixtures } from "./support/fixtures.js";
 import { describeFixture, type Harness, harnessTest, markStep } from "./support/harness.js";
+import { leaseRequestFrom } from "./support/lease-fixtures.js";
 
 let instances = 0;
 
@@ -70,6 +72,29 @@ function rolling(fixture: AdapterFixture) {
     const state = await h.state();
     assert.deepEqual([state.stamp, state.floor, state.floorRecorded], ["1.1.0", "1.0.0", true]);
     assert.deepEqual(await h.marks(), ["1.1.0/add-col"]);
+  });
+
+  test("an upgrader that raised the floor holds the lease: older code at the stamp is refused, not let through", async (h) => {
+    await initAt(h, "1.0.0");
+    const adapter = await h.adapter();
+    await adapter.ensureStore();
+    // What a 1.1.0 upgrader does before a contract step: the lease, then the floor raised.
+    const lease = takeLease(
+      await adapter.tryAcquireLease(leaseRequestFrom("web-new", "web-new/m/1/99/abcd")),
+    );
+    try {
+      await adapter.write(lease, (writer) => writer.setFloor("1.1.0"));
+      const guard = checkDatabase({
+        database: h.db.url,
+        appVersion: "1.0.0",
+        steps: [],
+        policy: "refuse",
+        autoKeepAlive: false,
+      });
+      await rejectsWith(guard, "E_LOCK_HELD");
+    } finally {
+      await lease.release();
+    }
   });
 
   test("older instance live: expand applied, contract deferred naming it, stamp at the target", async (h) => {

@@ -43,9 +43,12 @@ export async function runStartUpCheck<TDb>(host: CheckHost<TDb>, policy: CheckPo
     }) satisfies CheckResult;
   if (report.status === "DEV" || report.status === "CURRENT") return done("none", report);
   // This release is the stamp and another holder has the lease (finishing its upgrade, or a newer
-  // release starting, which sees this instance in the registry): the work this code needs is done.
+  // release starting, which sees this instance in the registry): the work this code needs is done,
+  // unless that upgrader raised the floor above this code (a breaking step under way): then the
+  // refusal below, never a pass.
   if (
     report.status === "UPGRADING" &&
+    report.compatible &&
     report.stamp !== null &&
     compareVersions(report.stamp, report.codeVersion) === 0
   ) {
