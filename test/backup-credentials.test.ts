@@ -16,8 +16,29 @@ import { describeFixture } from "./support/harness.js";
 
 const SECRET = "Sekr1t-pw-4711";
 
+/** The database's URL carrying the password: in the userinfo, or as libpq's `?password=`. */
+type WithSecret = (url: string) => string;
+
+const inUserinfo: WithSecret = (raw) => {
+  const url = new URL(raw);
+  url.password = SECRET;
+  return url.href;
+};
+const inQuery: WithSecret = (raw) => {
+  const url = new URL(raw);
+  url.searchParams.set("password", SECRET);
+  return url.href;
+};
+
 await describeFixture(await fixtureNamed("postgres"), describe, () => {
-  it("pg_dump gets the password in PGPASSWORD, never in argv; no output or file holds it", async () => {
+  it("pg_dump gets the password in PGPASSWORD, never in argv; no output or file holds it", () =>
+    backupWithSecret(inUserinfo));
+  it("a ?password= query parameter goes to PGPASSWORD too, never on pg_dump's command line", () =>
+    backupWithSecret(inQuery));
+});
+
+async function backupWithSecret(withSecret: WithSecret): Promise<void> {
+  {
     const db = await wholeDatabase("postgres");
     const shim = mkdtempSync(join(tmpdir(), `${TEST_RUN_PREFIX}shim-`));
     const project = makeProject({
@@ -37,8 +58,7 @@ await describeFixture(await fixtureNamed("postgres"), describe, () => {
         `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\nprintf 'PGPASSWORD=%s\\n' "$PGPASSWORD" >> '${log}'\nexec "$(PATH='${process.env.PATH}' command -v pg_dump)" "$@"\n`,
       );
       chmodSync(join(shim, "pg_dump"), 0o755);
-      const url = new URL(db.url);
-      url.password = SECRET;
+      const url = { href: withSecret(db.url) };
       const run = await lockstep(project.dir, ["backup", "--to", "bk", "--database", url.href], {
         PATH: `${shim}:${process.env.PATH}`,
       });
@@ -58,5 +78,5 @@ await describeFixture(await fixtureNamed("postgres"), describe, () => {
       rmSync(shim, { recursive: true, force: true });
       await db.drop();
     }
-  });
-});
+  }
+}

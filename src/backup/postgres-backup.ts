@@ -2,7 +2,7 @@
 import type pg from "pg";
 import { loadDriver } from "../adapters/load-driver.js";
 import { redactUrl, takeLockstepParams } from "../adapters/url.js";
-import { postgresPasswordEnv, withDatabase } from "../tools/database-url.js";
+import { libpqArgvUrl, withDatabase } from "../tools/database-url.js";
 import { runBackupTool, type ToolSpec } from "./backup-tool.js";
 import {
   type BackupEngine,
@@ -30,10 +30,10 @@ export class PostgresBackup implements BackupEngine {
 
   constructor(readonly url: string) {
     const { rest, params } = takeLockstepParams(url, ["schema", "lease"]);
-    this.#bare = new URL(rest);
-    this.#password = decodeURIComponent(this.#bare.password);
-    this.#env = postgresPasswordEnv(rest);
-    this.#bare.password = "";
+    const { url: bare, password } = libpqArgvUrl(rest);
+    this.#bare = bare;
+    this.#password = password;
+    this.#env = password !== "" ? { PGPASSWORD: password } : {};
     this.#schema = params.get("schema");
     this.name = decodeURIComponent(this.#bare.pathname.slice(1)) || "postgres";
   }

@@ -3,6 +3,7 @@
  * and each database's tool environment (the password in PGPASSWORD / MYSQL_PWD, never argv).
  */
 import { takeLockstepParams } from "../adapters/url.js";
+import { LockstepError } from "../core/errors.js";
 
 /** `url` (mariadb:// read as mysql://) with its database (the path) replaced by `database`, query kept. */
 export function withDatabase(url: string, database: string): string {
@@ -41,11 +42,6 @@ export function mysqlTool(
   };
 }
 
-/** PGPASSWORD for `url`'s password (for tools given the URL without it), or nothing. */
-export function postgresPasswordEnv(url: string): Record<string, string> {
-  return passwordEnv("PGPASSWORD", new URL(url));
-}
-
 /** libpq's environment for `url` (host, port, user, password, database): no secret in argv. */
 export function libpqEnv(url: string, database: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const u = new URL(takeLockstepParams(url, ["schema", "lease", "options"]).rest);
@@ -67,4 +63,26 @@ export function serverUrl(url: string): string {
   const parsed = new URL(url);
   parsed.pathname = "/";
   return parsed.toString();
+}
+
+/**
+ * A PostgreSQL URL a libpq tool may be given on its command line (`ps` shows it to every
+ * user): the password — in the userinfo or as `?password=` — taken out, to go in PGPASSWORD.
+ * libpq reads `sslpassword` from no environment variable, so a URL with one is refused.
+ */
+export function libpqArgvUrl(url: string): { readonly url: URL; readonly password: string } {
+  const bare = new URL(url);
+  if (bare.searchParams.has("sslpassword")) {
+    throw new LockstepError(
+      "E_UNSUPPORTED",
+      "the URL's sslpassword cannot reach pg_dump/pg_restore without their command line, which other users can read",
+      {
+        hint: "use a client key without a passphrase for the backup, or a pg_service.conf entry (PGSERVICE) holding it",
+      },
+    );
+  }
+  const password = decodeURIComponent(bare.password) || (bare.searchParams.get("password") ?? "");
+  bare.password = "";
+  bare.searchParams.delete("password");
+  return { url: bare, password };
 }
