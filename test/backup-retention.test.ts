@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { adapterFromUrl } from "../src/adapters/from-url.js";
 import { MANIFEST_SUFFIX, readManifest } from "../src/backup/manifest.js";
 import { makeProject, markingStep } from "./support/cli.js";
@@ -119,6 +120,31 @@ describe("backup retention", () => {
         backups.map((e) => e.details.reused === true),
         [false, true, false],
       );
+    } finally {
+      project.cleanup();
+    }
+  });
+
+  test("the app wrote since the backup of the same (stamp, target): a new backup, never the stale one", async () => {
+    const project = makeProject({
+      "package.json": JSON.stringify({ name: "app", version: "1.1.0", type: "module" }),
+      "lockstep.config.ts": config(""),
+      "upgrades/1.0.0-first.ts": markingStep("1.0.0", "first"),
+      "upgrades/1.1.0-boom.ts": BOOM,
+    });
+    try {
+      assert.equal((await project.run("init", "--version", "1.0.0")).code, 0);
+      assert.equal((await project.run("upgrade", "--yes")).code, 1);
+      // The app keeps serving on 1.0.0 and writes, then the release is retried.
+      const db = new Database(join(project.dir, "app.db"));
+      db.exec(
+        "create table notes (id integer primary key, text text); insert into notes (text) values ('new')",
+      );
+      db.close();
+      const retry = await project.run("upgrade", "--yes");
+      assert.equal(retry.code, 1);
+      assert.doesNotMatch(retry.stdout, /reused/);
+      assert.equal(manifests(join(project.dir, "bk")).length, 2);
     } finally {
       project.cleanup();
     }

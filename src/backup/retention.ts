@@ -6,6 +6,7 @@ import { readdirSync, rmSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { noSpace } from "./backup-tool.js";
 import { type BackupManifest, fileMatches, MANIFEST_SUFFIX, readManifest } from "./manifest.js";
+import { compareChecksums, type TableChecksum } from "./table-checksums.js";
 
 /** Free space needed beyond the last backup's size. */
 export const FREE_SPACE_FACTOR = 1.2;
@@ -48,18 +49,34 @@ export function checkFreeSpace(dir: string, previous: readonly { manifest: Backu
 }
 
 /**
+ * lockstep's own tables change at every attempt (a history entry, the floor row rewritten and
+ * put back around a failed step) without any change of the app's data; the stamp is compared
+ * on its own.
+ */
+const OWN_TABLE = /(^|\.)lockstep_[a-z_]+$/;
+
+/** The app's data is as `manifest` recorded it (lockstep's own tables aside). */
+function sameData(manifest: BackupManifest, now: readonly TableChecksum[]): boolean {
+  const app = (tables: readonly TableChecksum[]) => tables.filter((t) => !OWN_TABLE.test(t.name));
+  return compareChecksums(app(manifest.tables), app(now)).length === 0;
+}
+
+/**
  * A backup of the same database at the same stamp for the same target whose file still
- * matches its sha256: a crash-looping `upgrade --backup` reuses it instead of taking another.
+ * matches its sha256 and whose data is still the database's (`now`, its checksums): a
+ * crash-looping `upgrade --backup` reuses it instead of taking another. Once the app wrote
+ * since, restoring it would lose those writes: a new one is taken.
  */
 export async function reusableBackup(
   previous: readonly { manifest: BackupManifest }[],
   stamp: string | null,
   target: string | null,
+  now: readonly TableChecksum[],
 ): Promise<BackupManifest | null> {
   if (target === null) return null;
   for (const { manifest } of [...previous].reverse()) {
     if (manifest.stampBefore !== stamp || manifest.target !== target) continue;
-    if (manifest.verified?.ok === false) continue;
+    if (manifest.verified?.ok === false || !sameData(manifest, now)) continue;
     if (await fileMatches(manifest)) return manifest;
   }
   return null;

@@ -3,7 +3,7 @@
  * empty, its sha256 is recorded with the table checksums in a 0600 manifest beside it; an
  * optional restore into a scratch database proves it; the oldest beyond `keep` are pruned.
  */
-import { accessSync, chmodSync, constants, mkdirSync, rmSync, statSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { redactUrl } from "../adapters/url.js";
 import { LockstepError } from "../core/errors.js";
@@ -53,7 +53,8 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupOutc
   ensureWritable(dir);
   const database = redactUrl(options.url);
   const previous = manifestsFor(dir, database);
-  const reused = await reusableBackup(previous, options.stamp, options.target);
+  const tables = await engine.checksums();
+  const reused = await reusableBackup(previous, options.stamp, options.target, tables);
   if (reused !== null) {
     return {
       manifest: reused,
@@ -68,7 +69,6 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupOutc
   const base = join(dir, `${safe(engine.name)}-${safe(options.stamp ?? "unstamped")}-${id}`);
   const file = `${base}${engine.extension}`;
   const manifestPath = `${base}${MANIFEST_SUFFIX}`;
-  const tables = await engine.checksums();
   const { format, tool } = await dumpOrClean(engine, file, options.progress);
   const bytes = statSync(file).size;
   const draft: BackupManifest = {
@@ -121,6 +121,8 @@ function ensureWritable(dir: string): void {
 /** Dumps to `file`; on any failure the partial file is removed. An empty file is a failure. */
 async function dumpOrClean(engine: BackupEngine, file: string, progress?: ProgressFn) {
   try {
+    // Created 0600 before the tool writes into it: never readable by others, not even mid-dump.
+    closeSync(openSync(file, "wx", 0o600));
     const done = await engine.dump(file, progress);
     chmodSync(file, 0o600);
     if (statSync(file).size === 0) {
