@@ -5,7 +5,8 @@
  * does not; no backup is taken while another upgrader holds the lease.
  */
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
@@ -145,6 +146,30 @@ describe("backup retention", () => {
       assert.equal(retry.code, 1);
       assert.doesNotMatch(retry.stdout, /reused/);
       assert.equal(manifests(join(project.dir, "bk")).length, 2);
+    } finally {
+      project.cleanup();
+    }
+  });
+
+  test("the manifest's native restore command works as written, with a space in the path", async () => {
+    const project = makeProject({
+      "package.json": JSON.stringify({ name: "app", version: "1.0.0", type: "module" }),
+      "lockstep.config.ts": `export default { database: "sqlite:./sp ace/app.db", steps: [] };\n`,
+    });
+    try {
+      mkdirSync(join(project.dir, "sp ace"));
+      assert.equal((await project.run("init", "--version", "1.0.0")).code, 0);
+      const backup = await project.run("backup", "--to", "bk", "--json");
+      assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+      const [manifest] = manifests(join(project.dir, "bk"));
+      rmSync(join(project.dir, "sp ace", "app.db"));
+      const native = spawnSync("sh", ["-c", manifest!.restore.native], {
+        cwd: project.dir,
+        encoding: "utf8",
+      });
+      assert.equal(native.status, 0, native.stderr);
+      const status = await project.run("status", "--json");
+      assert.equal(status.json().stamp, "1.0.0", status.stdout + status.stderr);
     } finally {
       project.cleanup();
     }

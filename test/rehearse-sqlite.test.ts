@@ -48,10 +48,12 @@ await rehearseSuite("sqlite", {
       assert.equal(ran, false, "nothing runs on a copy that was stopped");
     });
 
-    it("a --budget that is no duration is E_USAGE, before anything is copied", async () => {
-      const run = await context().rehearse(["--json", "--budget", "soon"]);
-      assert.equal(run.code, 1, run.stdout + run.stderr);
-      assert.equal(run.json().error.code, "E_USAGE");
+    it("a --budget that is no duration, or zero, is E_USAGE, before anything is copied", async () => {
+      for (const budget of ["soon", "0s", "0"]) {
+        const run = await context().rehearse(["--json", "--budget", budget]);
+        assert.equal(run.code, 1, `${budget}: ${run.stdout}${run.stderr}`);
+        assert.equal(run.json().error.code, "E_USAGE", budget);
+      }
     });
 
     it("a named --scratch file is created, then removed", async () => {

@@ -94,7 +94,10 @@ export class SqliteBackup implements BackupEngine {
   }
 
   nativeRestoreCommand(file: string): string {
-    return `sqlite3 ${JSON.stringify(file)} ".backup ${JSON.stringify(this.filename)}"  # or copy the file over the stopped app's database`;
+    // Each argument single-quoted for the shell; the dot-command's path single-quoted for sqlite3
+    // (taken literally there: a double-quoted one would read backslashes as escapes).
+    const sh = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
+    return `sqlite3 ${sh(file)} ${sh(`.backup '${this.filename}'`)}  # or copy the file over the stopped app's database`;
   }
 }
 

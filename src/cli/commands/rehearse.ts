@@ -7,6 +7,7 @@ import { dropFailed, type Rehearsal, rehearse } from "../../rehearse/rehearse.js
 import { type RehearsalReport, rehearsalReport, type UpgradeRun } from "../../rehearse/report.js";
 import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
 import { openUpgrader } from "../context.js";
+import { parseDuration } from "../duration.js";
 import { EXIT, exitCodeOf, formatDuration, type Streams, signalExit } from "../output.js";
 import { attachProgress } from "../progress.js";
 import { type PlanCliOptions, planOptions, withPlanOptions } from "./plan.js";
@@ -211,16 +212,7 @@ function exitCodeFor(rehearsal: Rehearsal<UpgradeRun>, report: RehearsalReport, 
   return rehearsal.outcome.value.error === null ? EXIT.ok : exitCodeOf(rehearsal.outcome.value.error);
 }
 
-/** "90s", "15m", "1h30m", "500ms", or a number of seconds. */
+/** `--budget`: a positive duration ("15m", "90s", "1h30m"). */
 export function parseBudget(value: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) {
-    throw new UsageError("E_USAGE", `--budget ${JSON.stringify(value)} is not a duration`, {
-      hint: "e.g. --budget 15m, --budget 90s, --budget 1h30m",
-    });
-  }
-  return parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] ?? "s"] ?? 1000), 0);
+  return parseDuration(value, "--budget", { positive: true });
 }

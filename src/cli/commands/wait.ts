@@ -3,6 +3,7 @@ import { isLockstepError, summaryOf, UsageError } from "../../core/errors.js";
 import type { StatusReport } from "../../core/planner.js";
 import { refusalFor } from "../../core/start-up-check.js";
 import { defineCommand, type ExitHolder } from "../command.js";
+import { parseDuration } from "../duration.js";
 import { EXIT, type Output, type Streams } from "../output.js";
 
 /** Exit codes of `lockstep wait`: 0 reached, 3 a state waiting cannot change, 4 timed out. */
@@ -29,19 +30,6 @@ export function reached(report: StatusReport, until: WaitTarget): boolean {
 /** Will waiting never get there? (AHEAD_COMPATIBLE never becomes CURRENT: the stamp does not go back.) */
 export function neverReached(report: StatusReport, until: WaitTarget): boolean {
   return NEVER.has(report.status) || (until === "current" && report.status === "AHEAD_COMPATIBLE");
-}
-
-/** "10m", "2s", "500ms", "1h", or a number of seconds, in ms. */
-export function parseDuration(value: string, option: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);
-  if (!match) {
-    throw new UsageError("E_USAGE", `${option} ${JSON.stringify(value)} is not a duration`, {
-      hint: `${option} 10m (units: ms, s, m, h; a plain number is seconds)`,
-    });
-  }
-  const unit = (match[2] ?? "s").toLowerCase();
-  const factor = unit === "ms" ? 1 : unit === "s" ? 1_000 : unit === "m" ? 60_000 : 3_600_000;
-  return Math.round(Number(match[1]) * factor);
 }
 
 interface WaitOptions {
