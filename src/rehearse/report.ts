@@ -50,11 +50,21 @@ export interface RehearsalReport {
   readonly drop: { readonly durationMs: number; readonly dropped: boolean; readonly error: string | null };
 }
 
+/**
+ * The upgrade's hint as it reads after a rehearsal: the way on is another rehearsal (the copy
+ * is gone), never the real upgrade the hint names when it comes from `lockstep upgrade`.
+ */
+function rehearsalHint(code: string, hint: string | undefined): string | null {
+  if (code === "E_INTERRUPTED_BY_SIGNAL")
+    return "the scratch copy was dropped; run `lockstep rehearse` again";
+  return hint?.replaceAll("`lockstep upgrade`", "`lockstep rehearse`") ?? null;
+}
+
 /** The error as the report shows it. */
 export function reportedError(error: unknown): ReportedError | null {
   if (error === null || error === undefined) return null;
   if (isLockstepError(error))
-    return { code: error.code, message: summaryOf(error), hint: error.hint ?? null };
+    return { code: error.code, message: summaryOf(error), hint: rehearsalHint(error.code, error.hint) };
   return { code: "E_UNEXPECTED", message: (error as Error)?.message ?? String(error), hint: null };
 }
 

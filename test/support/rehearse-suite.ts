@@ -170,6 +170,9 @@ export async function rehearseSuite(kind: string, options: RehearseSuiteOptions)
       const report = run.json();
       assert.equal(report.outcome, "stopped");
       assert.equal(report.upgrade.error.code, "E_INTERRUPTED_BY_SIGNAL");
+      // The way on is another rehearsal, never the real upgrade.
+      assert.match(report.upgrade.error.hint, /lockstep rehearse/);
+      assert.doesNotMatch(report.upgrade.error.hint, /lockstep upgrade/);
       assert.equal(report.drop.dropped, true);
       assert.deepEqual(
         report.upgrade.steps.filter((s: any) => s.status === "applied").map((s: any) => s.step),
