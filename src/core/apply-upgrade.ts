@@ -1,5 +1,11 @@
 import type { DatabaseDescription, DatabaseState, LeaseHandle } from "./adapter.js";
-import { decideSteps, olderCodeRefusal, type RollingMode, type StepDecision } from "./compatibility.js";
+import {
+  decideSteps,
+  describeHolders,
+  olderCodeRefusal,
+  type RollingMode,
+  type StepDecision,
+} from "./compatibility.js";
 import type { EngineContext } from "./engine-context.js";
 import { RefusedError } from "./errors.js";
 import { FloorKeeper } from "./floor-keeper.js";
@@ -110,16 +116,17 @@ function deferredStep(d: StepDecision): DeferredStep {
 
 /** "contract step 1.2.0/drop-x deferred: older code runs (1.0.0 ×3 on web-1); …". */
 export function deferredWarning(d: DeferredStep): string {
-  return deferredReason(d).replace(/^contract step (\S+):/, "contract step $1 deferred:");
+  return deferredReason(d, " deferred");
 }
 
-/** "contract step 1.2.0/drop-x: older code runs (1.0.0 ×3 on web-1); …", for a line headed "deferred". */
-export function deferredReason(d: DeferredStep): string {
+/**
+ * "contract step 1.2.0/drop-x: older code runs (1.0.0 ×3 on web-1); …", for a line headed
+ * "deferred" (`heading` adds the word after the step where no heading says it).
+ */
+export function deferredReason(d: DeferredStep, heading = ""): string {
   const why =
-    d.heldBy.length > 0
-      ? `older code runs (${d.heldBy.map((g) => `${g.release} ×${g.count} on ${g.hosts.join(", ")}`).join("; ")})`
-      : `it waits behind ${d.behind}`;
-  return `contract step ${d.step}: ${why}; \`lockstep upgrade --contract\` applies it once no older release runs`;
+    d.heldBy.length > 0 ? `older code runs (${describeHolders(d.heldBy)})` : `it waits behind ${d.behind}`;
+  return `contract step ${d.step}${heading}: ${why}; \`lockstep upgrade --contract\` applies it once no older release runs`;
 }
 
 /** Plans and checks like an upgrade, then calls each step in dry-run mode; writes nothing. */

@@ -10,6 +10,7 @@ import type pg from "pg";
 import { type DatabaseState, STORE_PARTS, type StorePart } from "../../core/adapter.js";
 import { LockstepError } from "../../core/errors.js";
 import { parseStamp, type ReadStateOptions } from "../../core/stamp.js";
+import { floorOf } from "../sql-shared.js";
 import type { PgLeaseMode } from "./lease.js";
 import { fromLedgerRow, fromMarkerRow, type LeaseColumns, type LedgerRow, type MarkerRow } from "./rows.js";
 import { SqlParams } from "./sql-params.js";
@@ -79,8 +80,7 @@ async function readPresent(
   const floor = parseStamp(row.floor, `${location} (row 'floor')`, options);
   return {
     stamp,
-    floor: floor ?? stamp,
-    floorRecorded: floor !== null,
+    ...floorOf(stamp, floor),
     hasLedger: present.has("ledger"),
     missingStore: STORE_PARTS.filter((part) => !present.has(part)),
     userObjects: Number(row.user_objects),
