@@ -201,8 +201,10 @@ describe("a project's life through the CLI", () => {
     const resolve = await project.run("resolve", "1.1.0/add-thing", "--applied", "--json");
     assert.equal(resolve.code, 1);
     assert.equal(resolve.json().error.code, "E_NOT_INTERRUPTED");
+    // A missing flag is a usage error, like commander's own, not a config problem.
     const neither = await project.run("resolve", "1.1.0/add-thing", "--json");
-    assert.equal(neither.json().error.code, "E_CONFIG_INVALID");
+    assert.equal(neither.json().error.code, "E_USAGE");
+    assert.equal(neither.code, 1);
   });
 
   test("a database ahead of the code: status and upgrade exit 3 with E_AHEAD", async () => {

@@ -83,6 +83,23 @@ describe("lockstep new in a fresh project (item 22)", () => {
     const status = await p.run("status", "--json");
     assert.equal(status.json().error.code, "E_DATABASE_NOT_FOUND");
   });
+
+  test("a step above the code version is written with a warning that plan and upgrade leave it out", async () => {
+    const p = project({ "lockstep.config.ts": CONFIG });
+    const above = await p.run("new", "1.4.0", "later");
+    assert.equal(above.code, 0, above.stderr);
+    assert.ok(existsSync(join(p.dir, "upgrades", "1.4.0-later.ts")));
+    assert.match(
+      above.stderr,
+      /warning: 1\.4\.0 is above the code version 1\.1\.0 \("version" in .*package\.json\)/,
+    );
+    assert.match(above.stderr, /--app-version 1\.4\.0/);
+    const atCode = await p.run("new", "1.1.0", "now");
+    assert.equal(atCode.code, 0, atCode.stderr);
+    assert.doesNotMatch(atCode.stderr, /warning/);
+    const explicit = await p.run("new", "1.4.0", "later-too", "--app-version", "1.4.0");
+    assert.doesNotMatch(explicit.stderr, /warning/);
+  });
 });
 
 describe("misspelt names are coded with 'did you mean' (item 23)", () => {

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { readConfig, stepsDirOf } from "../../config/load-config.js";
+import { type ConfigFile, readConfig, resolveAppVersion, stepsDirOf } from "../../config/load-config.js";
 import { ConfigError, LockstepError } from "../../core/errors.js";
-import { normaliseVersion } from "../../core/versions.js";
+import { compareVersions, normaliseVersion, parseVersion, stepTarget } from "../../core/versions.js";
 import { defineCommand, type ExitHolder } from "../command.js";
-import { EXIT, type Streams } from "../output.js";
+import { EXIT, type Output, type Streams } from "../output.js";
 
 const TEMPLATE = new URL("../../../templates/step.ts.tmpl", import.meta.url);
 
@@ -50,6 +50,7 @@ export function newCommand(streams: Streams, exit: ExitHolder): Command {
       output.line(
         `Wrote ${relative(streams.cwd, file) || file}. If your config lists steps instead of a folder, add it there.`,
       );
+      warnIfAboveCode(output, version, codeVersion(streams.cwd, options.appVersion, config?.file ?? null));
       return EXIT.ok;
     },
   )
@@ -93,10 +94,10 @@ function kindOf(database: unknown): "sql" | "mongodb" | null {
 async function configOf(
   cwd: string,
   options: { config?: string; dir?: string },
-): Promise<{ stepsDir: string; kind: "sql" | "mongodb" | null } | null> {
+): Promise<{ stepsDir: string; kind: "sql" | "mongodb" | null; file: ConfigFile } | null> {
   try {
     const file = await readConfig(cwd, options.config);
-    return { stepsDir: stepsDirOf(file), kind: kindOf(file.config.database) };
+    return { stepsDir: stepsDirOf(file), kind: kindOf(file.config.database), file };
   } catch (error) {
     // With --dir the config only picks the example: a config that does not load shows both.
     if (options.dir !== undefined && options.config === undefined) return null;
@@ -104,5 +105,32 @@ async function configOf(
       return null;
     }
     throw error;
+  }
+}
+
+/** A step above the code version never runs until the app's version reaches it: say so at once. */
+function warnIfAboveCode(
+  output: Output,
+  version: string,
+  code: { version: string; source: string } | null,
+): void {
+  if (code === null) return;
+  if (compareVersions(version, stepTarget(parseVersion(code.version, code.source)).version) <= 0) return;
+  output.warn(
+    `${version} is above the code version ${code.version} (${code.source}): plan and upgrade leave this step out until the app's version reaches ${version}; bump the version when you release it, or pass --app-version ${version} to try it`,
+  );
+}
+
+/** The code version plan and upgrade would use here, and where it comes from; null when none can be told. */
+function codeVersion(
+  cwd: string,
+  explicit: string | undefined,
+  file: ConfigFile | null,
+): { version: string; source: string } | null {
+  try {
+    return resolveAppVersion(explicit, file?.config.appVersion, file?.dir ?? cwd, file?.path ?? cwd);
+  } catch {
+    // No package.json and no appVersion: plan and upgrade say so themselves.
+    return null;
   }
 }

@@ -12,13 +12,9 @@ export function resolveCommand(streams: Streams, exit: ExitHolder): Command {
     exit,
     async ({ options, output, open }, step) => {
       if (options.applied === options.rolledBack) {
-        throw new LockstepError(
-          "E_CONFIG_INVALID",
-          "say how the interrupted step ended: --applied or --rolled-back",
-          {
-            hint: `lockstep resolve ${step} --applied (its work is complete) or --rolled-back (its work is undone; it stays pending)`,
-          },
-        );
+        throw new LockstepError("E_USAGE", "say how the interrupted step ended: --applied or --rolled-back", {
+          hint: `lockstep resolve ${step} --applied (its work is complete) or --rolled-back (its work is undone; it stays pending)`,
+        });
       }
       const upgrader = await open();
       const outcome = options.applied ? "applied" : "rolled-back";
