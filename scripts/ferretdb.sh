@@ -17,6 +17,9 @@
 #   FERRETDB_ADDR     listen address (default 127.0.0.1:27017)
 #   LOCKSTEP_CACHE    where the binary is kept (default ${XDG_CACHE_HOME:-$HOME/.cache}/lockstep)
 #   FERRETDB_RUN_DIR  data, state, log and pid file (default ${TMPDIR:-/tmp}/lockstep-ferretdb)
+#   FERRETDB_BACKEND  sqlite (files under the run dir) or postgresql (default sqlite)
+#   FERRETDB_POSTGRESQL_URL  the postgresql backend's database (default
+#                     postgres://postgres@127.0.0.1:5432/lockstep_ferretdb; created if missing with psql)
 set -euo pipefail
 
 FERRETDB_VERSION="v1.24.2"
@@ -27,6 +30,8 @@ PORT="${ADDR##*:}"
 CACHE="${LOCKSTEP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lockstep}"
 BIN="${FERRETDB_BIN:-$CACHE/ferretdb-$FERRETDB_VERSION}"
 RUN_DIR="${FERRETDB_RUN_DIR:-${TMPDIR:-/tmp}/lockstep-ferretdb}"
+BACKEND="${FERRETDB_BACKEND:-sqlite}"
+PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/lockstep_ferretdb}"
 PID_FILE="$RUN_DIR/ferretdb.pid"
 LOG_FILE="$RUN_DIR/ferretdb.log"
 
@@ -75,6 +80,20 @@ build() {
   }
 }
 
+# The postgresql backend needs its database to exist; psql creates it (FerretDB does not).
+ensure_pg_database() {
+  local db="${PG_URL##*/}"
+  db="${db%%\?*}"
+  local server="${PG_URL%/*}/postgres"
+  if ! command -v psql >/dev/null 2>&1; then
+    log "psql not found: create the database $db yourself (FERRETDB_POSTGRESQL_URL=$PG_URL)"
+    return
+  fi
+  if [ -z "$(psql "$server" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+    psql "$server" -qc "CREATE DATABASE \"$db\"" >/dev/null
+  fi
+}
+
 start() {
   if listening; then
     log "something already listens on $ADDR: using it"
@@ -82,9 +101,20 @@ start() {
   fi
   works "$BIN" || build
   mkdir -p "$RUN_DIR/data" "$RUN_DIR/state"
+  local backend_args
+  case "$BACKEND" in
+    sqlite) backend_args=(--handler=sqlite --sqlite-url="file:$RUN_DIR/data/") ;;
+    postgresql)
+      ensure_pg_database
+      backend_args=(--handler=postgresql --postgresql-url="$PG_URL")
+      ;;
+    *)
+      log "FERRETDB_BACKEND must be sqlite or postgresql, not $BACKEND"
+      exit 2
+      ;;
+  esac
   "$BIN" \
-    --handler=sqlite \
-    --sqlite-url="file:$RUN_DIR/data/" \
+    "${backend_args[@]}" \
     --state-dir="$RUN_DIR/state" \
     --listen-addr="$ADDR" \
     --debug-addr=- \
