@@ -18,6 +18,7 @@ import { LOCKSTEP_VERSION } from "../version.js";
 
 /** The cache folder below the nearest `node_modules`. */
 export const CACHE_SUBDIR = join(".cache", "lockstep");
+const TYPESCRIPT = /\.[cm]?tsx?$/;
 
 /** What a kept copy was built from: each input file and its content's hash. */
 interface Inputs {
@@ -143,7 +144,7 @@ const ownLocation = {
     build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args) => {
       const contents = readFileSync(args.path, "utf8");
       const where = `const __lockstep_import_meta_url = ${JSON.stringify(pathToFileURL(args.path).href)}, __lockstep_filename = ${JSON.stringify(args.path)}, __lockstep_dirname = ${JSON.stringify(dirname(args.path))};`;
-      const loader = /\.[cm]?tsx?$/.test(args.path) ? (args.path.endsWith("x") ? "tsx" : "ts") : "js";
+      const loader = TYPESCRIPT.test(args.path) ? (args.path.endsWith("x") ? "tsx" : "ts") : "js";
       // On the first line, so the source map's lines stay the file's own.
       return { contents: `${where}${contents}`, loader };
     });
@@ -170,6 +171,8 @@ function packagesResolved(format: "esm" | "cjs", packages: Set<string>) {
         if (found.errors.length > 0 || found.external || !isAbsolute(found.path)) {
           return { path: args.path, external: true };
         }
+        // TypeScript (a tsconfig `paths` entry naming sources): bundled, as tsx compiles it.
+        if (TYPESCRIPT.test(found.path)) return undefined;
         packages.add(found.path);
         return { path: format === "esm" ? pathToFileURL(found.path).href : found.path, external: true };
       });
