@@ -4,11 +4,16 @@
  * imports the kept JavaScript with no compiler at all. Registering tsx instead costs a loader
  * thread and an esbuild process on every run, most of `lockstep status`'s start-up.
  *
- * The file is bundled with the local files it imports; a package one of them imports stays an
- * import, of the file it resolves to from that importer (so the kept copy imports what the
- * source would, wherever the copy lies). An inline source map makes a stack frame name the .ts
- * line; each bundled file keeps its own `import.meta.url`, `__dirname` and `__filename`. A kept
- * copy is used only while every file in it, and every package file it imports, is unchanged.
+ * The file is bundled with the local files it imports, compiled as tsx compiles them (same
+ * whitespace and names, so a step's checksum, taken from its functions' text, is the same);
+ * a package one of them imports stays an import, of the file it resolves to from that
+ * importer (the kept copy imports what the source would, wherever the copy lies). An inline
+ * source map makes a stack frame name the .ts line. A kept copy is used only while every file
+ * in it, and every package file it imports, is unchanged.
+ *
+ * Left to tsx: CommonJS (a .cts, or a .ts in a package without `"type": "module"`), and any
+ * file whose bundle reads its own location (`import.meta`, `__dirname`, `__filename`), which
+ * a copy elsewhere would change.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -19,41 +24,36 @@ import { LOCKSTEP_VERSION } from "../version.js";
 /** The cache folder below the nearest `node_modules`. */
 export const CACHE_SUBDIR = join(".cache", "lockstep");
 const TYPESCRIPT = /\.[cm]?tsx?$/;
+const OWN_LOCATION = /\bimport\.meta\b|\b__dirname\b|\b__filename\b/;
 
-/** What a kept copy was built from: each input file and its content's hash. */
-interface Inputs {
-  readonly [path: string]: string;
+/** What a kept copy was built from (each file and its content's hash); `tsx`: left to tsx. */
+interface Kept {
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly tsx?: true;
 }
 
 /**
  * The path of `path` compiled to JavaScript (built now, or kept from an earlier run), or
- * undefined when there is no `node_modules` above it, the cache cannot be written, or the
- * file is CommonJS on a Node that cannot `require` an ES module (the caller then compiles it
- * in memory through tsx).
+ * undefined when it is left to tsx (see above), there is no `node_modules` above it, or the
+ * cache cannot be written.
  */
 export async function compiledModule(path: string): Promise<string | undefined> {
   const cacheDir = cacheDirFor(path);
-  if (cacheDir === undefined) return undefined;
-  const format = formatOf(path);
-  // CommonJS output `require`s the packages it imports; before Node 20.19 an ES module
-  // cannot be required (lockstep is one), which tsx's loader allows: it keeps those.
-  if (format === "cjs" && process.features.require_module !== true) return undefined;
-  const source = readFileSync(path);
-  const key = hash(`${LOCKSTEP_VERSION}\0${format}\0${path}\0`, source);
-  const out = join(
-    cacheDir,
-    `${basename(path).replace(/\.[^.]+$/, "")}-${key.slice(0, 20)}.${format === "esm" ? "mjs" : "cjs"}`,
-  );
-  if (unchanged(`${out}.inputs.json`)) return out;
-  const { code, inputs } = await compile(path, out, format);
+  if (cacheDir === undefined || !isModuleFormat(path)) return undefined;
+  const key = hash(`${LOCKSTEP_VERSION}\0${path}\0`, readFileSync(path));
+  const out = join(cacheDir, `${basename(path).replace(/\.[^.]+$/, "")}-${key.slice(0, 20)}.mjs`);
+  const kept = keptFor(`${out}.inputs.json`);
+  if (kept !== undefined) return kept.tsx ? undefined : out;
+  const { code, inputs, bundled } = await compile(path, out);
+  const tsx = bundled.some((file) => OWN_LOCATION.test(readFileSync(file, "utf8")));
   try {
     mkdirSync(cacheDir, { recursive: true });
-    writeAtomically(out, code);
-    writeAtomically(`${out}.inputs.json`, JSON.stringify(inputs));
+    if (!tsx) writeAtomically(out, code);
+    writeAtomically(`${out}.inputs.json`, JSON.stringify({ inputs, ...(tsx && { tsx }) } satisfies Kept));
   } catch {
     return undefined;
   }
-  return out;
+  return tsx ? undefined : out;
 }
 
 /** `<nearest node_modules>/.cache/lockstep`, or undefined when there is none. */
@@ -65,42 +65,43 @@ function cacheDirFor(path: string): string | undefined {
   }
 }
 
-/** ESM for .mts and a .ts in a `"type": "module"` package; CommonJS otherwise (as Node and tsx read them). */
-function formatOf(path: string): "esm" | "cjs" {
-  if (path.endsWith(".mts")) return "esm";
-  if (path.endsWith(".cts")) return "cjs";
+/** Is `path` an ES module: a .mts, or a .ts in a `"type": "module"` package (as Node and tsx read it)? */
+function isModuleFormat(path: string): boolean {
+  if (path.endsWith(".mts")) return true;
+  if (path.endsWith(".cts")) return false;
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     const text = readIfExists(join(dir, "package.json"));
     if (text !== undefined) {
       try {
-        return (JSON.parse(text) as { type?: unknown }).type === "module" ? "esm" : "cjs";
+        return (JSON.parse(text) as { type?: unknown }).type === "module";
       } catch {
-        return "cjs";
+        return false;
       }
     }
-    if (dirname(dir) === dir) return "cjs";
+    if (dirname(dir) === dir) return false;
   }
 }
 
-function unchanged(inputsFile: string): boolean {
-  const text = readIfExists(inputsFile);
-  if (text === undefined) return false;
+/** The kept entry when every file it was built from is unchanged. */
+function keptFor(keptFile: string): Kept | undefined {
+  const text = readIfExists(keptFile);
+  if (text === undefined) return undefined;
   try {
-    const inputs = JSON.parse(text) as Inputs;
-    return Object.entries(inputs).every(([file, digest]) => {
+    const kept = JSON.parse(text) as Kept;
+    const same = Object.entries(kept.inputs).every(([file, digest]) => {
       const content = readIfExists(file, null);
       return content !== undefined && hash("", content) === digest;
     });
+    return same ? kept : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 async function compile(
   path: string,
   out: string,
-  format: "esm" | "cjs",
-): Promise<{ code: string; inputs: Inputs }> {
+): Promise<{ code: string; inputs: Record<string, string>; bundled: string[] }> {
   const { build } = await import("esbuild");
   const packages = new Set<string>();
   const result = await build({
@@ -108,54 +109,32 @@ async function compile(
     outfile: out,
     bundle: true,
     platform: "node",
+    format: "esm",
     // Node's own conditions: no "module" (esbuild's default), which may pick another file.
     conditions: [],
-    format,
     target: `node${process.versions.node}`,
+    // As tsx compiles: a function's text (a step's checksum) comes out the same.
+    minifyWhitespace: true,
+    keepNames: true,
     sourcemap: "inline",
     sourcesContent: false,
     write: false,
     metafile: true,
     logLevel: "silent",
-    define: {
-      "import.meta.url": "__lockstep_import_meta_url",
-      "import.meta.filename": "__lockstep_filename",
-      "import.meta.dirname": "__lockstep_dirname",
-      __filename: "__lockstep_filename",
-      __dirname: "__lockstep_dirname",
-    },
-    plugins: [ownLocation, packagesResolved(format, packages)],
+    plugins: [packagesResolved(packages)],
   });
   const code = result.outputFiles?.[0]?.text ?? "";
   const inputs: Record<string, string> = {};
-  for (const file of [
-    ...Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(input)),
-    ...packages,
-  ]) {
-    inputs[file] = hash("", readFileSync(file));
-  }
-  return { code, inputs };
+  const bundled = Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(input));
+  for (const file of [...bundled, ...packages]) inputs[file] = hash("", readFileSync(file));
+  return { code, inputs, bundled };
 }
-
-/** Gives every bundled file its own location, where esbuild's `define` points the names above. */
-const ownLocation = {
-  name: "lockstep-own-location",
-  setup(build: import("esbuild").PluginBuild) {
-    build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args) => {
-      const contents = readFileSync(args.path, "utf8");
-      const where = `const __lockstep_import_meta_url = ${JSON.stringify(pathToFileURL(args.path).href)}, __lockstep_filename = ${JSON.stringify(args.path)}, __lockstep_dirname = ${JSON.stringify(dirname(args.path))};`;
-      const loader = TYPESCRIPT.test(args.path) ? (args.path.endsWith("x") ? "tsx" : "ts") : "js";
-      // On the first line, so the source map's lines stay the file's own.
-      return { contents: `${where}${contents}`, loader };
-    });
-  },
-};
 
 /**
  * A package import (`pg`, `lockstep`, `semver/functions/parse.js`) stays external, as the file
  * it resolves to from its importer; `packages` collects those files.
  */
-function packagesResolved(format: "esm" | "cjs", packages: Set<string>) {
+function packagesResolved(packages: Set<string>) {
   return {
     name: "lockstep-packages-resolved",
     setup(build: import("esbuild").PluginBuild) {
@@ -174,7 +153,7 @@ function packagesResolved(format: "esm" | "cjs", packages: Set<string>) {
         // TypeScript (a tsconfig `paths` entry naming sources): bundled, as tsx compiles it.
         if (TYPESCRIPT.test(found.path)) return undefined;
         packages.add(found.path);
-        return { path: format === "esm" ? pathToFileURL(found.path).href : found.path, external: true };
+        return { path: pathToFileURL(found.path).href, external: true };
       });
     },
   };
