@@ -80,11 +80,20 @@ build() {
   }
 }
 
+# The postgresql backend's database (the URL's path) and its server's maintenance database.
+pg_database() {
+  local db="${PG_URL##*/}"
+  echo "${db%%\?*}"
+}
+pg_server_url() {
+  echo "${PG_URL%/*}/postgres"
+}
+
 # The postgresql backend needs its database to exist; psql creates it (FerretDB does not).
 ensure_pg_database() {
-  local db="${PG_URL##*/}"
-  db="${db%%\?*}"
-  local server="${PG_URL%/*}/postgres"
+  local db server
+  db="$(pg_database)"
+  server="$(pg_server_url)"
   if ! command -v psql >/dev/null 2>&1; then
     log "psql not found: create the database $db yourself (FERRETDB_POSTGRESQL_URL=$PG_URL)"
     return
@@ -160,6 +169,9 @@ stop() {
   fi
   rm -f "$PID_FILE"
   rm -rf "$RUN_DIR/data" "$RUN_DIR/state"
+  if [ "$BACKEND" = postgresql ] && command -v psql >/dev/null 2>&1; then
+    psql "$(pg_server_url)" -qc "DROP DATABASE IF EXISTS \"$(pg_database)\"" >/dev/null || true
+  fi
 }
 
 case "${1:-}" in
