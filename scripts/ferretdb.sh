@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FerretDB 1.24 (a MongoDB-compatible server on SQLite) for lockstep's MongoDB tests.
+# FerretDB 1.24 (a MongoDB-compatible server on PostgreSQL, or SQLite) for lockstep's MongoDB tests.
 #
 #   scripts/ferretdb.sh start   build it if missing, start it on 127.0.0.1:27017, wait until it answers
 #   scripts/ferretdb.sh stop    stop the instance this script started
@@ -17,6 +17,12 @@
 #   FERRETDB_ADDR     listen address (default 127.0.0.1:27017)
 #   LOCKSTEP_CACHE    where the binary is kept (default ${XDG_CACHE_HOME:-$HOME/.cache}/lockstep)
 #   FERRETDB_RUN_DIR  data, state, log and pid file (default ${TMPDIR:-/tmp}/lockstep-ferretdb)
+#   FERRETDB_BACKEND  postgresql (default) or sqlite (files under the run dir). On SQLite FerretDB
+#                     scans a collection for every lookup and commits each update alone: the
+#                     datalab batch runs ~4x slower there and the MongoDB tests take much longer.
+#   FERRETDB_POSTGRESQL_URL  the postgresql backend's database (default
+#                     postgres://postgres@127.0.0.1:5432/lockstep_ferretdb, created with psql if
+#                     missing, dropped by stop; its name is outside the tests' lockstep_t_ prefix)
 set -euo pipefail
 
 FERRETDB_VERSION="v1.24.2"
@@ -27,6 +33,8 @@ PORT="${ADDR##*:}"
 CACHE="${LOCKSTEP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lockstep}"
 BIN="${FERRETDB_BIN:-$CACHE/ferretdb-$FERRETDB_VERSION}"
 RUN_DIR="${FERRETDB_RUN_DIR:-${TMPDIR:-/tmp}/lockstep-ferretdb}"
+BACKEND="${FERRETDB_BACKEND:-postgresql}"
+PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/lockstep_ferretdb}"
 PID_FILE="$RUN_DIR/ferretdb.pid"
 LOG_FILE="$RUN_DIR/ferretdb.log"
 
@@ -75,6 +83,29 @@ build() {
   }
 }
 
+# The postgresql backend's database (the URL's path) and its server's maintenance database.
+pg_database() {
+  local db="${PG_URL##*/}"
+  echo "${db%%\?*}"
+}
+pg_server_url() {
+  echo "${PG_URL%/*}/postgres"
+}
+
+# The postgresql backend needs its database to exist; psql creates it (FerretDB does not).
+ensure_pg_database() {
+  local db server
+  db="$(pg_database)"
+  server="$(pg_server_url)"
+  if ! command -v psql >/dev/null 2>&1; then
+    log "psql not found: create the database $db yourself (FERRETDB_POSTGRESQL_URL=$PG_URL)"
+    return
+  fi
+  if [ -z "$(psql "$server" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+    psql "$server" -qc "CREATE DATABASE \"$db\"" >/dev/null
+  fi
+}
+
 start() {
   if listening; then
     log "something already listens on $ADDR: using it"
@@ -82,9 +113,20 @@ start() {
   fi
   works "$BIN" || build
   mkdir -p "$RUN_DIR/data" "$RUN_DIR/state"
+  local backend_args
+  case "$BACKEND" in
+    sqlite) backend_args=(--handler=sqlite --sqlite-url="file:$RUN_DIR/data/") ;;
+    postgresql)
+      ensure_pg_database
+      backend_args=(--handler=postgresql --postgresql-url="$PG_URL")
+      ;;
+    *)
+      log "FERRETDB_BACKEND must be sqlite or postgresql, not $BACKEND"
+      exit 2
+      ;;
+  esac
   "$BIN" \
-    --handler=sqlite \
-    --sqlite-url="file:$RUN_DIR/data/" \
+    "${backend_args[@]}" \
     --state-dir="$RUN_DIR/state" \
     --listen-addr="$ADDR" \
     --debug-addr=- \
@@ -130,6 +172,9 @@ stop() {
   fi
   rm -f "$PID_FILE"
   rm -rf "$RUN_DIR/data" "$RUN_DIR/state"
+  if [ "$BACKEND" = postgresql ] && command -v psql >/dev/null 2>&1; then
+    psql "$(pg_server_url)" -qc "DROP DATABASE IF EXISTS \"$(pg_database)\"" >/dev/null || true
+  fi
 }
 
 case "${1:-}" in

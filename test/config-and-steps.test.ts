@@ -3,7 +3,7 @@
  * 27, 28): the built CLI in temp projects, and the library where the boundary is a function.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -360,5 +360,77 @@ describe("a relative SQLite path in the config (item 28)", () => {
     );
     assert.equal(flag.code, 0, flag.stderr);
     assert.ok(existsSync(join(p.dir, "here.db")));
+  });
+});
+
+describe("TypeScript files compiled once and kept by content hash (issue 13 item 4)", () => {
+  const CACHE = join("node_modules", ".cache", "lockstep");
+  const kept = (p: Project) => readdirSync(join(p.dir, CACHE)).filter((f) => f.endsWith(".mjs"));
+  const helper = (name: string) => `export const stepName = ${JSON.stringify(name)};\n`;
+  const step = `import { upgrade } from "lockstep";
+import { stepName } from "./helpers/name.js";
+export default upgrade({ version: "1.1.0", name: stepName, run() {} });
+`;
+  test("the kept copy serves a second run, and an edit to the file or a local import rebuilds it", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/1.1.0-step.ts": step,
+      "upgrades/helpers/name.ts": helper("first"),
+    });
+    assert.equal((await p.run("init", "--version", "1.0.0")).code, 0);
+    const first = await p.run("status", "--json");
+    assert.deepEqual(first.json().pending, ["1.1.0/first"], first.stderr);
+    const files = kept(p);
+    assert.equal(files.length, 2, `the config and the step file are kept: ${files}`);
+    assert.deepEqual((await p.run("status", "--json")).json().pending, ["1.1.0/first"]);
+    assert.deepEqual(kept(p), files, "nothing rebuilt");
+
+    p.write("upgrades/helpers/name.ts", helper("second"));
+    assert.deepEqual((await p.run("status", "--json")).json().pending, ["1.1.0/second"]);
+    p.write("upgrades/1.1.0-step.ts", step.replace("name: stepName", 'name: "third"'));
+    assert.deepEqual((await p.run("status", "--json")).json().pending, ["1.1.0/third"]);
+  });
+  test("a step applied through tsx has the same checksum through the kept copy", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/1.1.0-mark.ts": markingStep("1.1.0", "mark", "// a comment\n  transaction: true,"),
+    });
+    // A file where the cache folder would go: nothing can be kept, so tsx loads the files.
+    p.write("node_modules/.cache", "");
+    assert.equal((await p.run("init", "--version", "1.0.0")).code, 0);
+    assert.equal((await p.run("upgrade", "--yes")).code, 0);
+    rmSync(join(p.dir, "node_modules", ".cache"));
+    const status = await p.run("status", "--json", "--strict");
+    assert.equal(status.code, 0, status.stdout);
+    assert.deepEqual(status.json().checksumMismatches, []);
+    assert.equal(kept(p).length, 2, "both files were kept this time");
+  });
+  test("a file that reads its own location (import.meta.url) is left to tsx and sees its own URL", async () => {
+    const p = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/1.1.0-here.ts": `import { upgrade } from "lockstep";
+if (!new URL(import.meta.url).pathname.endsWith("/upgrades/1.1.0-here.ts")) throw new Error(\`import.meta.url is \${import.meta.url}\`);
+export default upgrade({ version: "1.1.0", name: "here", run() {} });
+`,
+    });
+    assert.equal((await p.run("init", "--version", "1.0.0")).code, 0);
+    const run = await p.run("status", "--json");
+    assert.deepEqual(run.json().pending, ["1.1.0/here"], run.stdout);
+    assert.deepEqual(
+      kept(p).map((f) => f.replace(/-\w+\.mjs$/, "")),
+      ["lockstep.config"],
+    );
+  });
+  test("a syntax error in a kept config's source is E_CONFIG_INVALID naming the file", async () => {
+    const p = project({ "lockstep.config.ts": CONFIG, "upgrades/.keep": "" });
+    assert.equal((await p.run("init", "--version", "1.0.0")).code, 0, "the config loads and is kept");
+    p.write("lockstep.config.ts", `${CONFIG}export const broken = ;\n`);
+    const run = await p.run("status", "--json");
+    assert.equal(run.code, 1);
+    assert.equal(run.json().error.code, "E_CONFIG_INVALID");
+    assert.match(
+      run.json().error.message,
+      /cannot load config .*lockstep\.config\.ts: .*lockstep\.config\.ts:3/s,
+    );
   });
 });

@@ -1,6 +1,8 @@
-/** What `lockstep backup` and `upgrade --backup` share: take the backup, record it, print it. */
-import { recordBackup } from "../backup/record-backup.js";
-import { type BackupOutcome, DEFAULT_BACKUP_DIR, takeBackup } from "../backup/take-backup.js";
+/**
+ * What `lockstep backup` and `upgrade --backup` share: take the backup, record it, print it.
+ * The backup code loads only when a backup is taken (an upgrade without --backup starts faster).
+ */
+import type { BackupOutcome } from "../backup/take-backup.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { RefusedError, UsageError } from "../core/errors.js";
 import type { Upgrader } from "../core/upgrader.js";
@@ -32,6 +34,10 @@ export async function runBackup(
     );
   }
   await refuseWhileUpgrading(upgrader);
+  const [{ DEFAULT_BACKUP_DIR, takeBackup }, { recordBackup }] = await Promise.all([
+    import("../backup/take-backup.js"),
+    import("../backup/record-backup.js"),
+  ]);
   const dir = request.dir ?? config.backup?.dir ?? DEFAULT_BACKUP_DIR;
   let shown = -1;
   const outcome = await takeBackup({

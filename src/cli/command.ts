@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { ResolvedConfig } from "../config/load-config.js";
 import type { Upgrader } from "../core/upgrader.js";
 import { type GlobalOptions, openUpgrader } from "./context.js";
+import { isDebugEnv } from "./debug-env.js";
 import { Output, type Streams } from "./output.js";
 
 /** What a command's body receives. */
@@ -83,8 +84,4 @@ export function defineCommand<O>(
     }
   });
   return command;
-}
-
-function isDebugEnv(value: string | undefined): boolean {
-  return value !== undefined && value !== "" && value !== "0" && value.toLowerCase() !== "false";
 }

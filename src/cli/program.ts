@@ -3,20 +3,6 @@ import { unsettledImportError } from "../config/import-module.js";
 import { LockstepError } from "../core/errors.js";
 import { LOCKSTEP_VERSION } from "../version.js";
 import type { ExitHolder } from "./command.js";
-import { backupCommand } from "./commands/backup.js";
-import { checkCommand } from "./commands/check.js";
-import { historyCommand } from "./commands/history.js";
-import { initCommand } from "./commands/init.js";
-import { instancesCommand } from "./commands/instances.js";
-import { newCommand } from "./commands/new.js";
-import { planCommand } from "./commands/plan.js";
-import { rehearseCommand } from "./commands/rehearse.js";
-import { resolveCommand } from "./commands/resolve.js";
-import { restoreCommand } from "./commands/restore.js";
-import { statusCommand } from "./commands/status.js";
-import { unlockCommand } from "./commands/unlock.js";
-import { upgradeCommand } from "./commands/upgrade.js";
-import { waitCommand } from "./commands/wait.js";
 import {
   ignoreBrokenPipe,
   Output,
@@ -26,8 +12,47 @@ import {
   signalExit,
 } from "./output.js";
 
-/** Builds the `lockstep` program. */
-export function buildProgram(streams: Streams, exit: ExitHolder, json = false): Command {
+type MakeCommand = (streams: Streams, exit: ExitHolder) => Command;
+
+/**
+ * Each command's module, imported only when needed: `lockstep status` loads status alone, not
+ * backup, restore or rehearse and what they import (a third of the start-up time). Help, a
+ * bare `lockstep` and an unknown command load them all. In the order `--help` lists them.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<MakeCommand>>> = {
+  status: async () => (await import("./commands/status.js")).statusCommand,
+  plan: async () => (await import("./commands/plan.js")).planCommand,
+  upgrade: async () => (await import("./commands/upgrade.js")).upgradeCommand,
+  init: async () => (await import("./commands/init.js")).initCommand,
+  history: async () => (await import("./commands/history.js")).historyCommand,
+  unlock: async () => (await import("./commands/unlock.js")).unlockCommand,
+  resolve: async () => (await import("./commands/resolve.js")).resolveCommand,
+  new: async () => (await import("./commands/new.js")).newCommand,
+  check: async () => (await import("./commands/check.js")).checkCommand,
+  wait: async () => (await import("./commands/wait.js")).waitCommand,
+  backup: async () => (await import("./commands/backup.js")).backupCommand,
+  restore: async () => (await import("./commands/restore.js")).restoreCommand,
+  rehearse: async () => (await import("./commands/rehearse.js")).rehearseCommand,
+  instances: async () => (await import("./commands/instances.js")).instancesCommand,
+};
+
+/**
+ * The commands `argv` needs: the one it names (the first word; the program's own options come
+ * before it and none takes a value), else every command (help, version, an unknown command).
+ */
+export async function commandsFor(argv: readonly string[]): Promise<MakeCommand[]> {
+  const word = argv.find((arg) => !arg.startsWith("-"));
+  const load = word !== undefined && Object.hasOwn(COMMANDS, word) ? COMMANDS[word] : undefined;
+  return Promise.all(load ? [load()] : Object.values(COMMANDS).map((each) => each()));
+}
+
+/** Builds the `lockstep` program with `commands` (see {@link commandsFor}). */
+export function buildProgram(
+  streams: Streams,
+  exit: ExitHolder,
+  commands: readonly MakeCommand[],
+  json = false,
+): Command {
   const program = new Command("lockstep")
     .description("Keep an application's database in step with its release version.")
     .version(LOCKSTEP_VERSION)
@@ -39,22 +64,7 @@ export function buildProgram(streams: Streams, exit: ExitHolder, json = false): 
       "\nExit codes: 0 done or current, 1 error, 2 pending work (status, plan), 3 refused (lock held, interrupted,\nahead, uninitialised, older code running), 4 wait timed out, 5 rehearsal over its --budget, 130/143 upgrade stopped by SIGINT/SIGTERM. Every error prints a stable code (E_...) and the next command to run.",
     );
   usageErrorsCoded(program, streams, json);
-  for (const make of [
-    statusCommand,
-    planCommand,
-    upgradeCommand,
-    initCommand,
-    historyCommand,
-    unlockCommand,
-    resolveCommand,
-    newCommand,
-    checkCommand,
-    waitCommand,
-    backupCommand,
-    restoreCommand,
-    rehearseCommand,
-    instancesCommand,
-  ]) {
+  for (const make of commands) {
     program.addCommand(usageErrorsCoded(make(streams, exit), streams, json).exitOverride());
   }
   return program;
@@ -101,19 +111,21 @@ export function runCli(): void {
     process.exitCode = (exit.output ?? new Output(streams, false)).error(unsettledError());
   });
   const argv = process.argv.slice(2);
-  main(buildProgram(streams, exit, argv.includes("--json")), argv, exit).then(
-    (code) => {
-      settled = true;
-      process.exitCode = code;
-      // A step abandoned at a stop may still hold a timer or a socket: do not wait for it.
-      if (stop.stopped() || exit.exitAtOnce === true) process.exit(code);
-    },
-    (error: unknown) => {
-      settled = true;
-      process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  commandsFor(argv)
+    .then((commands) => main(buildProgram(streams, exit, commands, argv.includes("--json")), argv, exit))
+    .then(
+      (code) => {
+        settled = true;
+        process.exitCode = code;
+        // A step abandoned at a stop may still hold a timer or a socket: do not wait for it.
+        if (stop.stopped() || exit.exitAtOnce === true) process.exit(code);
+      },
+      (error: unknown) => {
+        settled = true;
+        process.stderr.write(`unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
 }
 
 /**

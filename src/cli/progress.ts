@@ -1,4 +1,5 @@
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+import type cliProgress from "cli-progress";
 import type { Upgrader } from "../core/upgrader.js";
 import type { Output } from "./output.js";
 
@@ -71,8 +72,17 @@ export function attachProgress(
 /** How often "waiting for the lease" is repeated while the wait goes on (ms). */
 const WAITING_NOTE_EVERY_MS = 5000;
 
+/**
+ * cli-progress, loaded when the first bar starts (on a TTY, a step that reports progress):
+ * an upgrade with nothing to do starts without it.
+ */
+export function progressBars(): typeof cliProgress {
+  return createRequire(import.meta.url)("cli-progress") as typeof cliProgress;
+}
+
 /** A progress bar on stderr for `total` rows. */
 function startBar(out: Output, total: number): cliProgress.SingleBar {
+  const cliProgress = progressBars();
   const bar = new cliProgress.SingleBar(
     {
       stream: out.streams.stderr,

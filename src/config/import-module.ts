@@ -1,13 +1,16 @@
 import { extname } from "node:path";
 import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
 import { ConfigError } from "../core/errors.js";
+import { compiledModule } from "./compiled-module.js";
 
 // Modules being imported now, innermost last: when one's top-level await never settles,
 // Node drains its event loop and exits 0 mid-import, so the CLI asks which one it was.
 const loading: string[] = [];
 
-/** Imports a module, TypeScript included (through tsx), without a build step. */
+/**
+ * Imports a module, TypeScript included, without a build step: compiled once and kept
+ * (compiled-module.ts), else through tsx.
+ */
 export async function importModule(path: string): Promise<Record<string, unknown>> {
   const ext = extname(path);
   loading.push(path);
@@ -15,7 +18,7 @@ export async function importModule(path: string): Promise<Record<string, unknown
   try {
     module = (
       ext === ".ts" || ext === ".mts" || ext === ".cts" || ext === ".tsx"
-        ? await tsImport(pathToFileURL(path).href, import.meta.url)
+        ? await importTypeScript(path)
         : await import(pathToFileURL(path).href)
     ) as Record<string, unknown>;
   } finally {
@@ -26,6 +29,13 @@ export async function importModule(path: string): Promise<Record<string, unknown
   const inner = module.default as Record<string, unknown> | undefined;
   if (inner && typeof inner === "object" && inner.__esModule === true && "default" in inner) return inner;
   return module;
+}
+
+async function importTypeScript(path: string): Promise<unknown> {
+  const compiled = await compiledModule(path);
+  if (compiled !== undefined) return import(pathToFileURL(compiled).href);
+  const { tsImport } = await import("tsx/esm/api");
+  return tsImport(pathToFileURL(path).href, import.meta.url);
 }
 
 /**

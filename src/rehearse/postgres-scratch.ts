@@ -4,8 +4,9 @@
  * (PostgreSQL refuses with 55006, "being accessed by other users"); otherwise `pg_dump -Fc |
  * pg_restore` copies it from a snapshot. Both only read the source.
  */
+
 import type pg from "pg";
-import { loadDriver } from "../adapters/load-driver.js";
+import { loadPg } from "../adapters/postgres/load-pg.js";
 import { secretsOf, takeLockstepParams } from "../adapters/url.js";
 import { libpqEnv, withDatabase } from "../tools/database-url.js";
 import { findTool, toolMissing } from "../tools/find-tool.js";
@@ -23,8 +24,6 @@ import {
   throwIfCopyStopped,
 } from "./scratch.js";
 
-type Pg = typeof pg;
-
 /** PostgreSQL's longest identifier. */
 const MAX_NAME = 63;
 
@@ -32,7 +31,7 @@ const q = (name: string) => quoteIdent(name, '"');
 
 /** Runs `fn` on a connection to the server's maintenance database (`postgres`, else `template1`). */
 async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const driver = await loadDriver<Pg>("pg", "PostgreSQL");
+  const driver = await loadPg();
   const base = takeLockstepParams(url, ["schema", "lease"]).rest;
   let lastError: unknown;
   for (const database of ["postgres", "template1"]) {

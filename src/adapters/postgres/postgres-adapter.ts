@@ -22,13 +22,13 @@ import type {
 import { checkOptions } from "../../core/check-options.js";
 import { LockstepError, UsageError } from "../../core/errors.js";
 import type { ReadStateOptions } from "../../core/stamp.js";
-import { loadDriver } from "../load-driver.js";
 import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.js";
 import { badUrl, redactUrl, secretsOf, takeLockstepParams } from "../url.js";
 import { PostgresBatchPages } from "./batch-pages.js";
 import { connectError } from "./connect-error.js";
 import { PostgresInstanceRegistry } from "./instance-registry.js";
 import { type PgLeaseMode, type PostgresLeaseMode, pgLeaseMode } from "./lease.js";
+import { loadPg, type Pg } from "./load-pg.js";
 import { tableRef } from "./quote-ident.js";
 import { type PostgresState, readPostgresState } from "./state-read.js";
 import { PostgresStateStore } from "./state-store.js";
@@ -77,8 +77,6 @@ const TABLE_CAPABILITIES: AdapterCapabilities = {
 
 const POSTGRES_URL_HINT =
   "use postgres://user@host:5432/db, optionally with ?schema=name and lease=session|table";
-
-type Pg = typeof pg;
 
 /** How one transaction of {@link PostgresAdapter} ends. */
 interface TransactionOptions {
@@ -198,7 +196,7 @@ export class PostgresAdapter implements Adapter<PgClient> {
 
   async open(_options: OpenOptions): Promise<void> {
     if (this.#main) return;
-    const driver = await loadDriver<Pg>("pg", "PostgreSQL");
+    const driver = await loadPg();
     this.#driver = driver;
     const main = await this.#connect();
     const pool = new driver.Pool({ ...this.#config(), max: this.#poolSize });

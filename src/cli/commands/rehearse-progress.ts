@@ -3,10 +3,10 @@
  * `attachProgress`): a bar on a TTY, a plain line every few seconds otherwise, JSON event
  * lines with --json.
  */
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import type { PhaseProgress, ProgressListener } from "../../rehearse/rehearse.js";
 import { formatDuration, type Output } from "../output.js";
-import { DEFAULT_PLAIN_PROGRESS_INTERVAL_MS } from "../progress.js";
+import { DEFAULT_PLAIN_PROGRESS_INTERVAL_MS, progressBars } from "../progress.js";
 
 /** A listener for {@link PhaseProgress}, and the function that clears its bar. */
 export function phaseProgress(
@@ -49,6 +49,7 @@ export function phaseProgress(
 }
 
 function startBar(out: Output, total: number, unit: string): cliProgress.SingleBar {
+  const cliProgress = progressBars();
   const bar = new cliProgress.SingleBar(
     {
       stream: out.streams.stderr,
