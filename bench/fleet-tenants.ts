@@ -109,17 +109,31 @@ export function postgresTenants(project: BenchProject, server: string, rows: num
       return problems;
     },
     async dispose() {
-      await connect(null, async (c) => {
-        const { rows: found } = await c.query<{ name: string }>(
+      // DROP DATABASE waits for a checkpoint (~1.5 s here): drops side by side share them.
+      const found = await connect(null, (c) =>
+        c.query<{ name: string }>(
           "select datname as name from pg_database where left(datname, length($1)) = $1",
           [prefix],
-        );
-        for (const { name } of found) await c.query(`drop database if exists ${quote(name)} with (force)`);
-      }).catch((error: Error) => {
-        process.stderr.write(
-          `bench:fleet: could not drop the databases named ${prefix}…: ${error.message}\n`,
-        );
-      });
+        ),
+      ).then(
+        (r) => r.rows.map((row) => row.name),
+        (error: Error) => {
+          process.stderr.write(
+            `bench:fleet: could not list the databases named ${prefix}…: ${error.message}\n`,
+          );
+          return [];
+        },
+      );
+      const drop = async () => {
+        for (let name = found.pop(); name !== undefined; name = found.pop()) {
+          await connect(null, (c) =>
+            c.query(`drop database if exists ${quote(name as string)} with (force)`),
+          ).catch((error: Error) =>
+            process.stderr.write(`bench:fleet: could not drop ${name}: ${error.message}\n`),
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, drop));
     },
   };
 }
