@@ -1,7 +1,11 @@
 import { type Command, Option } from "commander";
-import { describeHolders } from "../../core/compatibility.js";
+import { describeHolders, olderCodeError } from "../../core/compatibility.js";
 import { describeGroup } from "../../core/instances.js";
-import type { PlanReport } from "../../core/upgrader.js";
+import {
+  type PlanReport,
+  throwOnFailedPreconditions,
+  withFailingPreconditions,
+} from "../../core/upgrader.js";
 import { defineCommand, type ExitHolder } from "../command.js";
 import { EXIT, type Output, type Streams } from "../output.js";
 
@@ -79,6 +83,19 @@ export function planHasWork(plan: PlanReport): boolean {
 /** The steps an upgrade would refuse while older code runs (E_OLDER_CODE_RUNNING). */
 export function refusedSteps(plan: PlanReport): PlanReport["steps"] {
   return plan.steps.filter((s) => s.decision === "refuse");
+}
+
+/** Throws what an upgrade of `plan` would be refused for: a step older code forbids, failed preconditions. */
+export function throwOnRefusedPlan(plan: PlanReport): void {
+  const refused = refusedSteps(plan)[0];
+  if (refused !== undefined) {
+    // The failing preconditions with the refusal: what an override would run over.
+    throw withFailingPreconditions(
+      olderCodeError({ ...refused, step: refused.id, kind: "refuse", override: null }, "nothing was written"),
+      plan.preconditions,
+    );
+  }
+  throwOnFailedPreconditions(plan.preconditions);
 }
 
 /** `lockstep plan`: what an upgrade would do. */
