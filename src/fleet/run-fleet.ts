@@ -4,6 +4,7 @@
  * a target failed, was refused or unreachable (those in flight finish). Targets never started
  * are `skipped`. Each target's own work (its lease, ledger, stamp) is the caller's `runOne`.
  */
+import { pool } from "./pool.js";
 import { failedResult, resultOf, succeeded, type TargetResult } from "./target-result.js";
 import type { Target } from "./targets.js";
 
@@ -40,17 +41,18 @@ export async function runFleet(
   const state = { halted: false };
   const indices = targets.map((_, i) => i);
   const canary = indices.slice(0, options.canary);
-  await pool(canary);
+  await run(canary);
   // A canary that did not succeed stops the rollout, whatever --on-error says.
   if (canary.some((i) => !succeeded(results[i] as TargetResult))) state.halted = true;
-  await pool(indices.slice(options.canary));
+  await run(indices.slice(options.canary));
   return targets.map((target, i) => results[i] ?? resultOf(target, { status: "skipped" }));
 
-  async function pool(queue: readonly number[]): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < queue.length && !state.halted && hooks.stopped?.() !== true) {
-        const i = queue[next++] as number;
+  function run(queue: readonly number[]): Promise<void> {
+    const halted = () => state.halted || hooks.stopped?.() === true;
+    return pool(
+      queue,
+      options.concurrency,
+      async (i) => {
         const target = targets[i] as Target;
         hooks.onStart?.(target);
         const startedAt = Date.now();
@@ -58,9 +60,8 @@ export async function runFleet(
         results[i] = result;
         if (!succeeded(result) && options.onError === "stop") state.halted = true;
         hooks.onDone?.(result);
-      }
-    };
-    const workers = Math.max(1, Math.min(options.concurrency, queue.length));
-    await Promise.all(Array.from({ length: workers }, worker));
+      },
+      halted,
+    );
   }
 }

@@ -9,8 +9,8 @@ import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
 import { openUpgrader } from "../context.js";
 import { parseDuration } from "../duration.js";
 import { EXIT, exitCodeOf, formatDuration, type Streams, signalExit } from "../output.js";
+import { type PlanCliOptions, planOptions, withPlanOptions } from "../plan-view.js";
 import { attachProgress } from "../progress.js";
-import { type PlanCliOptions, planOptions, withPlanOptions } from "./plan.js";
 import { phaseProgress } from "./rehearse-progress.js";
 import { reportLines, reportMarkdown } from "./rehearse-report.js";
 

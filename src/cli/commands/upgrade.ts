@@ -10,7 +10,6 @@ import { fleetMode } from "../fleet/fleet-context.js";
 import { type FleetCliOptions, withFleetOptions } from "../fleet/fleet-options.js";
 import { fleetUpgrade, resumeUpgrade } from "../fleet/fleet-upgrade.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
-import { attachProgress } from "../progress.js";
 import {
   type PlanCliOptions,
   planHasWork,
@@ -18,7 +17,8 @@ import {
   printPlan,
   throwOnRefusedPlan,
   withPlanOptions,
-} from "./plan.js";
+} from "../plan-view.js";
+import { attachProgress } from "../progress.js";
 
 export interface UpgradeCliOptions extends PlanCliOptions, FleetCliOptions {
   readonly dryRun?: boolean;

@@ -15,11 +15,11 @@ import { failedResult, resultOf, type TargetResult } from "../../fleet/target-re
 import type { Target } from "../../fleet/targets.js";
 import { runBackup } from "../backup-run.js";
 import type { CommandRun } from "../command.js";
-import { planHasWork, planOptions, throwOnRefusedPlan } from "../commands/plan.js";
 import type { UpgradeCliOptions } from "../commands/upgrade.js";
 import { confirm } from "../confirm.js";
 import { loadOptionsOf } from "../context.js";
 import { Output } from "../output.js";
+import { planHasWork, planOptions, throwOnRefusedPlan } from "../plan-view.js";
 import { type Fleet, fleetFrom, withTarget } from "./fleet-context.js";
 import { type FleetCliOptions, rolloutOf } from "./fleet-options.js";
 import { runFleetCommand } from "./fleet-run.js";
