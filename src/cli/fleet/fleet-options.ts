@@ -76,3 +76,21 @@ function onError(value: string): "stop" | "continue" {
     hint: "--on-error stop (start no more after a failure; the default) or --on-error continue",
   });
 }
+
+/** `--targets` on a command that does not take many databases yet: the option is known, and refused. */
+export function withTargetsNotYet(command: Command): Command {
+  return command.addOption(
+    new Option(
+      "--targets <file|glob>",
+      `not yet: ${command.name()} runs on one database (pass --database URL)`,
+    ),
+  );
+}
+
+/** E_USAGE when `--targets` is given to a command that takes one database. */
+export function refuseTargets(options: FleetCliOptions, command: string): void {
+  if (options.targets === undefined) return;
+  throw new UsageError("E_USAGE", `${command} does not take --targets yet: it runs on one database`, {
+    hint: `run \`lockstep ${command} --database URL\` for each database (\`lockstep status --targets …\` lists them)`,
+  });
+}
