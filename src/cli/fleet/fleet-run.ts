@@ -51,7 +51,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
   const stop = new AbortController();
   const unwatch = streams.signals?.watch((signal) => {
     progress.note(
-      `${signal}: finishing the databases in flight, starting no more; ${signal} again exits at once`,
+      `${signal}: starting no more databases; those in flight stop at their next safe point; ${signal} again exits at once`,
     );
     stop.abort(signal);
   });
