@@ -424,3 +424,21 @@ test("--help of status, plan, upgrade and init names the fleet options", async (
   }
   assert.match((await project.run("upgrade", "--help")).stdout, /--resume <run-id>/);
 });
+
+test("a target failing at its second step counts the first as applied (it stays applied)", async () => {
+  const dir = `partial-${++counter}`;
+  project.write(`${dir}/steps/1.0.0-a-table.sql`, "create table a (x integer);\n");
+  project.write(`${dir}/steps/1.0.0-b-broken.sql`, "insert into nowhere values (1);\n");
+  project.write(`${dir}/new.db`, "");
+  project.write(
+    `${dir}/lockstep.config.mjs`,
+    'export default { steps: "./steps", appVersion: "1.0.0", stepsBuildSchema: true, databases: ["sqlite:./new.db"] };\n',
+  );
+  const run = await project.run("upgrade", "--config", `${dir}/lockstep.config.mjs`, "--yes", "--json");
+  assert.equal(run.code, 1, run.stderr);
+  const [result] = run.json().results;
+  assert.deepEqual(
+    [result.name, result.status, result.from, result.to, result.stepsApplied, result.error.code],
+    ["new", "failed", null, "1.0.0", 1, "E_STEP_FAILED"],
+  );
+});

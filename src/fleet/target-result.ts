@@ -1,6 +1,6 @@
 /** One result per target: what a fleet run did on each database, and an error's status. */
 import { redactUrl, redactUrlsIn, scrub, secretsOf } from "../adapters/url.js";
-import { isLockstepError, isRefusal, summaryOf } from "../core/errors.js";
+import { isLockstepError, isRefusal, StepFailedError, summaryOf } from "../core/errors.js";
 import type { Target } from "./targets.js";
 
 /** What happened on one target. */
@@ -71,10 +71,17 @@ export function failedResult(
 ): TargetResult {
   return resultOf(target, {
     status: statusOfError(error),
+    stepsApplied: appliedBefore(error),
     ...known,
     durationMs: Date.now() - startedAt,
     error: errorOf(error, target.url),
   });
+}
+
+/** The steps a failed upgrade applied before its failing step (they stay applied). */
+function appliedBefore(error: unknown): number {
+  if (!(error instanceof StepFailedError)) return 0;
+  return error.results.filter((r) => (r as { status?: string })?.status === "applied").length;
 }
 
 /** True when the target ended well (nothing to do, or done). */
