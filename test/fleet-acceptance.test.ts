@@ -1,6 +1,7 @@
 /**
  * Issue 12's acceptance, through the built CLI: 40 SQLite files, 4 PostgreSQL, 3 MariaDB and
- * 2 FerretDB databases at mixed stamps, plus one PostgreSQL URL on a closed port. One tenant's
+ * 2 FerretDB databases at mixed stamps, plus one PostgreSQL URL on a closed port. `status`
+ * lists the problem tenants first and a histogram by stamp. One tenant's
  * step fails (a `poison` table), one is INTERRUPTED, one AHEAD, one unreachable: each gets
  * its result, the summary counts them, the exit code is 1 and the run record holds it all
  * without a credential. `--resume` then upgrades the failed one alone once its poison is
@@ -250,6 +251,39 @@ describe("a fleet of 50 tenants on four databases through `lockstep upgrade --ta
     const failures = await dropTenants((cases ?? []).map((c) => c.tenant));
     project?.cleanup();
     assert.deepEqual(failures, [], "every tenant database dropped");
+  });
+
+  test("status --targets: problem tenants first, then pending, then current; a histogram by stamp; exit 3", async () => {
+    const run = await project.run("status", "--targets", "targets.txt");
+    assertNoSecret(`${run.stdout}\n${run.stderr}`, "the output");
+    assert.equal(run.code, 3, `${run.stdout}\n${run.stderr}`);
+    const lines = run.stdout.split("\n");
+    const row = (name: string) => {
+      const found = lines.findIndex((l) => new RegExp(`^\\s*${name}\\s`).test(l));
+      assert.ok(found >= 0, `a line for ${name}:\n${run.stdout}`);
+      return found;
+    };
+    // AHEAD, INTERRUPTED, unreachable (FLEET.md's order), then pending, then current.
+    const problems = ["mg-2", "my-1", "pg-down"].map(row);
+    assert.deepEqual(
+      problems,
+      [...problems].sort((a, b) => a - b),
+      `AHEAD, INTERRUPTED, unreachable in order:\n${run.stdout}`,
+    );
+    const stamped = cases.filter((c) => c.stamp !== null && c.code === undefined);
+    const pending = stamped.filter((c) => c.stamp !== FLEET_VERSION).map((c) => row(c.tenant.name));
+    const current = stamped.filter((c) => c.stamp === FLEET_VERSION).map((c) => row(c.tenant.name));
+    assert.ok(Math.max(...problems) < Math.min(...pending), "problems before pending");
+    assert.ok(Math.max(...pending) < Math.min(...current), "pending before current");
+    const byStamp = new Map<string, number>();
+    for (const c of cases) if (c.stamp !== null) byStamp.set(c.stamp, (byStamp.get(c.stamp) ?? 0) + 1);
+    const histogram = lines.slice(Math.max(...current) + 1);
+    for (const [stamp, n] of byStamp) {
+      const bar = histogram.some((l) =>
+        new RegExp(`^\\s*${stamp.replaceAll(".", "\\.")}\\s+${n}\\b`).test(l),
+      );
+      assert.ok(bar, `the histogram shows ${n} at ${stamp}:\n${run.stdout}`);
+    }
   });
 
   test("one result per tenant, the summary, exit 1, and a run record without credentials", async () => {
