@@ -3,7 +3,6 @@
  * with one line per finished target above it; without one, the lines alone; with --json, JSON
  * events (`run:started`, `target:started`, `target:done`).
  */
-import cliProgress from "cli-progress";
 import type { TargetResult } from "../../fleet/target-result.js";
 import type { Target } from "../../fleet/targets.js";
 import { formatDuration, type Output } from "../output.js";
@@ -20,15 +19,16 @@ export interface FleetProgress {
 /** Progress for `total` targets of run `id`. */
 export function fleetProgress(out: Output, id: string, total: number, verb: string): FleetProgress {
   const tty = out.streams.stderr.isTTY === true && !out.json;
+  const startedAt = Date.now();
   let done = 0;
   out.event({ event: "run:started", run: id, total });
   if (!out.json) out.note(`${verb} ${total} database${total === 1 ? "" : "s"} (run ${id})`);
-  const multi = tty ? startBar(out, total) : undefined;
-  const bar = multi?.bar;
+  const bar = tty ? new OverallBar(out, total, startedAt) : undefined;
   const line = (text: string) => {
-    if (multi) multi.multi.log(`${text}\n`);
+    if (bar) bar.above(text);
     else out.note(text);
   };
+  bar?.draw(0);
   return {
     started(target) {
       out.event({ event: "target:started", name: target.name });
@@ -37,16 +37,48 @@ export function fleetProgress(out: Output, id: string, total: number, verb: stri
       done++;
       out.event({ event: "target:done", done, total, ...result });
       if (!out.json) line(`[${done}/${total}] ${targetLine(out, result)}`);
-      bar?.update(done);
+      bar?.draw(done);
     },
     note(text) {
-      if (out.json) return;
-      line(text);
+      if (!out.json) line(text);
     },
     stop() {
-      multi?.multi.stop();
+      bar?.clear();
     },
   };
+}
+
+/** The overall line on a TTY's stderr: redrawn in place, finished targets' lines printed above it. */
+class OverallBar {
+  #done = 0;
+
+  constructor(
+    readonly out: Output,
+    readonly total: number,
+    readonly startedAt: number,
+  ) {}
+
+  draw(done: number): void {
+    this.#done = done;
+    this.out.streams.stderr.write(`\r\x1b[2K${overallLine(done, this.total, Date.now() - this.startedAt)}`);
+  }
+
+  above(text: string): void {
+    this.out.streams.stderr.write(`\r\x1b[2K${text}\n`);
+    this.draw(this.#done);
+  }
+
+  clear(): void {
+    this.out.streams.stderr.write("\r\x1b[2K");
+  }
+}
+
+/** "  [██████░░░░░░░░░░░░░░] 12/40 databases, 8.1 s, ETA 19 s" */
+export function overallLine(done: number, total: number, elapsedMs: number): string {
+  const width = 20;
+  const filled = total > 0 ? Math.round((done / total) * width) : width;
+  const eta = done > 0 ? formatDuration(Math.round((elapsedMs / done) * (total - done))) : "?";
+  return `  [${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} databases, ${formatDuration(elapsedMs)}, ETA ${eta}`;
 }
 
 /** One finished target for humans: "tenant-a  upgraded 1.0.0 → 1.2.0, 2 steps, 120 ms". */
@@ -61,17 +93,4 @@ export function targetLine(out: Output, r: TargetResult): string {
   const steps = r.stepsApplied > 0 ? `, ${r.stepsApplied} step${r.stepsApplied === 1 ? "" : "s"}` : "";
   const error = r.error ? `: ${r.error.code} ${r.error.message}` : "";
   return `${c.bold(r.name)} ${colour(r.status)} ${versions}${steps}, ${formatDuration(r.durationMs)}${error}`;
-}
-
-function startBar(out: Output, total: number) {
-  const multi = new cliProgress.MultiBar(
-    {
-      stream: out.streams.stderr,
-      format: "  {bar} {value}/{total} databases | {duration_formatted} | ETA {eta_formatted}",
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  return { multi, bar: multi.create(total, 0) };
 }
