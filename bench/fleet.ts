@@ -9,6 +9,7 @@
  *
  * Everything it makes is dropped at the end, after a failure or Ctrl-C too.
  */
+import { cpus, loadavg } from "node:os";
 import { parseFleetArgs } from "./fleet-args.js";
 import {
   BENCH_FROM,
@@ -45,6 +46,8 @@ interface KindFigures {
   readonly ratio: number;
   /** Each step applied exactly once per tenant, every row reached, in both runs. */
   readonly exactlyOnce: boolean;
+  /** The machine's 1-minute load average before and after (other work competes for its cores). */
+  readonly load: readonly [number, number];
 }
 
 const args = parseFleetArgs(process.argv.slice(2), process.env);
@@ -88,6 +91,7 @@ async function benchKind(
   count: number,
   rows: number,
 ): Promise<KindFigures> {
+  const loadBefore = loadavg()[0]!;
   log(`${kind.label}: template tenant with ${rows} rows, stamped ${BENCH_FROM}`);
   await kind.template();
   const concurrent = await measure(project, kind, count, CONCURRENCY);
@@ -99,6 +103,7 @@ async function benchKind(
     runs: [baseline, concurrent],
     ratio: baseline.wallMs / concurrent.wallMs,
     exactlyOnce: true,
+    load: [loadBefore, loadavg()[0]!],
   };
 }
 
@@ -106,8 +111,9 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function describeKind(label: string, figures: KindFigures | { skipped: string }): string {
   if ("skipped" in figures) return `${label}: skipped: ${figures.skipped}`;
+  const load = figures.load.map((l) => l.toFixed(1)).join(" → ");
   const lines = [
-    `${label}: ${figures.tenants} tenants x ${figures.rows} rows, ${figures.steps} steps each (one updates every row)`,
+    `${label}: ${figures.tenants} tenants x ${figures.rows} rows, ${figures.steps} steps each (one updates every row); ${cpus().length} cores, load average ${load}`,
   ];
   for (const run of figures.runs) {
     lines.push(
