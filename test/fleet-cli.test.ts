@@ -61,6 +61,11 @@ function mendTenant(folder: string, name: string): void {
   db.close();
 }
 
+/** `upgrade --targets '<folder>/*.db' --yes --json …extra`. */
+function upgradeAll(folder: string, ...extra: string[]): Promise<CliRun> {
+  return project.run("upgrade", "--targets", `${folder}/*.db`, "--yes", "--json", ...extra);
+}
+
 function statuses(run: CliRun): Record<string, string> {
   return Object.fromEntries(
     run.json().results.map((r: { name: string; status: string }) => [r.name, r.status]),
@@ -71,7 +76,7 @@ describe("upgrade with --targets", () => {
   test("--on-error stop (the default): the first failure starts no more; the rest are skipped, exit 1", async () => {
     const folder = await tenants(5);
     breakTenant(folder, "t3");
-    const run = await project.run("upgrade", "--targets", `${folder}/*.db`, "--yes", "--json");
+    const run = await upgradeAll(folder);
     assert.equal(run.code, 1, run.stderr);
     assert.deepEqual(statuses(run), {
       t1: "upgraded",
@@ -111,17 +116,7 @@ describe("upgrade with --targets", () => {
   test("--on-error continue with --concurrency 3: every other target upgraded, exit 1", async () => {
     const folder = await tenants(6);
     breakTenant(folder, "t2");
-    const run = await project.run(
-      "upgrade",
-      "--targets",
-      `${folder}/*.db`,
-      "--yes",
-      "--json",
-      "--on-error",
-      "continue",
-      "--concurrency",
-      "3",
-    );
+    const run = await upgradeAll(folder, "--on-error", "continue", "--concurrency", "3");
     assert.equal(run.code, 1, run.stderr);
     assert.deepEqual(statuses(run), {
       t1: "upgraded",
@@ -137,17 +132,7 @@ describe("upgrade with --targets", () => {
   test("a failed canary skips the rest whatever --on-error says", async () => {
     const folder = await tenants(5);
     breakTenant(folder, "t1");
-    const run = await project.run(
-      "upgrade",
-      "--targets",
-      `${folder}/*.db`,
-      "--yes",
-      "--json",
-      "--canary",
-      "2",
-      "--on-error",
-      "continue",
-    );
+    const run = await upgradeAll(folder, "--canary", "2", "--on-error", "continue");
     assert.equal(run.code, 1, run.stderr);
     // Within the canary --on-error continue goes on to t2; after it nothing starts.
     assert.deepEqual(statuses(run), {
@@ -174,7 +159,7 @@ describe("upgrade with --targets", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /upgraded\s+4\b/);
     assert.match(run.stderr, /\[4\/4\] t\d upgraded 1\.0\.0 → 1\.1\.0, 1 step/);
-    const again = await project.run("upgrade", "--targets", `${folder}/*.db`, "--yes", "--json");
+    const again = await upgradeAll(folder);
     assert.equal(again.code, 0);
     assert.deepEqual(Object.values(statuses(again)), ["current", "current", "current", "current"]);
   });
@@ -190,15 +175,7 @@ describe("upgrade with --targets", () => {
       "--force",
     );
     assert.equal(stamp.code, 0, stamp.stderr);
-    const run = await project.run(
-      "upgrade",
-      "--targets",
-      `${folder}/*.db`,
-      "--yes",
-      "--json",
-      "--on-error",
-      "continue",
-    );
+    const run = await upgradeAll(folder, "--on-error", "continue");
     assert.equal(run.code, 3, run.stderr);
     assert.deepEqual(statuses(run), { t1: "upgraded", t2: "refused", t3: "upgraded" });
     assert.equal(run.json().results[1].error.code, "E_AHEAD");
@@ -212,7 +189,7 @@ describe("upgrade with --targets", () => {
       ["--on-error", "maybe"],
       ["--database", "sqlite:x.db"],
     ]) {
-      const run = await project.run("upgrade", "--targets", `${folder}/*.db`, "--yes", "--json", ...args);
+      const run = await upgradeAll(folder, ...args);
       assert.equal(run.code, 1, args.join(" "));
       assert.equal(run.json().error.code, "E_USAGE", args.join(" "));
     }

@@ -8,7 +8,7 @@ import type { ResolvedConfig } from "../../config/load-config.js";
 import { loadSharedConfig } from "../../config/load-config.js";
 import { UsageError } from "../../core/errors.js";
 import type { Upgrader } from "../../core/upgrader.js";
-import { planResume } from "../../fleet/resume.js";
+import { planResume, type ResumePlan } from "../../fleet/resume.js";
 import { DEFAULT_ROLLOUT, type RolloutOptions } from "../../fleet/run-fleet.js";
 import { readRunRecord, runsDirOf } from "../../fleet/run-record.js";
 import { failedResult, resultOf, type TargetResult } from "../../fleet/target-result.js";
@@ -26,21 +26,23 @@ import { runFleetCommand } from "./fleet-run.js";
 
 type Options = UpgradeCliOptions & FleetCliOptions;
 
-/** Upgrades every target of `fleet` (or, with --resume, of the recorded run). */
+/** Upgrades every target of `fleet` (a resumed run: those its plan names, its rollout as the base). */
 export async function fleetUpgrade(
   run: CommandRun<Options>,
   fleet: Fleet,
   lockTimeoutMs?: number,
+  resume?: { id: string; plan: ResumePlan; rollout: RolloutOptions },
 ): Promise<number> {
   const { options } = run;
   refuseUnsupported(options);
-  const rollout = rolloutOf(options);
-  await confirmFleet(run, fleet.targets.length);
+  const rollout = rolloutOf(options, resume?.rollout);
+  await confirmFleet(run, resume ? resume.plan.run.length : fleet.targets.length);
   return runFleetCommand(run, {
     command: "upgrade",
     fleet,
     rollout,
     options: recordedOptions(options),
+    ...(resume && { resume: { id: resume.id, plan: resume.plan } }),
     runOne: upgradeOne(run, fleet, lockTimeoutMs),
   });
 }
@@ -58,7 +60,6 @@ export async function resumeUpgrade(run: CommandRun<Options>, lockTimeoutMs?: nu
       },
     );
   }
-  refuseUnsupported(options);
   const shared = await loadSharedConfig(loadOptionsOf(options, streams));
   const record = readRunRecord(runsDirOf(streams.cwd, streams.env, shared.runsDir), id);
   if (record.command !== "upgrade") {
@@ -67,18 +68,8 @@ export async function resumeUpgrade(run: CommandRun<Options>, lockTimeoutMs?: nu
     });
   }
   const fleet = await fleetFrom(shared, record.source, streams.cwd);
-  const plan = planResume(record, fleet.targets);
-  const recorded = record.options as Partial<RolloutOptions>;
-  const rollout = rolloutOf(options, { ...DEFAULT_ROLLOUT, ...pickRollout(recorded) });
-  await confirmFleet(run, plan.run.length);
-  return runFleetCommand(run, {
-    command: "upgrade",
-    fleet,
-    rollout,
-    options: recordedOptions(options),
-    resume: { id, plan },
-    runOne: upgradeOne(run, fleet, lockTimeoutMs),
-  });
+  const rollout = { ...DEFAULT_ROLLOUT, ...pickRollout(record.options as Partial<RolloutOptions>) };
+  return fleetUpgrade(run, fleet, lockTimeoutMs, { id, plan: planResume(record, fleet.targets), rollout });
 }
 
 function pickRollout(recorded: Partial<RolloutOptions>): Partial<RolloutOptions> {
