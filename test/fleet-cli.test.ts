@@ -5,11 +5,12 @@
  * `databases`. `npm run build` first.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { type CliRun, makeProject, type Project } from "./support/cli.js";
+import { CLI, type CliRun, collectRun, makeProject, type Project } from "./support/cli.js";
 import type { TestDatabase } from "./support/fixtures.js";
 import { fixtureNamed, notSelected } from "./support/fixtures.js";
 
@@ -418,4 +419,42 @@ test("a target failing at its second step counts the first as applied (it stays 
     [result.name, result.status, result.from, result.to, result.stepsApplied, result.error.code],
     ["new", "failed", null, "1.0.0", 1, "E_STEP_FAILED"],
   );
+});
+
+test("SIGINT during a fleet upgrade starts no more databases: the rest skipped, the record finished, exit 130", async () => {
+  const dir = `sigint-${++counter}`;
+  project.write(
+    `${dir}/steps/1.0.0-slow.mjs`,
+    `import { upgrade } from "lockstep";
+export default upgrade({ version: "1.0.0", name: "slow", async run() { await new Promise((r) => setTimeout(r, 400)); } });
+`,
+  );
+  for (const n of [1, 2, 3, 4]) project.write(`${dir}/t${n}.db`, "");
+  project.write(
+    `${dir}/lockstep.config.mjs`,
+    'export default { steps: "./steps", appVersion: "1.0.0", stepsBuildSchema: true };\n',
+  );
+  const child = spawn(process.execPath, [CLI, "upgrade", "--targets", "*.db", "--yes", "--json"], {
+    cwd: join(project.dir, dir),
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let sent = false;
+  const run = await collectRun(child, (stderr, proc) => {
+    if (!sent && stderr.includes('"event":"target:done"')) {
+      sent = true;
+      proc.kill("SIGINT");
+    }
+  });
+  assert.equal(run.code, 130, run.stderr);
+  const out = run.json();
+  const byName = statuses(run);
+  assert.equal(byName.t1, "upgraded");
+  assert.deepEqual([byName.t3, byName.t4], ["skipped", "skipped"]);
+  // t2 was in flight: stopped at its safe point (or done just before the signal arrived).
+  assert.ok(["failed", "upgraded"].includes(byName.t2 as string), byName.t2);
+  if (byName.t2 === "failed") assert.equal(out.results[1].error.code, "E_INTERRUPTED_BY_SIGNAL");
+  const record = JSON.parse(readFileSync(out.record, "utf8"));
+  assert.ok(record.finishedAt);
+  assert.deepEqual(record.results, out.results);
 });
