@@ -458,3 +458,28 @@ export default upgrade({ version: "1.0.0", name: "slow", async run() { await new
   assert.ok(record.finishedAt);
   assert.deepEqual(record.results, out.results);
 });
+
+test("check on a config of many databases: the steps checked, a list's entries checked, databases() never called", async () => {
+  const dir = `check-${++counter}`;
+  project.write(
+    `${dir}/list.config.mjs`,
+    'export default { steps: "../upgrades", databases: ["sqlite:./a.db", { name: "b", url: "postgres://u:pw@h/b" }] };\n',
+  );
+  project.write(
+    `${dir}/catalog.config.mjs`,
+    'export default { steps: "../upgrades", databases: async () => { throw new Error("the catalog was queried"); } };\n',
+  );
+  project.write(
+    `${dir}/bad.config.mjs`,
+    'export default { steps: "../upgrades", databases: ["ftp://h/x"] };\n',
+  );
+  const list = await project.run("check", "--config", `${dir}/list.config.mjs`, "--json");
+  assert.equal(list.code, 0, list.stdout);
+  assert.equal(list.json().database, "2 databases");
+  assert.deepEqual(list.json().steps, ["1.0.0/items", "1.1.0/extra"]);
+  const catalog = await project.run("check", "--config", `${dir}/catalog.config.mjs`, "--json");
+  assert.equal(catalog.code, 0, catalog.stdout);
+  const bad = await project.run("check", "--config", `${dir}/bad.config.mjs`, "--json");
+  assert.equal(bad.code, 1);
+  assert.equal(bad.json().problems[0].code, "E_TARGETS_INVALID");
+});
