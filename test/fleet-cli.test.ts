@@ -483,3 +483,29 @@ test("check on a config of many databases: the steps checked, a list's entries c
   assert.equal(bad.code, 1);
   assert.equal(bad.json().problems[0].code, "E_TARGETS_INVALID");
 });
+
+test("a target's warning names the target (a line; a warning event with --json)", async () => {
+  const dir = `warn-${++counter}`;
+  project.write(`${dir}/steps/1.0.0-a.sql`, "create table a (x integer);\n");
+  project.write(`${dir}/w1.db`, "");
+  project.write(
+    `${dir}/lockstep.config.mjs`,
+    'export default { steps: "./steps", appVersion: "1.1.0", stepsBuildSchema: true, databases: ["sqlite:./w1.db"] };\n',
+  );
+  const config = `${dir}/lockstep.config.mjs`;
+  assert.equal((await project.run("upgrade", "--config", config, "--yes")).code, 0);
+  // A step below the stamp that never ran: the upgrade warns it is skipped (out of order).
+  project.write(`${dir}/steps/1.0.5-late.sql`, "create table late (x integer);\n");
+  const human = await project.run("upgrade", "--config", config, "--yes", "--app-version", "1.2.0");
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stderr, /w1 warning: step 1\.0\.5\/late is below the stamp/);
+  const json = await project.run("upgrade", "--config", config, "--yes", "--app-version", "1.3.0", "--json");
+  const events = json.stderr
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.ok(
+    events.some((e) => e.event === "warning" && e.name === "w1" && /1\.0\.5\/late/.test(e.message)),
+    json.stderr,
+  );
+});

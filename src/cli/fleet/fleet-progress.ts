@@ -11,8 +11,10 @@ import { formatDuration, type Output } from "../output.js";
 export interface FleetProgress {
   started(target: Target): void;
   done(result: TargetResult): void;
-  /** A line for humans between the target lines (a warning, a stop). */
+  /** A line for humans between the target lines (a stop). */
   note(text: string): void;
+  /** A target's warning: a line for humans, a `warning` event with --json. */
+  warn(name: string, message: string): void;
   stop(): void;
 }
 
@@ -41,6 +43,10 @@ export function fleetProgress(out: Output, id: string, total: number, verb: stri
     },
     note(text) {
       if (!out.json) line(text);
+    },
+    warn(name, message) {
+      out.event({ event: "warning", name, message });
+      if (!out.json) line(`${out.c.bold(name)} ${out.c.yellow("warning:")} ${message}`);
     },
     stop() {
       bar?.clear();

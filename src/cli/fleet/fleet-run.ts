@@ -60,8 +60,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
   try {
     ran = await runFleet(
       toRun,
-      (target) =>
-        spec.runOne(target, stop.signal, (message) => progress.note(`${target.name}: warning: ${message}`)),
+      (target) => spec.runOne(target, stop.signal, (message) => progress.warn(target.name, message)),
       spec.rollout,
       {
         onStart: (target) => progress.started(target),
