@@ -37,6 +37,7 @@ describe("a targets file", () => {
       "beta=postgres://app:pw@db.example:5432/beta_db   # the big one",
       "   mongodb://127.0.0.1:27017/gamma?app=datalab",
       "delta = mysql://root@127.0.0.1:3306/d#x",
+      "tenants/epsilon.sqlite3",
     ].join("\n");
     const targets = parseTargetsFile(text, "targets.txt", "/base");
     assert.deepEqual(
@@ -46,6 +47,8 @@ describe("a targets file", () => {
         ["beta", "postgres://app:pw@db.example:5432/beta_db", "targets.txt:4"],
         ["gamma", "mongodb://127.0.0.1:27017/gamma?app=datalab", "targets.txt:5"],
         ["delta", "mysql://root@127.0.0.1:3306/d#x", "targets.txt:6"],
+        // A bare SQLite path stands for (and is shown as) its sqlite: URL.
+        ["epsilon", "sqlite:tenants/epsilon.sqlite3", "targets.txt:7"],
       ],
     );
     assert.equal(targets[0]?.baseDir, "/base");

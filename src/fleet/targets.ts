@@ -123,8 +123,11 @@ function configEntry(entry: unknown, origin: string, baseDir: string): Target {
   return target(item.url, item.name, baseDir, origin);
 }
 
-function target(url: string, name: string | undefined, baseDir: string, origin: string): Target {
-  if (!SCHEMES.test(url) && !/\.(db|sqlite3?)$/i.test(url)) {
+function target(written: string, name: string | undefined, baseDir: string, origin: string): Target {
+  // A bare SQLite path is kept (and shown) as the sqlite: URL it stands for.
+  const bare = !SCHEMES.test(written) && /\.(db|sqlite3?)$/i.test(written);
+  const url = bare ? `sqlite:${written}` : written;
+  if (!SCHEMES.test(url)) {
     throw invalid(
       `${origin}: ${JSON.stringify(redactUrl(url))} is not a database URL`,
       "use sqlite:PATH, postgres://…, mysql://…, mariadb://… or mongodb://…, optionally as name=URL",

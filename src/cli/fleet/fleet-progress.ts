@@ -92,11 +92,14 @@ export function targetLine(out: Output, r: TargetResult): string {
   const { c } = out;
   const colour =
     r.status === "upgraded" || r.status === "current" ? c.green : r.status === "skipped" ? c.dim : c.red;
+  // Neither read (unreachable, skipped, refused before the stamp was read): no versions shown.
   const versions =
-    r.from === r.to || r.to === null
-      ? `at ${r.from ?? "(unstamped)"}`
-      : `${r.from ?? "(unstamped)"} → ${r.to}`;
+    r.from === null && r.to === null
+      ? ""
+      : r.from === r.to || r.to === null
+        ? ` at ${r.from ?? "(unstamped)"}`
+        : ` ${r.from ?? "(unstamped)"} → ${r.to}`;
   const steps = r.stepsApplied > 0 ? `, ${r.stepsApplied} step${r.stepsApplied === 1 ? "" : "s"}` : "";
   const error = r.error ? `: ${r.error.code} ${r.error.message}` : "";
-  return `${c.bold(r.name)} ${colour(r.status)} ${versions}${steps}, ${formatDuration(r.durationMs)}${error}`;
+  return `${c.bold(r.name)} ${colour(r.status)}${versions}${steps}, ${formatDuration(r.durationMs)}${error}`;
 }
