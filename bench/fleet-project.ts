@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { collectRun } from "../test/support/cli.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/main.js");
@@ -120,20 +121,9 @@ export async function runLockstepIn(project: BenchProject, args: readonly string
     env: { ...process.env, NO_COLOR: "1", BENCH_USAGE_FILE: usageFile },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve(code));
-  });
+  const exited = collectRun(child);
   running = exited;
-  const code = await exited;
+  const { code, stdout, stderr } = await exited;
   const wallMs = performance.now() - started;
   let cpuMs = Number.NaN;
   try {

@@ -7,8 +7,9 @@
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import pg from "pg";
+import type pg from "pg";
 import { withDatabase } from "../src/tools/database-url.js";
+import { withPostgresAt } from "../test/support/postgres-fixture.js";
 import { BENCH_FROM, BENCH_STEPS, type BenchProject, runLockstepIn } from "./fleet-project.js";
 
 /** One tenant as a targets file names it. */
@@ -56,16 +57,8 @@ const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 export function postgresTenants(project: BenchProject, server: string, rows: number): TenantKind {
   const prefix = `lockstep_benchfleet_${process.pid}_`;
   const template = `${prefix}template`;
-  const connect = async <T>(database: string | null, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: database ? withDatabase(server, database) : server });
-    client.on("error", () => undefined);
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  };
+  const connect = <T>(database: string | null, fn: (c: pg.Client) => Promise<T>): Promise<T> =>
+    withPostgresAt(database ? withDatabase(server, database) : server, fn);
   return {
     label: "postgres",
     async template() {

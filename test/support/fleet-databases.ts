@@ -7,7 +7,7 @@
 import { closeSync, openSync } from "node:fs";
 import { MongoClient } from "mongodb";
 import type mysql from "mysql2/promise";
-import pg from "pg";
+import type pg from "pg";
 import { adapterFromUrl } from "../../src/adapters/from-url.js";
 import type { Adapter } from "../../src/core/adapter.js";
 import type { StepDefinition } from "../../src/core/step.js";
@@ -15,7 +15,7 @@ import { Upgrader } from "../../src/core/upgrader.js";
 import { withDatabase } from "../../src/tools/database-url.js";
 import { MONGODB_TEST_URL, mongoUrlFor } from "./mongodb-fixture.js";
 import { MYSQL_TEST_URL, mysqlUrlFor, withMysql } from "./mysql-fixture.js";
-import { POSTGRES_TEST_URL, withPostgres } from "./postgres-fixture.js";
+import { POSTGRES_TEST_URL, withPostgres, withPostgresAt } from "./postgres-fixture.js";
 
 export type FleetKind = "sqlite" | "postgres" | "mysql" | "mongodb";
 
@@ -80,15 +80,8 @@ async function withMongo<T>(url: string, fn: (db: import("mongodb").Db) => Promi
 }
 
 /** Runs `fn` on a short-lived connection to `database` on the PostgreSQL test server. */
-async function withPostgresDatabase<T>(database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: withDatabase(POSTGRES_TEST_URL, database) });
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+function withPostgresDatabase<T>(database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withPostgresAt(withDatabase(POSTGRES_TEST_URL, database), fn);
 }
 
 /** Runs SQL on a SQLite file. */
