@@ -120,13 +120,13 @@ export function stepsDirOf(file: ConfigFile): string {
 /** Loads and validates the config, builds its adapter and reads the app version. */
 export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedConfig> {
   const file = await configFile(options);
-  const shared = await loadSharedConfig({ ...options, file });
-  const databaseSpec = options.databaseUrl ?? file.config.database;
+  const { path, dir, config } = file;
+  const databaseSpec = options.databaseUrl ?? config.database;
   if (databaseSpec === undefined || databaseSpec === null || databaseSpec === "") {
-    const fleet = shared.databases !== undefined;
+    const fleet = config.databases !== undefined;
     throw new ConfigError(
       "E_CONFIG_INVALID",
-      `${shared.path} names no database${fleet ? " (only `databases`)" : ""}`,
+      `${path} names no database${fleet ? " (only `databases`)" : ""}`,
       {
         hint: fleet
           ? "this command works on one database: pass --database URL (one of the config's databases)"
@@ -136,14 +136,15 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   }
   // A path in the config means the same from any working directory; one typed on the
   // command line means what the shell's working directory says.
-  const baseDir = options.databaseUrl !== undefined ? options.cwd : shared.configDir;
-  if (typeof databaseSpec === "string") return configForUrl(shared, databaseSpec, baseDir);
-  return {
-    ...shared,
-    adapter: validateAdapter(databaseSpec, shared.path),
-    databaseUrl: null,
-    databaseBaseDir: baseDir,
-  };
+  const baseDir = options.databaseUrl !== undefined ? options.cwd : dir;
+  // The database first: a bad URL is reported before the steps are loaded.
+  const adapter =
+    typeof databaseSpec === "string"
+      ? await adapterFromUrl(databaseSpec, { baseDir, ...mongoOptionsFor(databaseSpec, config.mongodb) })
+      : validateAdapter(databaseSpec, path);
+  const shared = await loadSharedConfig({ ...options, file });
+  const databaseUrl = typeof databaseSpec === "string" ? databaseSpec : null;
+  return { ...shared, adapter, databaseUrl, databaseBaseDir: baseDir };
 }
 
 /** The shared config with one database URL (a fleet's target): its own adapter, not opened. */
