@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
@@ -508,4 +508,18 @@ test("a target's warning names the target (a line; a warning event with --json)"
     events.some((e) => e.event === "warning" && e.name === "w1" && /1\.0\.5\/late/.test(e.message)),
     json.stderr,
   );
+});
+
+test("upgrade --targets --backup=DIR backs up each database before its first write", async () => {
+  const folder = await tenants(2);
+  const run = await upgradeAll(folder, `--backup=${folder}/backups`);
+  assert.equal(run.code, 0, run.stderr);
+  const manifests = readdirSync(join(project.dir, folder, "backups")).filter((f) =>
+    f.endsWith(".manifest.json"),
+  );
+  assert.deepEqual(manifests.map((f) => f.split("-")[0]).sort(), ["t1", "t2"]);
+  for (const f of manifests) {
+    const manifest = JSON.parse(readFileSync(join(project.dir, folder, "backups", f), "utf8"));
+    assert.equal(manifest.stampBefore, "1.0.0");
+  }
 });
