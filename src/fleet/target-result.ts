@@ -1,6 +1,12 @@
 /** One result per target: what a fleet run did on each database, and an error's status. */
 import { redactUrl, redactUrlsIn, scrub, secretsOf } from "../adapters/url.js";
-import { isLockstepError, isRefusal, StepFailedError, summaryOf } from "../core/errors.js";
+import {
+  isLockstepError,
+  isRefusal,
+  StepFailedError,
+  summaryOf,
+  UpgradeInterruptedError,
+} from "../core/errors.js";
 import type { Target } from "./targets.js";
 
 /** What happened on one target. */
@@ -78,9 +84,9 @@ export function failedResult(
   });
 }
 
-/** The steps a failed upgrade applied before its failing step (they stay applied). */
+/** The steps a failed or stopped upgrade applied before it ended (they stay applied). */
 function appliedBefore(error: unknown): number {
-  if (!(error instanceof StepFailedError)) return 0;
+  if (!(error instanceof StepFailedError || error instanceof UpgradeInterruptedError)) return 0;
   return error.results.filter((r) => (r as { status?: string })?.status === "applied").length;
 }
 
