@@ -5,7 +5,12 @@
 
 export { type AdapterFromUrlOptions, adapterFromUrl } from "./adapters/from-url.js";
 export { redactUrl } from "./adapters/url.js";
-export { defineConfig, type LockstepConfig } from "./config/define-config.js";
+export {
+  type DatabaseEntry,
+  type DatabasesSpec,
+  defineConfig,
+  type LockstepConfig,
+} from "./config/define-config.js";
 export {
   type LoadedLockstepConfig,
   type LoadLockstepConfigOptions,

@@ -42,6 +42,11 @@ export function redactUrl(url: string): string {
   return out.replace(SECRET_PARAMS, "$1***");
 }
 
+/** Every URL in `text` with its credentials redacted: an uncoded error may quote a database URL. */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
+}
+
 /** Every secret of a URL (the password raw and decoded, password-like query values): never printed. */
 export function secretsOf(url: string): string[] {
   const found = new Set<string>();

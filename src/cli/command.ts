@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import type { ResolvedConfig } from "../config/load-config.js";
 import type { Upgrader } from "../core/upgrader.js";
-import { type GlobalOptions, openUpgrader } from "./context.js";
+import { type GlobalOptions, type OpenExtra, openUpgrader } from "./context.js";
 import { isDebugEnv } from "./debug-env.js";
 import { Output, type Streams } from "./output.js";
 
@@ -11,7 +11,7 @@ export interface CommandRun<O> {
   readonly output: Output;
   readonly streams: Streams;
   /** Loads the config and opens the upgrader (closed for you afterwards). */
-  open(extra?: { lockTimeoutMs?: number }): Promise<Upgrader<any>>;
+  open(extra?: OpenExtra): Promise<Upgrader<any>>;
   /** The config `open` loaded (undefined before). */
   config(): ResolvedConfig | undefined;
 }

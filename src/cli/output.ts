@@ -1,9 +1,9 @@
 import { createColors } from "picocolors";
-import { redactUrl } from "../adapters/url.js";
+import { redactUrlsIn } from "../adapters/url.js";
 import {
   isLockstepError,
+  isRefusal,
   type LockstepError,
-  type LockstepErrorCode,
   summaryOf,
   UpgradeInterruptedError,
 } from "../core/errors.js";
@@ -36,30 +36,10 @@ export interface StopSignals {
   watch(onStop: (signal: StopSignal) => void): () => void;
 }
 
-/** Codes that mean "the database's state forbids this now", exit 3. */
-const REFUSALS: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
-  "E_LOCK_HELD",
-  "E_LEASE_LOST",
-  "E_INTERRUPTED",
-  "E_STORE_DAMAGED",
-  "E_STAMP_INVALID",
-  "E_AHEAD",
-  "E_OLDER_CODE_RUNNING",
-  "E_UNINITIALISED",
-  "E_UPGRADE_PENDING",
-  "E_ALREADY_INITIALISED",
-  "E_INIT_BELOW_APPLIED",
-  "E_FROM_VERSION_CONFLICT",
-  "E_RESTORE_NOT_EMPTY",
-  "E_PRECONDITION_FAILED",
-  "E_DEV_VERSION",
-  "E_REHEARSAL_TARGET",
-]);
-
 /** The exit code an error ends a command with: 130/143 for a stop, 3 for a refusal, else 1. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UpgradeInterruptedError) return signalExit(error.signal);
-  return isLockstepError(error) && REFUSALS.has(error.code) ? EXIT.refused : EXIT.error;
+  return isRefusal(error) ? EXIT.refused : EXIT.error;
 }
 
 /**
@@ -142,7 +122,7 @@ export class Output {
               code,
               message: isLockstepError(error)
                 ? summaryOf(error)
-                : redactUrls(String((error as Error)?.message ?? error)),
+                : redactUrlsIn(String((error as Error)?.message ?? error)),
               hint: e.hint ?? null,
               ...(e.results !== undefined && { results: e.results }),
             },
@@ -157,7 +137,7 @@ export class Output {
       // Not one of ours: the message, and the stack only with --verbose (it is printed below).
       const err = error as Error;
       this.streams.stderr.write(
-        `${this.c.red("error E_UNEXPECTED:")} ${redactUrls(err?.message ?? String(error))}\n`,
+        `${this.c.red("error E_UNEXPECTED:")} ${redactUrlsIn(err?.message ?? String(error))}\n`,
       );
     }
     if (this.verbose) this.#stacks(error);
@@ -179,15 +159,10 @@ export class Output {
     for (let e: unknown = error, depth = 0; e !== undefined && !seen.has(e) && depth < 10; depth++) {
       seen.add(e);
       const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
-      this.streams.stderr.write(`${depth === 0 ? "stack:" : "caused by:"} ${redactUrls(text)}\n`);
+      this.streams.stderr.write(`${depth === 0 ? "stack:" : "caused by:"} ${redactUrlsIn(text)}\n`);
       e = e instanceof Error ? e.cause : undefined;
     }
   }
-}
-
-/** Every URL in `text` with its credentials redacted: an uncoded error may quote the database URL. */
-function redactUrls(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
 }
 
 /** Milliseconds for humans. */

@@ -6,9 +6,17 @@ import type { LeaseOptions } from "../core/upgrader.js";
 export interface LockstepConfig<TDb = any> {
   /**
    * The database: a URL (`sqlite:./app.db`, `postgres://…`, `mysql://…`, `mongodb://…`)
-   * or an adapter instance. `--database URL` overrides it.
+   * or an adapter instance. `--database URL` overrides it. Optional when `databases` is given.
    */
-  readonly database: string | Adapter<TDb>;
+  readonly database?: string | Adapter<TDb>;
+  /**
+   * Many databases (a fleet): URLs or `{ name, url }`, or a function returning them (a catalog
+   * query in the app's code). `status`, `plan`, `upgrade` and `init` then run on each;
+   * `--targets` overrides it and `--database URL` picks one database instead.
+   */
+  readonly databases?: DatabasesSpec;
+  /** Where fleet run records go, relative to this file (default `.lockstep/runs` in the cwd; `LOCKSTEP_RUNS_DIR` overrides). */
+  readonly runsDir?: string;
   /**
    * The steps: definitions (`upgrade({...})`), classes with `@registerUpgrade` methods, or
    * the path of a folder of step files (each default-exports a step or an array of steps),
@@ -41,6 +49,14 @@ export interface LockstepConfig<TDb = any> {
   readonly backup?: BackupConfig;
 }
 
+/** One entry of the config's `databases`: a URL, or a URL with the name shown for it. */
+export type DatabaseEntry = string | { readonly name?: string; readonly url: string };
+
+/** The config's `databases`: a list, or a function (a catalog query) returning one. */
+export type DatabasesSpec =
+  | readonly DatabaseEntry[]
+  | (() => readonly DatabaseEntry[] | Promise<readonly DatabaseEntry[]>);
+
 /** Where `upgrade` backs up to, and how many backups it keeps. */
 export interface BackupConfig {
   readonly dir?: string;
@@ -65,6 +81,8 @@ export const CONFIG_KEYS = [
   "mongodb",
   "stepsBuildSchema",
   "backup",
+  "databases",
+  "runsDir",
 ] as const satisfies readonly (keyof LockstepConfig)[];
 
 /** Every key of the config's `lease`. */

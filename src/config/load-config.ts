@@ -27,10 +27,9 @@ export const CONFIG_FILE_NAMES = [
   "lockstep.config.json",
 ];
 
-/** A loaded, validated config. */
-export interface ResolvedConfig {
+/** What every database of one config shares: the steps, the app version, the lease, backups. */
+export interface SharedConfig {
   readonly path: string;
-  readonly adapter: Adapter<any>;
   readonly steps: readonly StepSource<any>[];
   readonly appVersion: string;
   /** Where the app version came from, for error messages. */
@@ -39,12 +38,25 @@ export interface ResolvedConfig {
   readonly lease: LeaseOptions | undefined;
   /** See {@link LockstepConfig.stepsBuildSchema}. */
   readonly stepsBuildSchema: boolean;
+  /** The config's `backup`, its `dir` resolved against the config's folder. */
+  readonly backup: { readonly dir: string; readonly keep?: number } | undefined;
+  /** The config's folder: its relative paths (SQLite files, `databases`) resolve against it. */
+  readonly configDir: string;
+  /** The config's `mongodb`, for every mongodb:// URL. */
+  readonly mongodb: MongoStampOptions | undefined;
+  /** The config's `databases` (a fleet), as written. */
+  readonly databases: LockstepConfig["databases"];
+  /** The config's `runsDir`, resolved against the config's folder. */
+  readonly runsDir: string | undefined;
+}
+
+/** A loaded, validated config with its one database. */
+export interface ResolvedConfig extends SharedConfig {
+  readonly adapter: Adapter<any>;
   /** The database URL (null when the config gives an adapter), for backups. */
   readonly databaseUrl: string | null;
   /** The folder a relative SQLite path in {@link databaseUrl} resolves against. */
   readonly databaseBaseDir: string;
-  /** The config's `backup`, its `dir` resolved against the config's folder. */
-  readonly backup: { readonly dir: string; readonly keep?: number } | undefined;
 }
 
 /** Options of {@link loadConfig}. */
@@ -57,6 +69,8 @@ export interface LoadConfigOptions {
   readonly databaseUrl?: string;
   /** An explicit app version, overriding the config and package.json. */
   readonly appVersion?: string;
+  /** The config file, when the caller has read it already. */
+  readonly file?: ConfigFile;
 }
 
 /** A config file read and checked, before its database is opened or its steps loaded. */
@@ -105,23 +119,48 @@ export function stepsDirOf(file: ConfigFile): string {
 
 /** Loads and validates the config, builds its adapter and reads the app version. */
 export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedConfig> {
-  const file = await readConfig(options.cwd, options.configPath);
+  const file = await configFile(options);
   const { path, dir, config } = file;
-
   const databaseSpec = options.databaseUrl ?? config.database;
   if (databaseSpec === undefined || databaseSpec === null || databaseSpec === "") {
-    throw new ConfigError("E_CONFIG_INVALID", `${path} names no database`, {
-      hint: 'add database: "sqlite:./app.db" (or a postgres://, mysql://, mongodb:// URL), or pass --database URL',
-    });
+    const fleet = config.databases !== undefined;
+    throw new ConfigError(
+      "E_CONFIG_INVALID",
+      `${path} names no database${fleet ? " (only `databases`)" : ""}`,
+      {
+        hint: fleet
+          ? "this command works on one database: pass --database URL (one of the config's databases)"
+          : 'add database: "sqlite:./app.db" (or a postgres://, mysql://, mongodb:// URL), or pass --database URL',
+      },
+    );
   }
   // A path in the config means the same from any working directory; one typed on the
   // command line means what the shell's working directory says.
   const baseDir = options.databaseUrl !== undefined ? options.cwd : dir;
+  // The database first: a bad URL is reported before the steps are loaded.
   const adapter =
     typeof databaseSpec === "string"
       ? await adapterFromUrl(databaseSpec, { baseDir, ...mongoOptionsFor(databaseSpec, config.mongodb) })
       : validateAdapter(databaseSpec, path);
+  const shared = await loadSharedConfig({ ...options, file });
+  const databaseUrl = typeof databaseSpec === "string" ? databaseSpec : null;
+  return { ...shared, adapter, databaseUrl, databaseBaseDir: baseDir };
+}
 
+/** The shared config with one database URL (a fleet's target): its own adapter, not opened. */
+export async function configForUrl(
+  shared: SharedConfig,
+  url: string,
+  baseDir: string,
+): Promise<ResolvedConfig> {
+  const adapter = await adapterFromUrl(url, { baseDir, ...mongoOptionsFor(url, shared.mongodb) });
+  return { ...shared, adapter, databaseUrl: url, databaseBaseDir: baseDir };
+}
+
+/** Loads and validates the config, its steps and the app version, without any database. */
+export async function loadSharedConfig(options: LoadConfigOptions): Promise<SharedConfig> {
+  const file = await configFile(options);
+  const { path, dir, config } = file;
   let steps: readonly StepSource<any>[];
   if (typeof config.steps === "string") {
     steps = await loadStepsDir(resolve(dir, config.steps));
@@ -135,20 +174,25 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
   const { version, source } = resolveAppVersion(options.appVersion, config.appVersion, dir, path);
   return {
     path,
-    adapter,
     steps,
     appVersion: version,
     appVersionSource: source,
     stepsDir: stepsDirOf(file),
     lease: config.lease,
     stepsBuildSchema: config.stepsBuildSchema ?? false,
-    databaseUrl: typeof databaseSpec === "string" ? databaseSpec : null,
-    databaseBaseDir: baseDir,
     backup: config.backup && {
       dir: resolve(dir, config.backup.dir ?? "backups"),
       ...(config.backup.keep !== undefined && { keep: config.backup.keep }),
     },
+    configDir: dir,
+    mongodb: config.mongodb,
+    databases: config.databases,
+    runsDir: config.runsDir === undefined ? undefined : resolve(dir, config.runsDir),
   };
+}
+
+function configFile(options: LoadConfigOptions): Promise<ConfigFile> {
+  return options.file ? Promise.resolve(options.file) : readConfig(options.cwd, options.configPath);
 }
 
 async function readConfigFile(path: string): Promise<unknown> {
@@ -205,6 +249,12 @@ function checkConfig(value: unknown, path: string): Partial<LockstepConfig> {
     });
   }
   checkBackup((value as { backup?: unknown }).backup, path);
+  const { runsDir } = value as { runsDir?: unknown };
+  if (runsDir !== undefined && (typeof runsDir !== "string" || runsDir === "")) {
+    throw new ConfigError("E_CONFIG_INVALID", `${path}: "runsDir" must be a folder path`, {
+      hint: 'runsDir: ".lockstep/runs" (relative to the config)',
+    });
+  }
   return value as Partial<LockstepConfig>;
 }
 

@@ -58,7 +58,11 @@ export type LockstepErrorCode =
   | "E_MANIFEST_INVALID"
   | "E_RESTORE_FAILED"
   | "E_RESTORE_NOT_EMPTY"
-  | "E_RESTORE_MISMATCH";
+  | "E_RESTORE_MISMATCH"
+  | "E_TARGETS_INVALID"
+  | "E_TARGETS_EMPTY"
+  | "E_RUN_NOT_FOUND"
+  | "E_INIT_NOT_EMPTY";
 
 /** Base class of every error lockstep throws on purpose. */
 export class LockstepError extends Error {
@@ -227,6 +231,32 @@ export class UpgradeInterruptedError extends LockstepError {
 /** The message without the hint glued to it. */
 export function summaryOf(error: LockstepError): string {
   return error.message.split("\n  → ")[0] ?? error.message;
+}
+
+/** Codes that mean "the database's state forbids this now": the CLI exits 3, a fleet reports `refused`. */
+export const REFUSAL_CODES: ReadonlySet<LockstepErrorCode> = new Set<LockstepErrorCode>([
+  "E_LOCK_HELD",
+  "E_LEASE_LOST",
+  "E_INTERRUPTED",
+  "E_STORE_DAMAGED",
+  "E_STAMP_INVALID",
+  "E_AHEAD",
+  "E_OLDER_CODE_RUNNING",
+  "E_UNINITIALISED",
+  "E_UPGRADE_PENDING",
+  "E_ALREADY_INITIALISED",
+  "E_INIT_BELOW_APPLIED",
+  "E_INIT_NOT_EMPTY",
+  "E_FROM_VERSION_CONFLICT",
+  "E_RESTORE_NOT_EMPTY",
+  "E_PRECONDITION_FAILED",
+  "E_DEV_VERSION",
+  "E_REHEARSAL_TARGET",
+]);
+
+/** True when `error` is a refusal (see {@link REFUSAL_CODES}). */
+export function isRefusal(error: unknown): boolean {
+  return isLockstepError(error) && REFUSAL_CODES.has(error.code);
 }
 
 /** True when `error` is a lockstep error with the given code. */

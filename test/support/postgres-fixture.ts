@@ -26,8 +26,13 @@ export function postgresUrlFor(base: string, schema: string, lease: "session" | 
 }
 
 /** Runs `fn` on a short-lived connection to the test server. */
-export async function withPostgres<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_TEST_URL, connectionTimeoutMillis: 3000 });
+export function withPostgres<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withPostgresAt(POSTGRES_TEST_URL, fn);
+}
+
+/** Runs `fn` on a short-lived connection to `url` (another database, another server). */
+export async function withPostgresAt<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on("error", () => undefined);
   await client.connect();
   try {

@@ -1,9 +1,14 @@
 import type { Command } from "commander";
+import { loadSharedConfig, readConfig } from "../../config/load-config.js";
 import { isLockstepError, type LockstepError } from "../../core/errors.js";
+import { StepRegistry } from "../../core/registry.js";
+import type { Step } from "../../core/step.js";
 import { leaseOptionProblems, stepOptionProblems } from "../../core/step-options.js";
-import type { Upgrader } from "../../core/upgrader.js";
+import type { LeaseOptions } from "../../core/upgrader.js";
+import { normaliseVersion } from "../../core/versions.js";
+import { targetsFromConfig } from "../../fleet/targets.js";
 import { defineCommand, type ExitHolder } from "../command.js";
-import { openUpgrader } from "../context.js";
+import { type GlobalOptions, loadOptionsOf, openUpgrader } from "../context.js";
 import { EXIT, type Output, type Streams } from "../output.js";
 
 /** What `lockstep check --json` prints. */
@@ -26,18 +31,16 @@ export function checkCommand(streams: Streams, exit: ExitHolder): Command {
     exit,
     async ({ options, output }) => {
       const problems: LockstepError[] = [];
-      let opened: Awaited<ReturnType<typeof openUpgrader>> | undefined;
+      let opened: Checked | undefined;
       try {
-        // Builds the adapter and the upgrader exactly as `upgrade` would (config, URL, app
-        // version, steps folder, registry with its duplicate check) but never opens a connection.
-        opened = await openUpgrader(options, streams, output);
+        opened = await checked(options, streams, output);
       } catch (error) {
         if (!isLockstepError(error)) throw error;
         problems.push(error);
       }
       if (opened) {
-        problems.push(...leaseOptionProblems(opened.config.lease));
-        for (const step of opened.upgrader.steps) problems.push(...stepOptionProblems(step));
+        problems.push(...leaseOptionProblems(opened.lease));
+        for (const step of opened.steps) problems.push(...stepOptionProblems(step));
       }
       const report = checkReport(opened, problems);
       output.result(report);
@@ -50,16 +53,52 @@ export function checkCommand(streams: Streams, exit: ExitHolder): Command {
   );
 }
 
-function checkReport(
-  opened: { upgrader: Upgrader<any>; config: { path: string } } | undefined,
-  problems: readonly LockstepError[],
-): CheckReport {
+/** What `check` loaded: the config, its steps and version, the database (never contacted). */
+interface Checked {
+  readonly path: string;
+  readonly lease: LeaseOptions | undefined;
+  readonly steps: readonly Step<any>[];
+  readonly codeVersion: string;
+  readonly database: string;
+}
+
+/**
+ * Builds the adapter and the upgrader exactly as `upgrade` would (config, URL, app version,
+ * steps folder, registry with its duplicate check) but never opens a connection. A config of
+ * many databases (`databases`, no `database`): the steps and version as every target shares
+ * them, a list's entries checked, a `databases()` function never called (it may query a catalog).
+ */
+async function checked(options: GlobalOptions, streams: Streams, output: Output): Promise<Checked> {
+  const file = options.database === undefined ? await readConfig(streams.cwd, options.config) : undefined;
+  if (file === undefined || file.config.database !== undefined || file.config.databases === undefined) {
+    const { upgrader, config } = await openUpgrader(options, streams, output, file ? { file } : {});
+    const { steps, codeVersion } = upgrader;
+    return {
+      path: config.path,
+      lease: config.lease,
+      steps,
+      codeVersion,
+      database: upgrader.adapter.displayName,
+    };
+  }
+  const shared = await loadSharedConfig({ ...loadOptionsOf(options, streams), file });
+  const steps = new StepRegistry(shared.steps).steps;
+  const codeVersion = normaliseVersion(shared.appVersion, "the application version (appVersion)");
+  const { databases } = shared;
+  const database =
+    typeof databases === "function"
+      ? "databases() (a function: not called)"
+      : `${(await targetsFromConfig(databases ?? [], shared.path, shared.configDir)).length} databases`;
+  return { path: shared.path, lease: shared.lease, steps, codeVersion, database };
+}
+
+function checkReport(opened: Checked | undefined, problems: readonly LockstepError[]): CheckReport {
   return {
     ok: problems.length === 0,
-    config: opened?.config.path ?? null,
-    database: opened?.upgrader.adapter.displayName ?? null,
-    appVersion: opened?.upgrader.codeVersion ?? null,
-    steps: opened?.upgrader.steps.map((step) => step.id) ?? [],
+    config: opened?.path ?? null,
+    database: opened?.database ?? null,
+    appVersion: opened?.codeVersion ?? null,
+    steps: opened?.steps.map((step) => step.id) ?? [],
     problems: problems.map((p) => ({
       code: p.code,
       message: p.message.split("\n  → ")[0] ?? p.message,

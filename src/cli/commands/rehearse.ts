@@ -8,9 +8,10 @@ import { type RehearsalReport, rehearsalReport, type UpgradeRun } from "../../re
 import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
 import { openUpgrader } from "../context.js";
 import { parseDuration } from "../duration.js";
+import { type FleetCliOptions, refuseTargets, withTargetsNotYet } from "../fleet/fleet-options.js";
 import { EXIT, exitCodeOf, formatDuration, type Streams, signalExit } from "../output.js";
+import { type PlanCliOptions, planOptions, withPlanOptions } from "../plan-view.js";
 import { attachProgress } from "../progress.js";
-import { type PlanCliOptions, planOptions, withPlanOptions } from "./plan.js";
 import { phaseProgress } from "./rehearse-progress.js";
 import { reportLines, reportMarkdown } from "./rehearse-report.js";
 
@@ -25,13 +26,14 @@ const CLOSE_WAIT_MS = 5000;
 
 /** `lockstep rehearse`: the real upgrade on a scratch copy of the database, reported, then dropped. */
 export function rehearseCommand(streams: Streams, exit: ExitHolder): Command {
-  return withPlanOptions(
-    defineCommand<RehearseCliOptions>(
+  const command = withPlanOptions(
+    defineCommand<RehearseCliOptions & FleetCliOptions>(
       "rehearse",
       "run the real upgrade on a scratch copy of the database, report each step, drop the copy",
       streams,
       exit,
       async (run) => {
+        refuseTargets(run.options, "rehearse");
         const code = await rehearseBody(run);
         // The budget stopped a step that may still hold a timer: do not wait for it.
         if (code === EXIT.overBudget) exit.exitAtOnce = true;
@@ -51,6 +53,7 @@ export function rehearseCommand(streams: Streams, exit: ExitHolder): Command {
       "after",
       "\nCopies the database (SQLite: backup API to a temp file; PostgreSQL: CREATE DATABASE … TEMPLATE, or pg_dump | pg_restore\nwhile others are connected; MySQL/MariaDB: mariadb-dump | mariadb into a new schema; MongoDB: documents and indexes\nthrough the driver), runs the real upgrade there, reports each step, and drops the copy, also on a failing step and\non Ctrl-C. The source is only read.\nExit codes: 0 passed, 1 a step failed (or the copy or drop did), 3 the upgrade refused, 5 over --budget,\n130/143 stopped by SIGINT/SIGTERM (after the drop).",
     );
+  return withTargetsNotYet(command);
 }
 
 /** Copies, upgrades the copy, drops it, prints the report; returns the exit code. */

@@ -4,40 +4,23 @@ import { describeGroup } from "../../core/instances.js";
 import type { StatusReport } from "../../core/planner.js";
 import { compareVersions } from "../../core/versions.js";
 import { defineCommand, type ExitHolder } from "../command.js";
-import { EXIT, type Output, type Streams } from "../output.js";
-
-/** Exit code of a status: 0 current, 2 pending work, 3 refused. */
-export function statusExitCode(report: StatusReport): number {
-  switch (report.status) {
-    case "CURRENT":
-    case "DEV":
-    case "AUTO_STAMPED":
-    case "AHEAD_COMPATIBLE":
-      return report.outOfOrder.length > 0 ? EXIT.pending : EXIT.ok;
-    case "UPGRADE_PENDING":
-      return EXIT.pending;
-    default:
-      return EXIT.refused;
-  }
-}
-
-/**
- * With `--strict`, a step edited since it was applied (its checksum differs from the
- * ledger's) is an error, exit 1, whatever the status: a released step must not change.
- */
-export function strictExitCode(report: StatusReport, strict: boolean): number {
-  return strict && report.checksumMismatches.length > 0 ? EXIT.error : statusExitCode(report);
-}
+import { fleetMode } from "../fleet/fleet-context.js";
+import { type FleetCliOptions, withFleetOptions } from "../fleet/fleet-options.js";
+import { fleetStatus } from "../fleet/fleet-status.js";
+import type { Output, Streams } from "../output.js";
+import { strictExitCode } from "../status-exit.js";
 
 /** `lockstep status`: can this code run on this database? */
 export function statusCommand(streams: Streams, exit: ExitHolder): Command {
-  return defineCommand<{ strict?: boolean }>(
+  const command = defineCommand<FleetCliOptions & { strict?: boolean }>(
     "status",
     "show whether this code can run on the database (read-only)",
     streams,
     exit,
     async (run) => {
-      const upgrader = await run.open();
+      const mode = await fleetMode(run);
+      if (mode.fleet) return fleetStatus(run, mode.fleet);
+      const upgrader = await run.open(mode.file ? { file: mode.file } : {});
       const report = await upgrader.status({ instances: true });
       const database = await upgrader.describe();
       run.output.result({ ...report, database });
@@ -50,12 +33,11 @@ export function statusCommand(streams: Streams, exit: ExitHolder): Command {
       }
       return strictExitCode(report, strict);
     },
-  )
-    .addOption(new Option("--strict", "exit 1 when a step was edited since it was applied (for CI)"))
-    .addHelpText(
-      "after",
-      "\nShows the compatibility floor (the oldest release that can run on the data) and what set it, the contract steps\ndeferred while older releases run, and the live instances grouped by release.\nExit codes: 0 current, ahead but compatible (older code at or above the floor) or dev build, 2 upgrade pending,\n3 refused (uninitialised, ahead of the floor, interrupted, upgrading), 1 error\n(with --strict also: a step edited since it was applied).",
-    );
+  ).addOption(new Option("--strict", "exit 1 when a step was edited since it was applied (for CI)"));
+  return withFleetOptions(command, false).addHelpText(
+    "after",
+    "\nShows the compatibility floor (the oldest release that can run on the data) and what set it, the contract steps\ndeferred while older releases run, and the live instances grouped by release.\nExit codes: 0 current, ahead but compatible (older code at or above the floor) or dev build, 2 upgrade pending,\n3 refused (uninitialised, ahead of the floor, interrupted, upgrading), 1 error\n(with --strict also: a step edited since it was applied).\nMany databases (--targets or the config's databases): one line per database, problems first, then a histogram\nby stamp; exit 0 all current, 2 some pending, 3 some refused or unreachable, 1 an error.",
+  );
 }
 
 /** The live releases older than the deferred step `id` ("1.0.0 ×3 on web-1, web-2"), or "" when none is known. */

@@ -1,31 +1,26 @@
-import { createInterface } from "node:readline/promises";
 import { type Command, Option } from "commander";
 import type { BackupOutcome } from "../../backup/take-backup.js";
 import { deferredReason } from "../../core/apply-upgrade.js";
-import { olderCodeError } from "../../core/compatibility.js";
 import { LockstepError, UpgradeInterruptedError } from "../../core/errors.js";
-import {
-  type PlanReport,
-  throwOnFailedPreconditions,
-  type UpgradeOptions,
-  type UpgradeResult,
-  type Upgrader,
-  withFailingPreconditions,
-} from "../../core/upgrader.js";
+import type { PlanReport, UpgradeOptions, UpgradeResult, Upgrader } from "../../core/upgrader.js";
 import { runBackup } from "../backup-run.js";
 import { type CommandRun, defineCommand, type ExitHolder } from "../command.js";
+import { confirm } from "../confirm.js";
+import { fleetMode } from "../fleet/fleet-context.js";
+import { type FleetCliOptions, withFleetOptions } from "../fleet/fleet-options.js";
+import { fleetUpgrade, resumeUpgrade } from "../fleet/fleet-upgrade.js";
 import { EXIT, formatDuration, type Output, type Streams } from "../output.js";
-import { attachProgress } from "../progress.js";
 import {
   type PlanCliOptions,
   planHasWork,
   planOptions,
   printPlan,
-  refusedSteps,
+  throwOnRefusedPlan,
   withPlanOptions,
-} from "./plan.js";
+} from "../plan-view.js";
+import { attachProgress } from "../progress.js";
 
-interface UpgradeCliOptions extends PlanCliOptions {
+export interface UpgradeCliOptions extends PlanCliOptions, FleetCliOptions {
   readonly dryRun?: boolean;
   readonly yes?: boolean;
   readonly wait: boolean;
@@ -36,49 +31,13 @@ interface UpgradeCliOptions extends PlanCliOptions {
 
 /** `lockstep upgrade`: apply the pending steps, under the lease. */
 export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
-  return withPlanOptions(
+  const command = withPlanOptions(
     defineCommand<UpgradeCliOptions>(
       "upgrade",
       "apply the pending steps in order, under the lease",
       streams,
       exit,
-      async (run) => {
-        const { options, output } = run;
-        const lockTimeoutMs =
-          options.lockTimeout !== undefined ? parseSeconds(options.lockTimeout) : undefined;
-        const upgrader = await run.open(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {});
-        // A new deployment whose steps build the schema (or that names the release it starts
-        // from) may start from no database file at all: upgrade creates it, plan never does.
-        if (options.dryRun !== true && (upgrader.stepsBuildSchema || options.fromVersion !== undefined)) {
-          await upgrader.open({ create: true });
-        }
-        // The plan is printed before anything is written.
-        const plan = await upgrader.plan(planOptions(options));
-        printPlan(output, plan);
-        if (!refuseOrWork(output, plan)) return EXIT.ok;
-        if (!options.dryRun && options.yes !== true) await confirm(run.streams, output);
-        // After the plan is confirmed, before the lease and the first write: a failed backup aborts here.
-        const backup = await backupFirst(run, upgrader, plan);
-        const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
-        const detach = attachProgress(
-          upgrader,
-          output,
-          Number.isFinite(interval) && interval > 0 ? interval : undefined,
-        );
-        let result: UpgradeResult;
-        try {
-          result = await upgradeUntilStopped(run.streams, output, upgrader, {
-            ...planOptions(options),
-            ...(options.dryRun === true && { dryRun: true }),
-            wait: options.wait,
-          });
-        } finally {
-          detach();
-        }
-        printResult(output, result, plan);
-        output.result({ ...result, plan, ...(backup && { backup: backupSummary(backup) }) });
-        return EXIT.ok;
-      },
+      upgradeBody,
     ),
   )
     .addOption(BACKUP_OPTION)
@@ -87,11 +46,63 @@ export function upgradeCommand(streams: Streams, exit: ExitHolder): Command {
     )
     .addOption(new Option("-y, --yes", "do not ask for confirmation (required without a TTY)"))
     .addOption(new Option("--no-wait", "fail at once with E_LOCK_HELD if another upgrader holds the lease"))
-    .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"))
+    .addOption(new Option("--lock-timeout <seconds>", "how long to wait for the lease (default 600)"));
+  return withFleetOptions(command, true)
+    .addOption(
+      new Option(
+        "--resume <run-id>",
+        "many databases: run again only the failed, unreachable and skipped targets of an earlier run (its record in .lockstep/runs)",
+      ),
+    )
     .addHelpText(
       "after",
-      "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--ignore-live` anyway, recorded in history); a step without a phase is\nrefused while older code runs unless --allow-downtime (which also applies deferred contract steps).\n--force skips skippable preconditions (with --contract it also overrides older code): run `lockstep plan` first.\nTake a backup first (--backup). Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).",
+      "\nRolling deploys: expand steps apply while older releases run; contract steps are deferred until they stop\n(`upgrade --contract` then applies them; `--ignore-live` anyway, recorded in history); a step without a phase is\nrefused while older code runs unless --allow-downtime (which also applies deferred contract steps).\n--force skips skippable preconditions (with --contract it also overrides older code): run `lockstep plan` first.\nTake a backup first (--backup). Exit codes: 0 upgraded, baselined or already current, 3 refused (lease held with --no-wait,\ninterrupted, uninitialised, ahead, preconditions failed, older code running), 1 error (a step failed: earlier steps stay applied),\n130/143 stopped by SIGINT/SIGTERM at a safe point (the lease released; a second signal exits at once).\nMany databases (--targets or the config's databases): each upgraded as above under its own lease, one result\nper database, a run record in .lockstep/runs; exit 0 all current or upgraded, 1 any failed or unreachable,\n3 any refused (none failed); `--resume <run-id>` retries the failed, unreachable and skipped ones.",
     );
+}
+
+/** The upgrade: on many databases (`--targets`, the config's `databases`, `--resume`), or on one. */
+async function upgradeBody(run: CommandRun<UpgradeCliOptions>): Promise<number> {
+  const { options, output } = run;
+  const lockTimeoutMs = options.lockTimeout !== undefined ? parseSeconds(options.lockTimeout) : undefined;
+  if (options.resume !== undefined) return resumeUpgrade(run, lockTimeoutMs);
+  const mode = await fleetMode(run);
+  if (mode.fleet) return fleetUpgrade(run, mode.fleet, lockTimeoutMs);
+  const upgrader = await run.open({
+    ...(lockTimeoutMs !== undefined && { lockTimeoutMs }),
+    ...(mode.file && { file: mode.file }),
+  });
+  // A new deployment whose steps build the schema (or that names the release it starts
+  // from) may start from no database file at all: upgrade creates it, plan never does.
+  if (options.dryRun !== true && (upgrader.stepsBuildSchema || options.fromVersion !== undefined)) {
+    await upgrader.open({ create: true });
+  }
+  // The plan is printed before anything is written.
+  const plan = await upgrader.plan(planOptions(options));
+  printPlan(output, plan);
+  if (!refuseOrWork(output, plan)) return EXIT.ok;
+  if (!options.dryRun && options.yes !== true)
+    await confirm(run.streams, output, "Proceed with the upgrade?");
+  // After the plan is confirmed, before the lease and the first write: a failed backup aborts here.
+  const backup = await backupFirst(run, upgrader, plan);
+  const interval = Number(run.streams.env.LOCKSTEP_PROGRESS_INTERVAL_MS);
+  const detach = attachProgress(
+    upgrader,
+    output,
+    Number.isFinite(interval) && interval > 0 ? interval : undefined,
+  );
+  let result: UpgradeResult;
+  try {
+    result = await upgradeUntilStopped(run.streams, output, upgrader, {
+      ...planOptions(options),
+      ...(options.dryRun === true && { dryRun: true }),
+      wait: options.wait,
+    });
+  } finally {
+    detach();
+  }
+  printResult(output, result, plan);
+  output.result({ ...result, plan, ...(backup && { backup: backupSummary(backup) }) });
+  return EXIT.ok;
 }
 
 const BACKUP_OPTION = new Option(
@@ -121,15 +132,7 @@ function backupSummary({ manifest, manifestPath, reused }: BackupOutcome) {
  * a step older code forbids. False (with the result printed) when there is nothing to do.
  */
 function refuseOrWork(output: Output, plan: PlanReport): boolean {
-  const refused = refusedSteps(plan)[0];
-  if (refused !== undefined) {
-    // The failing preconditions with the refusal: what an override would run over.
-    throw withFailingPreconditions(
-      olderCodeError({ ...refused, step: refused.id, kind: "refuse", override: null }, "nothing was written"),
-      plan.preconditions,
-    );
-  }
-  throwOnFailedPreconditions(plan.preconditions);
+  throwOnRefusedPlan(plan);
   if (planHasWork(plan)) return true;
   // printPlan listed the deferred steps.
   const deferred = plan.steps.filter((s) => s.decision === "defer");
@@ -163,28 +166,6 @@ async function upgradeUntilStopped(
     throw error;
   } finally {
     unwatch?.();
-  }
-}
-
-async function confirm(streams: Streams, output: Output): Promise<void> {
-  if (streams.stdin.isTTY !== true || output.json) {
-    throw new LockstepError("E_CONFIRMATION_REQUIRED", "no terminal to confirm the upgrade on", {
-      hint: "rerun with --yes once you have read the plan (and taken a backup)",
-    });
-  }
-  output.line(
-    output.c.yellow(
-      "This modifies the database in place. Take a backup first, and stop servers running older code.",
-    ),
-  );
-  const rl = createInterface({ input: streams.stdin, output: streams.stdout });
-  try {
-    const answer = await rl.question("Proceed with the upgrade? [y/N] ");
-    if (!/^y(es)?$/i.test(answer.trim())) {
-      throw new LockstepError("E_ABORTED", "upgrade cancelled; nothing was written");
-    }
-  } finally {
-    rl.close();
   }
 }
 

@@ -1,0 +1,37 @@
+/** A fleet run's outcome as numbers: counts by status, the problem targets, the exit code. */
+import type { TargetResult, TargetStatus } from "./target-result.js";
+
+/** Every status, in the order a summary lists them. */
+export const STATUSES: readonly TargetStatus[] = [
+  "upgraded",
+  "current",
+  "failed",
+  "refused",
+  "unreachable",
+  "skipped",
+];
+
+/** How many targets ended in each status (every status present, 0 when none). */
+export function countByStatus(results: readonly TargetResult[]): Record<TargetStatus, number> {
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<TargetStatus, number>;
+  for (const r of results) counts[r.status]++;
+  return counts;
+}
+
+/** The targets that need a look: failed, refused, unreachable (with an error), then skipped. */
+export function problemResults(results: readonly TargetResult[]): TargetResult[] {
+  const rank = (s: TargetStatus) => ["failed", "unreachable", "refused", "skipped"].indexOf(s);
+  return results.filter((r) => rank(r.status) >= 0).sort((a, b) => rank(a.status) - rank(b.status));
+}
+
+/**
+ * The exit code of a fleet `upgrade`/`init`: 0 when every target is current or upgraded, 1 when
+ * any failed or was unreachable, else 3 when any was refused. Skipped targets alone (a stop)
+ * never make it 0.
+ */
+export function fleetExitCode(results: readonly TargetResult[]): 0 | 1 | 3 {
+  const counts = countByStatus(results);
+  if (counts.failed > 0 || counts.unreachable > 0) return 1;
+  if (counts.refused > 0) return 3;
+  return counts.skipped > 0 ? 1 : 0;
+}
