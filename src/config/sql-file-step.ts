@@ -70,13 +70,8 @@ function directiveError(where: string, what: string): StepDefinitionError {
   });
 }
 
-/**
- * `<version>-<name>.sql`, e.g. `1.4.0-add-index.sql`; a prerelease step is `1.6.0-rc.1-backfill.sql`
- * (alpha, beta, rc, dev or pre, a dot and a number).
- */
-const SQL_STEP_FILE = /^(v?\d+\.\d+\.\d+(?:-(?:alpha|beta|rc|dev|pre)\.\d+)?)-([A-Za-z0-9][\w.-]*)\.sql$/i;
-/** A name that starts like a prerelease written without its dot (`rc1-x`): which was meant cannot be told. */
-const PRERELEASE_LIKE_NAME = /^(alpha|beta|rc|dev|pre)\d/i;
+/** `<version>-<name>.sql`, e.g. `1.4.0-add-index.sql`. */
+const SQL_STEP_FILE = /^(v?\d+\.\d+\.\d+)-([A-Za-z0-9][\w.-]*)\.sql$/;
 
 /**
  * The step of one SQL file in the steps folder: version and name from the file name,
@@ -92,15 +87,6 @@ export function sqlFileStep(path: string): StepDefinition<unknown> {
       `SQL step file ${path} is not named <version>-<name>.sql`,
       {
         hint: "rename it, e.g. 1.4.0-add-index.sql",
-      },
-    );
-  }
-  if (PRERELEASE_LIKE_NAME.test(name)) {
-    throw new StepDefinitionError(
-      "E_INVALID_STEP",
-      `SQL step file ${path}: is "${name.split("-")[0]}" part of the version or of the name?`,
-      {
-        hint: `for a step of the prerelease write its version with a dot (${version}-rc.1-<name>.sql); otherwise start the name with something else`,
       },
     );
   }
