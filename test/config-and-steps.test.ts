@@ -3,7 +3,7 @@
  * 27, 28): the built CLI in temp projects, and the library where the boundary is a function.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -348,24 +348,78 @@ describe("TypeScript files compiled once and kept by content hash (issue 13 item
 import { stepName } from "./helpers/name.js";
 export default upgrade({ version: "1.1.0", name: stepName, run() {} });
 `;
-  test("the kept copy serves a second run, and an edit to the file or a local import rebuilds it", async () => {
+  test("the kept copy serves a second run and an edit rebuilds it; a file importing a local one is left to tsx", async () => {
     const p = project({
       "lockstep.config.ts": CONFIG,
       "upgrades/1.1.0-step.ts": step,
       "upgrades/helpers/name.ts": helper("first"),
+      "upgrades/1.2.0-alone.ts": markingStep("1.2.0", "alone"),
     });
     assert.equal((await p.run("init", "--version", "1.0.0")).code, 0);
-    const first = await p.run("status", "--json");
-    assert.deepEqual(first.json().pending, ["1.1.0/first"], first.stderr);
+    const first = await p.run("status", "--json", "--app-version", "1.2.0");
+    assert.deepEqual(first.json().pending, ["1.1.0/first", "1.2.0/alone"], first.stderr);
     const files = kept(p);
-    assert.equal(files.length, 2, `the config and the step file are kept: ${files}`);
+    assert.deepEqual(
+      files.map((f) => f.replace(/-\w+-\w+\.mjs$/, "")).sort(),
+      ["1.2.0-alone", "lockstep.config"],
+      `the config and the step that stands alone are kept: ${files}`,
+    );
     assert.deepEqual((await p.run("status", "--json")).json().pending, ["1.1.0/first"]);
     assert.deepEqual(kept(p), files, "nothing rebuilt");
+    for (const file of files) {
+      assert.equal(statSync(join(p.dir, CACHE, file)).mode & 0o777, 0o600, `${file} is the user's alone`);
+    }
+    assert.equal(statSync(join(p.dir, CACHE)).mode & 0o777, 0o700);
 
     p.write("upgrades/helpers/name.ts", helper("second"));
     assert.deepEqual((await p.run("status", "--json")).json().pending, ["1.1.0/second"]);
-    p.write("upgrades/1.1.0-step.ts", step.replace("name: stepName", 'name: "third"'));
-    assert.deepEqual((await p.run("status", "--json")).json().pending, ["1.1.0/third"]);
+    p.write("upgrades/1.2.0-alone.ts", markingStep("1.2.0", "renamed"));
+    const edited = await p.run("status", "--json", "--app-version", "1.2.0");
+    assert.deepEqual(edited.json().pending, ["1.1.0/second", "1.2.0/renamed"]);
+    assert.equal(kept(p).length, 2, "the edited file's earlier copy is gone");
+  });
+  test("checksums are the same through the kept copies for steps tsx compiled (clashing names, namespaces, a computed import)", async () => {
+    const twin = (name: string) => `import { upgrade } from "lockstep";
+import * as path from "node:path";
+const table = ${JSON.stringify(name)};
+export default upgrade({ version: "1.1.0", name: table, async run() { return { counts: { n: path.join(table, "x").length } }; } });
+`;
+    const p = project({
+      "lockstep.config.ts": `import { defineConfig } from "lockstep";
+import a from "./steps/a.ts";
+import b from "./steps/b.ts";
+export default defineConfig({ database: "sqlite:./app.db", steps: [a, b] });
+`,
+      "steps/a.ts": twin("a"),
+      "steps/b.ts": twin("b"),
+    });
+    const folder = project({
+      "lockstep.config.ts": CONFIG,
+      "upgrades/1.1.0-a.ts": twin("a"),
+      "upgrades/1.1.0-computed.ts": `import { upgrade } from "lockstep";
+const which = "./data/" + "names.ts";
+const { names } = await import(which);
+export default upgrade({ version: "1.1.0", name: names[0], run() {} });
+`,
+      "upgrades/data/names.ts": 'export const names = ["computed"];\n',
+    });
+    for (const q of [p, folder]) {
+      q.write("node_modules/.cache", "");
+      assert.equal((await q.run("init", "--version", "1.0.0")).code, 0);
+      const applied = await q.run("upgrade", "--yes");
+      assert.equal(applied.code, 0, applied.stderr);
+      rmSync(join(q.dir, "node_modules", ".cache"));
+      const status = await q.run("status", "--json", "--strict");
+      assert.equal(status.code, 0, status.stdout + status.stderr);
+      assert.deepEqual(status.json().checksumMismatches, []);
+    }
+    assert.deepEqual(
+      kept(folder)
+        .map((f) => f.replace(/-\w+-\w+\.mjs$/, ""))
+        .sort(),
+      ["1.1.0-a", "lockstep.config"],
+      "the step with a computed import() is left to tsx",
+    );
   });
   test("a step applied through tsx has the same checksum through the kept copy", async () => {
     const p = project({
@@ -394,7 +448,7 @@ export default upgrade({ version: "1.1.0", name: "here", run() {} });
     const run = await p.run("status", "--json");
     assert.deepEqual(run.json().pending, ["1.1.0/here"], run.stdout);
     assert.deepEqual(
-      kept(p).map((f) => f.replace(/-\w+\.mjs$/, "")),
+      kept(p).map((f) => f.replace(/-\w+-\w+\.mjs$/, "")),
       ["lockstep.config"],
     );
   });

@@ -4,19 +4,32 @@
  * imports the kept JavaScript with no compiler at all. Registering tsx instead costs a loader
  * thread and an esbuild process on every run, most of `lockstep status`'s start-up.
  *
- * The file is bundled with the local files it imports, compiled as tsx compiles them (same
- * whitespace and names, so a step's checksum, taken from its functions' text, is the same);
- * a package one of them imports stays an import, of the file it resolves to from that
- * importer (the kept copy imports what the source would, wherever the copy lies). An inline
- * source map makes a stack frame name the .ts line. A kept copy is used only while every file
- * in it, and every package file it imports, is unchanged.
+ * Only a file that stands alone is kept: compiled as tsx compiles it (same whitespace and
+ * names, so a step's checksum, taken from its functions' text, is the same), its package
+ * imports pointing at the files they resolve to from the source's folder. Bundling local
+ * files in would rename clashing names and rewrite namespace accesses (a step applied through
+ * tsx would then read as edited), so a file that imports a local file is left to tsx. An
+ * inline source map makes a stack frame name the .ts line. A kept copy is used only while the
+ * file, the tsconfig.json esbuild read and every package file it imports are unchanged; it is
+ * written 0600 in a 0700 folder (a config may hold a URL with a password), and replaces the
+ * copy of the file's earlier content.
  *
- * Left to tsx: CommonJS (a .cts, or a .ts in a package without `"type": "module"`), and any
- * file whose bundle reads its own location (`import.meta`, `__dirname`, `__filename`), which
- * a copy elsewhere would change.
+ * Left to tsx: CommonJS (a .cts, or a .ts in a package without `"type": "module"`), a file
+ * that reads its own location (`import.meta`, `__dirname`, `__filename`, an `import()` or
+ * `require()` resolved from where it runs), imports a local file, or does not compile (tsx
+ * then reports the error as before).
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LOCKSTEP_VERSION } from "../version.js";
@@ -24,7 +37,8 @@ import { LOCKSTEP_VERSION } from "../version.js";
 /** The cache folder below the nearest `node_modules`. */
 export const CACHE_SUBDIR = join(".cache", "lockstep");
 const TYPESCRIPT = /\.[cm]?tsx?$/;
-const OWN_LOCATION = /\bimport\.meta\b|\b__dirname\b|\b__filename\b/;
+/** Code whose meaning depends on the file's own location: a copy elsewhere would change it. */
+const OWN_LOCATION = /\bimport\.meta\b|\b__dirname\b|\b__filename\b|\bimport\s*\(|\brequire\s*\(/;
 
 /** What a kept copy was built from (each file and its content's hash); `tsx`: left to tsx. */
 interface Kept {
@@ -40,20 +54,34 @@ interface Kept {
 export async function compiledModule(path: string): Promise<string | undefined> {
   const cacheDir = cacheDirFor(path);
   if (cacheDir === undefined || !isModuleFormat(path)) return undefined;
-  const key = hash(`${LOCKSTEP_VERSION}\0${path}\0`, readFileSync(path));
-  const out = join(cacheDir, `${basename(path).replace(/\.[^.]+$/, "")}-${key.slice(0, 20)}.mjs`);
+  const prefix = `${basename(path).replace(/\.[^.]+$/, "")}-${hash(LOCKSTEP_VERSION, Buffer.from(path)).slice(0, 12)}-`;
+  const out = join(cacheDir, `${prefix}${hash("", readFileSync(path)).slice(0, 20)}.mjs`);
   const kept = keptFor(`${out}.inputs.json`);
   if (kept !== undefined) return kept.tsx ? undefined : out;
-  const { code, inputs, bundled } = await compile(path, out);
-  const tsx = bundled.some((file) => OWN_LOCATION.test(readFileSync(file, "utf8")));
+  const compiled = await compile(path, out).catch(() => undefined);
+  // It does not compile: tsx reports the error as it always did (this copy is not kept).
+  if (compiled === undefined) return undefined;
+  const tsx = !compiled.standsAlone || OWN_LOCATION.test(readFileSync(path, "utf8"));
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    if (!tsx) writeAtomically(out, code);
-    writeAtomically(`${out}.inputs.json`, JSON.stringify({ inputs, ...(tsx && { tsx }) } satisfies Kept));
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    chmodSync(cacheDir, 0o700);
+    removeEarlierCopies(cacheDir, prefix);
+    if (!tsx) writeAtomically(out, compiled.code);
+    writeAtomically(
+      `${out}.inputs.json`,
+      JSON.stringify({ inputs: compiled.inputs, ...(tsx && { tsx }) } satisfies Kept),
+    );
   } catch {
     return undefined;
   }
   return tsx ? undefined : out;
+}
+
+/** The copies of the same source file's earlier content: stale, and they may hold an old secret. */
+function removeEarlierCopies(cacheDir: string, prefix: string): void {
+  for (const name of readdirSync(cacheDir)) {
+    if (name.startsWith(prefix)) rmSync(join(cacheDir, name), { force: true });
+  }
 }
 
 /** `<nearest node_modules>/.cache/lockstep`, or undefined when there is none. */
@@ -101,9 +129,10 @@ function keptFor(keptFile: string): Kept | undefined {
 async function compile(
   path: string,
   out: string,
-): Promise<{ code: string; inputs: Record<string, string>; bundled: string[] }> {
+): Promise<{ code: string; inputs: Record<string, string>; standsAlone: boolean }> {
   const { build } = await import("esbuild");
   const packages = new Set<string>();
+  const local = { imported: false };
   const result = await build({
     entryPoints: [path],
     outfile: out,
@@ -121,23 +150,41 @@ async function compile(
     write: false,
     metafile: true,
     logLevel: "silent",
-    plugins: [packagesResolved(packages)],
+    plugins: [importsResolved(packages, local)],
   });
   const code = result.outputFiles?.[0]?.text ?? "";
   const inputs: Record<string, string> = {};
-  const bundled = Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(input));
-  for (const file of [...bundled, ...packages]) inputs[file] = hash("", readFileSync(file));
-  return { code, inputs, bundled };
+  const read = Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(input));
+  const tsconfig = nearestFile(dirname(path), "tsconfig.json");
+  for (const file of [...read, ...packages, ...(tsconfig ? [tsconfig] : [])]) {
+    inputs[file] = hash("", readFileSync(file));
+  }
+  return { code, inputs, standsAlone: !local.imported && read.length === 1 };
+}
+
+/** The nearest `name` at or above `dir`. */
+function nearestFile(dir: string, name: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    if (statSync(join(at, name), { throwIfNoEntry: false })?.isFile()) return join(at, name);
+    if (dirname(at) === at) return undefined;
+  }
 }
 
 /**
  * A package import (`pg`, `lockstep`, `semver/functions/parse.js`) stays external, as the file
- * it resolves to from its importer; `packages` collects those files.
+ * it resolves to from the source's folder; `packages` collects those files. A local file (a
+ * relative path, or a tsconfig `paths` entry naming sources) sets `local.imported`: the file
+ * is then left to tsx.
  */
-function packagesResolved(packages: Set<string>) {
+function importsResolved(packages: Set<string>, local: { imported: boolean }) {
   return {
-    name: "lockstep-packages-resolved",
+    name: "lockstep-imports-resolved",
     setup(build: import("esbuild").PluginBuild) {
+      build.onResolve({ filter: /^[./]/ }, (args) => {
+        if (args.kind === "entry-point") return undefined;
+        local.imported = true;
+        return { path: args.path, external: true };
+      });
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === RESOLVING || args.path.startsWith("node:")) return undefined;
         const found = await build.resolve(args.path, {
@@ -150,8 +197,10 @@ function packagesResolved(packages: Set<string>) {
         if (found.errors.length > 0 || found.external || !isAbsolute(found.path)) {
           return { path: args.path, external: true };
         }
-        // TypeScript (a tsconfig `paths` entry naming sources): bundled, as tsx compiles it.
-        if (TYPESCRIPT.test(found.path)) return undefined;
+        if (TYPESCRIPT.test(found.path)) {
+          local.imported = true;
+          return { path: args.path, external: true };
+        }
         packages.add(found.path);
         return { path: pathToFileURL(found.path).href, external: true };
       });
@@ -178,7 +227,7 @@ function readIfExists(file: string, encoding: "utf8" | null = "utf8"): string | 
 function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, file);
   } catch (error) {
     rmSync(tmp, { force: true });
