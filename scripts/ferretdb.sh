@@ -22,7 +22,8 @@
 #                     datalab batch runs ~4x slower there and the MongoDB tests take much longer.
 #   FERRETDB_POSTGRESQL_URL  the postgresql backend's database (default
 #                     postgres://postgres@127.0.0.1:5432/lockstep_ferretdb, created with psql if
-#                     missing, dropped by stop; its name is outside the tests' lockstep_t_ prefix)
+#                     missing and then dropped by stop (never one it did not create); its name is
+#                     outside the tests' lockstep_t_ prefix)
 set -euo pipefail
 
 FERRETDB_VERSION="v1.24.2"
@@ -37,6 +38,8 @@ BACKEND="${FERRETDB_BACKEND:-postgresql}"
 PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/lockstep_ferretdb}"
 PID_FILE="$RUN_DIR/ferretdb.pid"
 LOG_FILE="$RUN_DIR/ferretdb.log"
+# The postgresql backend's database when start created it (server URL, name): stop drops that one only.
+CREATED_FILE="$RUN_DIR/created-database"
 
 log() { echo "ferretdb.sh: $*" >&2; }
 
@@ -103,6 +106,8 @@ ensure_pg_database() {
   fi
   if [ -z "$(psql "$server" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
     psql "$server" -qc "CREATE DATABASE \"$db\"" >/dev/null
+    # stop drops only what start created, on the server start used (whatever stop's environment says).
+    (umask 077 && printf '%s\n%s\n' "$server" "$db" >"$CREATED_FILE")
   fi
 }
 
@@ -172,9 +177,13 @@ stop() {
   fi
   rm -f "$PID_FILE"
   rm -rf "$RUN_DIR/data" "$RUN_DIR/state"
-  if [ "$BACKEND" = postgresql ] && command -v psql >/dev/null 2>&1; then
-    psql "$(pg_server_url)" -qc "DROP DATABASE IF EXISTS \"$(pg_database)\"" >/dev/null || true
+  if [ -f "$CREATED_FILE" ] && command -v psql >/dev/null 2>&1; then
+    local server db
+    server="$(sed -n 1p "$CREATED_FILE")"
+    db="$(sed -n 2p "$CREATED_FILE")"
+    psql "$server" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null || true
   fi
+  rm -f "$CREATED_FILE"
 }
 
 case "${1:-}" in
