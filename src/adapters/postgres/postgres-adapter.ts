@@ -11,11 +11,13 @@ import type {
   HistoryEntry,
   InstanceInfo,
   InstanceRecord,
+  KeyRange,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
   LeaseRequest,
   OpenOptions,
+  RangeStatement,
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
@@ -30,6 +32,7 @@ import { connectError } from "./connect-error.js";
 import { PostgresInstanceRegistry } from "./instance-registry.js";
 import { type PgLeaseMode, type PostgresLeaseMode, pgLeaseMode } from "./lease.js";
 import { tableRef } from "./quote-ident.js";
+import { readRange, runRange } from "./range-pages.js";
 import { type PostgresState, readPostgresState } from "./state-read.js";
 import { PostgresStateStore } from "./state-store.js";
 import { isUndefinedTable } from "./undefined-table.js";
@@ -388,6 +391,15 @@ export class PostgresAdapter implements Adapter<PgClient> {
   /** One `update ... from unnest(...)` per set of columns changed, in the step's transaction `db`. */
   async writePage(db: PgClient, source: BatchSource, changes: readonly BatchChange[]): Promise<number> {
     return this.#pages.writePage(db, source, changes);
+  }
+
+  /** `ctx.batchRanges`' next key range, on a pooled connection; its statement through `db` (range-pages.ts). */
+  readRange(source: BatchSource, after: unknown, limit: number): Promise<KeyRange | null> {
+    return readRange(this.#connections, source, after, limit);
+  }
+
+  runRange(db: PgClient, _source: BatchSource, statement: RangeStatement, range: KeyRange): Promise<number> {
+    return runRange(db, statement as string, range);
   }
 
   async count(query: CountQuery): Promise<number> {

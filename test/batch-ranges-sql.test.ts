@@ -1,0 +1,231 @@
+/**
+ * The set-based page mode (`ctx.batchRanges`) on every SQL adapter: one statement per key
+ * range with its checkpoint in the range's transaction; the same result as the JS-transform
+ * helper; a process SIGKILLed half-way resumes after its last range, every row rewritten
+ * exactly once; throttle, dry run, and the refusals made before anything is written.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { describe, it } from "node:test";
+import type { InProgressMarker } from "../src/core/adapter.js";
+import type { BatchCheckpoint } from "../src/core/batch.js";
+import type { StepDefinition } from "../src/core/step.js";
+import { type RangesStepOptions, rangesStep } from "./support/batch-ranges-scenario.js";
+import {
+  BATCH_PAGE_SIZE,
+  BATCH_ROWS,
+  createThings,
+  readThings,
+  type ThingRow,
+} from "./support/batch-sql-scenario.js";
+import { REPO } from "./support/cli.js";
+import { type AdapterFixture, fixtureNamed } from "./support/fixtures.js";
+import { describeFixture, Harness } from "./support/harness.js";
+
+const CHILD = "test/support/batch-ranges-child.ts";
+/** The child is killed once this many ranges have committed (of 25). */
+const KILL_AFTER_PAGES = 10;
+const PAGES = BATCH_ROWS / BATCH_PAGE_SIZE;
+
+/** A fresh database stamped 1.0.0 with `things` filled. */
+async function prepared(fixture: AdapterFixture): Promise<Harness> {
+  const h = await Harness.create(fixture);
+  try {
+    await createThings(await h.adapter());
+    await (await h.upgrader("1.0.0", [])).init();
+    return h;
+  } catch (error) {
+    await h.dispose();
+    throw error;
+  }
+}
+
+async function things(h: Harness): Promise<ThingRow[]> {
+  return readThings(await h.adapter());
+}
+
+/** What the JS-transform helper's step (batch-sql-scenario.ts) leaves: the result to match. */
+function expectedThing(row: ThingRow): ThingRow {
+  const i = row.id / 3;
+  return {
+    id: row.id,
+    n: 1,
+    label: `ITEM-${i}`,
+    doc: { from: `item-${i}`, parity: row.id % 2, tags: ["t", row.id % 5] },
+  };
+}
+
+/** Runs the set-based step in a child process and SIGKILLs it once `KILL_AFTER_PAGES` ranges have committed. */
+function killHalfWay(
+  url: string,
+  kind: string,
+): Promise<{ pagesSeen: number; signal: NodeJS.Signals | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    // ~20 ranges/s: 25 ranges take over a second, so the kill lands mid-step.
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, kind, "20"], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    let pagesSeen = 0;
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      output += `${line}\n`;
+      const pages = /^PAGES (\d+)$/.exec(line);
+      if (pages && pagesSeen < KILL_AFTER_PAGES) {
+        pagesSeen = Number(pages[1]);
+        if (pagesSeen >= KILL_AFTER_PAGES) child.kill("SIGKILL");
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (_code, signal) => resolve({ pagesSeen, signal, output }));
+  });
+}
+
+/** Runs `step`, expects `code` (as the step failure's cause), and checks nothing was written. */
+async function refused(fixture: AdapterFixture, step: StepDefinition, code: string, message: RegExp) {
+  const h = await prepared(fixture);
+  try {
+    const before = await things(h);
+    const u = await h.upgrader("1.1.0", [step]);
+    await assert.rejects(
+      u.upgrade(),
+      (error: { code?: string; cause?: { code?: string; message?: string } }) => {
+        assert.equal(error.code, "E_STEP_FAILED");
+        assert.equal(error.cause?.code, code, String(error.cause?.message ?? error));
+        assert.match(String(error.cause?.message), message);
+        return true;
+      },
+    );
+    assert.deepEqual(await things(h), before, "no row written");
+    assert.equal((await h.state()).stamp, "1.0.0", "the stamp did not move");
+  } finally {
+    await h.dispose();
+  }
+}
+
+for (const name of ["sqlite", "postgres", "mysql"]) {
+  const fixture = await fixtureNamed(name);
+  await describeFixture(fixture, describe, () => {
+    const step = (options?: RangesStepOptions) => rangesStep(name, options);
+
+    it(`rewrites ${BATCH_ROWS} rows in ${PAGES} ranges, each row once, as the JS transform does`, async () => {
+      const h = await prepared(fixture);
+      try {
+        const progress: number[] = [];
+        const u = await h.upgrader("1.1.0", [step()]);
+        u.on("step:progress", ({ done, total }) => {
+          assert.equal(total, BATCH_ROWS);
+          progress.push(done);
+        });
+        const result = await u.upgrade();
+        assert.equal(result.results[0]?.status, "applied");
+        assert.deepEqual(result.results[0]?.counts, { read: BATCH_ROWS, written: BATCH_ROWS, pages: PAGES });
+        assert.deepEqual(
+          progress,
+          Array.from({ length: PAGES + 1 }, (_, i) => i * BATCH_PAGE_SIZE),
+        );
+        const rows = await things(h);
+        assert.equal(rows.length, BATCH_ROWS);
+        assert.deepEqual(rows, rows.map(expectedThing));
+        assert.deepEqual((await h.state()).interrupted, []);
+      } finally {
+        await h.dispose();
+      }
+    });
+
+    it("a run SIGKILLed half-way resumes after its last range: every row once, finished ranges skipped", async () => {
+      const h = await prepared(fixture);
+      try {
+        const killed = await killHalfWay(h.db.url, name);
+        assert.equal(killed.signal, "SIGKILL", `the child was killed, not finished:\n${killed.output}`);
+        const marker = (await h.state()).interrupted.find(
+          (m: InProgressMarker) => m.name === "rewrite-things",
+        );
+        assert.ok(marker, "the killed step is left in progress");
+        const checkpoint = marker.checkpoint as BatchCheckpoint;
+        assert.ok(checkpoint.pages >= KILL_AFTER_PAGES, `checkpoint after ${checkpoint.pages} ranges`);
+        assert.ok(checkpoint.read < BATCH_ROWS, "killed before the end");
+        assert.equal(checkpoint.read, checkpoint.pages * BATCH_PAGE_SIZE);
+        assert.equal(checkpoint.written, checkpoint.read);
+        // The checkpoint commits with its range: exactly the rows it counts are rewritten.
+        const before = await things(h);
+        assert.equal(before.filter((r) => r.n === 1).length, checkpoint.read);
+        assert.ok(before.filter((r) => r.n === 1).every((r) => r.id <= Number(checkpoint.lastKey)));
+
+        const u = await h.upgrader("1.1.0", [step()]);
+        const rerun = await u.upgrade();
+        assert.equal(rerun.results[0]?.status, "applied");
+        assert.deepEqual(rerun.results[0]?.counts, { read: BATCH_ROWS, written: BATCH_ROWS, pages: PAGES });
+        const after = await things(h);
+        assert.deepEqual(after, after.map(expectedThing), "every row rewritten exactly once");
+        const started = (await h.history()).filter(
+          (e) => e.step === "rewrite-things" && e.action === "step_started",
+        );
+        assert.equal(started.length, 2);
+        assert.deepEqual(
+          (started[1]?.details?.resumedFrom as BatchCheckpoint | undefined)?.lastKey,
+          checkpoint.lastKey,
+        );
+        assert.deepEqual((await h.state()).interrupted, []);
+      } finally {
+        await h.dispose();
+      }
+    });
+
+    it("pagesPerSecond spaces the ranges out; a dry run walks them and writes nothing", async () => {
+      const h = await prepared(fixture);
+      try {
+        const before = await things(h);
+        const dry = await (await h.upgrader("1.1.0", [step({ pageSize: 1000 })])).upgrade({ dryRun: true });
+        assert.equal(dry.outcome, "dry-run");
+        assert.deepEqual(dry.results[0]?.counts, { read: BATCH_ROWS, written: 0, pages: 5 });
+        assert.deepEqual(await things(h), before, "a dry run writes nothing");
+
+        const started = Date.now();
+        const u = await h.upgrader("1.1.0", [step({ pageSize: 1000, pagesPerSecond: 20 })]);
+        await u.upgrade();
+        // 5 ranges at 20/s: at least 4 gaps of 50 ms.
+        assert.ok(Date.now() - started >= 200, `took ${Date.now() - started} ms`);
+        assert.deepEqual(
+          (await things(h)).map((r) => r.n),
+          before.map(() => 1),
+        );
+      } finally {
+        await h.dispose();
+      }
+    });
+
+    it("refuses, before writing, a statement that is no SQL, wrong placeholders, bad options, a non-batched step", async () => {
+      await refused(
+        fixture,
+        step({ statement: { update: { $set: { n: 1 } } } }),
+        "E_INVALID_BATCH",
+        /takes an SQL statement/,
+      );
+      await refused(fixture, step({ statement: 42 as never }), "E_INVALID_BATCH", /got number/);
+      const one = {
+        postgres: "update things set n = 1 where id = $1",
+        sqlite: "update things set n = 1 where id = ?1",
+        mysql: "update things set n = 1 where id = ?",
+      }[name]!;
+      await refused(
+        fixture,
+        step({ statement: one }),
+        "E_INVALID_BATCH",
+        /placeholder|\$1 and \$2|\?1 and \?2/,
+      );
+      const three = {
+        postgres: "update things set n = $3 where id between $1 and $2",
+        sqlite: "update things set n = ?3 where id between ?1 and ?2",
+        mysql: "update things set n = ? where id between ? and ?",
+      }[name]!;
+      await refused(fixture, step({ statement: three }), "E_INVALID_BATCH", /\$3|\?3|3 \? placeholder/);
+      await refused(fixture, step({ pageSize: 0 }), "E_INVALID_BATCH", /pageSize/);
+      await refused(fixture, step({ batched: false }), "E_INVALID_STEP", /not declared batched/);
+    });
+  });
+}
