@@ -14,7 +14,10 @@ export function readRange(db: Db, source: BatchSource, after: unknown, limit: nu
   return rangeOf(row);
 }
 
-/** Runs the range statement with the range's first and last key as `?1` and `?2`. */
+/**
+ * Runs the range statement with the range's first and last key as `?1` and `?2` (better-sqlite3
+ * binds numbered parameters by name, from an object).
+ */
 export function runRange(db: Db, sql: string, range: KeyRange): number {
-  return db.prepare(sql).run(range.first, range.last).changes;
+  return db.prepare(sql).run({ 1: range.first, 2: range.last }).changes;
 }
