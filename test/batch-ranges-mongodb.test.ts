@@ -140,4 +140,39 @@ await describeFixture(fixture, describe, () => {
       }
     }
   });
+
+  const SERVER_FORMS: [string, RangeStatement][] = [
+    ["an update pipeline", { update: [{ $set: { n: { $add: ["$n", 1] } } }] }],
+    [
+      "a $merge pipeline",
+      {
+        pipeline: [
+          { $set: { n: { $add: ["$n", 1] } } },
+          { $merge: { into: "things", on: "_id", whenMatched: "merge", whenNotMatched: "discard" } },
+        ],
+      },
+    ],
+  ];
+  for (const [form, statement] of SERVER_FORMS) {
+    it(`${form} runs where the server has it, else fails as E_UNSUPPORTED naming what runs`, async () => {
+      const { h, adapter } = await prepared();
+      try {
+        const ferretdb = /FerretDB/.test((await adapter.describe()).server);
+        const run = (await h.upgrader("1.1.0", [rangesStep(statement)])).upgrade();
+        if (!ferretdb) {
+          await run;
+          assert.ok((await counters(adapter)).every((n) => n === 1));
+          return;
+        }
+        await assert.rejects(run, (error: { cause?: { code?: string; message?: string } }) => {
+          assert.equal(error.cause?.code, "E_UNSUPPORTED", String(error.cause?.message));
+          assert.match(String(error.cause?.message), /FerretDB 1\.24 has neither/);
+          return true;
+        });
+        assert.ok((await counters(adapter)).every((n) => n === 0));
+      } finally {
+        await h.dispose();
+      }
+    });
+  }
 });

@@ -8,6 +8,14 @@
 import type * as Mongo from "mongodb";
 import type { BatchSource, KeyRange, RangeStatement } from "../../core/adapter.js";
 import { sourceTable } from "../../core/batch.js";
+import { LockstepError } from "../../core/errors.js";
+
+/**
+ * The server's answers to a form it lacks: 238 NotImplemented (FerretDB 1.24's `$merge`,
+ * `$lookup`), 14 TypeMismatch (FerretDB 1.24 given an update pipeline: "'u' is the wrong type
+ * 'array'"), 9 FailedToParse (a MongoDB older than 4.2).
+ */
+const UNSUPPORTED_FORM = new Set([238, 14, 9]);
 
 /** The next range of up to `limit` keys after `after` (null: from the start): only the keys travel. */
 export async function readRange(
@@ -42,13 +50,32 @@ export async function runRange(
   const key = source.key ?? "_id";
   const inRange = and(source, { [key]: { $gte: range.first, $lte: range.last } });
   const collection = db.collection(sourceTable(source));
-  if (typeof statement === "object" && "update" in statement) {
-    const update = statement.update as Mongo.UpdateFilter<Mongo.Document> | Mongo.Document[];
-    return (await collection.updateMany(inRange, update)).matchedCount;
+  try {
+    if (typeof statement === "object" && "update" in statement) {
+      const update = statement.update as Mongo.UpdateFilter<Mongo.Document> | Mongo.Document[];
+      return (await collection.updateMany(inRange, update)).matchedCount;
+    }
+    const pipeline = (statement as { pipeline: Mongo.Document[] }).pipeline;
+    await collection.aggregate([{ $match: inRange }, ...pipeline]).toArray();
+    return range.rows;
+  } catch (error) {
+    throw unsupported(error, statement);
   }
-  const pipeline = (statement as { pipeline: Mongo.Document[] }).pipeline;
-  await collection.aggregate([{ $match: inRange }, ...pipeline]).toArray();
-  return range.rows;
+}
+
+/** A server's refusal of the statement's form as E_UNSUPPORTED naming what runs instead; other errors as they are. */
+function unsupported(error: unknown, statement: RangeStatement): unknown {
+  const code = (error as { code?: unknown }).code;
+  const plain = typeof statement === "object" && "update" in statement && !Array.isArray(statement.update);
+  if (plain || typeof code !== "number" || !UNSUPPORTED_FORM.has(code)) return error;
+  return new LockstepError(
+    "E_UNSUPPORTED",
+    `this server cannot run the range statement: ${(error as Error).message}`,
+    {
+      cause: error,
+      hint: "update pipelines and { pipeline } with $merge need MongoDB 4.2+ (FerretDB 1.24 has neither, nor $lookup): use { update: { $set: … } }, or ctx.batch with a JS transform",
+    },
+  );
 }
 
 /** The source's filter and `extra`, both. */
