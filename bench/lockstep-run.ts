@@ -7,15 +7,17 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/main.js");
 const RSS_HOOK = join(ROOT, "bench/report-rss.mjs");
-/** The example's own config; the bench's variant only adds a page size (for sweeps). */
+/** The example's own config; the bench's variant adds a page size or the set-based step. */
 const EXAMPLE_CONFIG = join(ROOT, "examples/datalab/lockstep.config.ts");
-const PAGE_SIZE_CONFIG = join(ROOT, "bench/lockstep.config.ts");
+const VARIANT_CONFIG = join(ROOT, "bench/lockstep.config.ts");
 
 /** Options of {@link runLockstep}. */
 export interface LockstepRunOptions {
   readonly url: string;
   /** Rows per page for the 0.2.0 step (through the bench's config); default: the step's own. */
   readonly pageSize?: number;
+  /** "set": the 0.2.0 step through `ctx.batchRanges` (bench/set-step.ts); default the example's. */
+  readonly step?: "js" | "set";
   /** Extra flags for node, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
 }
@@ -38,7 +40,8 @@ export async function runLockstep(
 ): Promise<LockstepRun> {
   const dir = mkdtempSync(join(tmpdir(), "lockstep-bench-"));
   const rssFile = join(dir, "rss");
-  const config = options.pageSize === undefined ? EXAMPLE_CONFIG : PAGE_SIZE_CONFIG;
+  const set = options.step === "set";
+  const config = options.pageSize === undefined && !set ? EXAMPLE_CONFIG : VARIANT_CONFIG;
   const started = performance.now();
   try {
     const child = spawn(
@@ -60,6 +63,7 @@ export async function runLockstep(
           ...process.env,
           BENCH_RSS_FILE: rssFile,
           ...(options.pageSize !== undefined && { BENCH_PAGE_SIZE: String(options.pageSize) }),
+          ...(set && { BENCH_STEP: "set" }),
         },
         stdio: ["ignore", "pipe", "pipe"],
       },

@@ -8,6 +8,7 @@ import {
 } from "../examples/datalab/model.js";
 import { storeFor } from "../examples/datalab/stores/store.js";
 import { ItemChecksum } from "./checksum.js";
+import { singleStatement } from "./statements.js";
 import type { BenchTarget, Timing } from "./target.js";
 
 /** The bench's own database and the schema of lockstep's tables in it. */
@@ -32,28 +33,8 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/**
- * The 0.1.0 set-based rewrite in one statement: every relationship of every item (with a
- * refcode) joined to its target, in array order, built exactly as model.ts's
- * rewriteRelationships builds it. jsonb has no key order, so these objects compare equal.
- */
-export const SINGLE_STATEMENT = `
-update items i
-   set data = jsonb_set(i.data, '{relationships}', (
-     select coalesce(jsonb_agg(
-              case
-                when r ? 'refcode' then r
-                when t.item_id is null then jsonb_build_object(
-                  'refcode', null, 'legacy_item_id', r->'item_id', 'dangling', true,
-                  'relation', r->'relation', 'type', r->'type')
-                when t.refcode is null then jsonb_build_object(
-                  'refcode', null, 'legacy_item_id', r->'item_id', 'target_without_refcode', true,
-                  'relation', r->'relation', 'type', r->'type')
-                else jsonb_build_object('refcode', t.refcode, 'relation', r->'relation', 'type', r->'type')
-              end order by e.ord), '[]'::jsonb)
-       from jsonb_array_elements(i.data->'relationships') with ordinality e(r, ord)
-       left join items t on t.item_id = r->>'item_id'))
- where i.refcode is not null`;
+/** The set-based rewrite over the whole table (statements.ts). */
+export const SINGLE_STATEMENT = singleStatement("postgres");
 
 /** PostgreSQL: items(id bigserial, item_id unique, refcode, data jsonb) in database lockstep_bench. */
 export class PostgresTarget implements BenchTarget {

@@ -1,0 +1,112 @@
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import {
+  type ItemV1,
+  newCounts,
+  type RelationshipV1,
+  rewriteRelationships,
+} from "../examples/datalab/model.js";
+import { storeFor } from "../examples/datalab/stores/store.js";
+import { ItemChecksum } from "./checksum.js";
+import { singleStatement } from "./statements.js";
+import type { BenchTarget, Timing } from "./target.js";
+
+const READ_PAGE = 10000;
+
+interface ItemRow {
+  id: number;
+  item_id: string;
+  refcode: string | null;
+  data: string;
+}
+
+type Data = { name: string; type: string; relationships: RelationshipV1[] };
+
+/** SQLite: items(id, item_id, refcode, data text) in a temp file, seeded by the example's store. */
+export class SqliteTarget implements BenchTarget {
+  readonly name = "sqlite" as const;
+  readonly needsInit = true;
+  readonly lockstepUrl: string;
+  seededBy = "the example's sqlite store seed()";
+  readonly #dir = mkdtempSync(join(tmpdir(), "lockstep-bench-sqlite-"));
+  readonly #file = join(this.#dir, "items.db");
+  /** The pristine 0.1.0 file every method starts from. */
+  readonly #template = join(this.#dir, "items-seed.db");
+  #conn: Database.Database | undefined;
+
+  constructor() {
+    this.lockstepUrl = `sqlite:${this.#file}`;
+  }
+
+  #db(): Database.Database {
+    this.#conn ??= new Database(this.#file);
+    return this.#conn;
+  }
+
+  async prepare(items: readonly ItemV1[]): Promise<void> {
+    await (await storeFor("sqlite")).seed(`sqlite:${this.#template}`, items);
+  }
+
+  /** A fresh copy of the seeded file (no lockstep tables, no journal). */
+  async reset(): Promise<void> {
+    this.#conn?.close();
+    this.#conn = undefined;
+    for (const suffix of ["-journal", "-wal", "-shm"]) rmSync(this.#file + suffix, { force: true });
+    copyFileSync(this.#template, this.#file);
+  }
+
+  async naive(limit: number): Promise<Timing> {
+    const db = this.#db();
+    const started = performance.now();
+    // As peers' docs do it: read the items, then for each one look every target up and write it back.
+    const rows = db
+      .prepare("select id, item_id, refcode, data from items where refcode is not null order by id limit ?")
+      .all(limit) as ItemRow[];
+    const lookup = db.prepare("select refcode from items where item_id = ?");
+    const update = db.prepare("update items set data = ? where id = ?");
+    const counts = newCounts();
+    for (const row of rows) {
+      const data = JSON.parse(row.data) as Data;
+      const refcodeOf = new Map<string, string | null>();
+      for (const rel of data.relationships) {
+        const found = lookup.get(rel.item_id) as { refcode: string | null } | undefined;
+        if (found) refcodeOf.set(rel.item_id, found.refcode);
+      }
+      const relationships = rewriteRelationships(data.relationships, refcodeOf, counts);
+      update.run(JSON.stringify({ ...data, relationships }), row.id);
+    }
+    return { docs: rows.length, ms: performance.now() - started };
+  }
+
+  async single(): Promise<Timing> {
+    const db = this.#db();
+    const started = performance.now();
+    const result = db.prepare(singleStatement("sqlite")).run();
+    return { docs: result.changes, ms: performance.now() - started };
+  }
+
+  async checksum(limit = Number.POSITIVE_INFINITY): Promise<string> {
+    const read = this.#db().prepare(
+      "select id, item_id, refcode, data from items where id > ? order by id limit ?",
+    );
+    const sum = new ItemChecksum();
+    let after = 0;
+    while (sum.count < limit) {
+      const rows = read.all(after, Math.min(READ_PAGE, limit - sum.count)) as ItemRow[];
+      for (const row of rows)
+        sum.add({ item_id: row.item_id, refcode: row.refcode, ...(JSON.parse(row.data) as Data) });
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return sum.digest();
+  }
+
+  /** Closes the file and removes the bench's directory. */
+  async close(): Promise<void> {
+    this.#conn?.close();
+    this.#conn = undefined;
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
