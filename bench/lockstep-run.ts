@@ -31,6 +31,8 @@ export interface LockstepRun {
   readonly wallMs: number;
   /** The child's own peak RSS, in bytes. */
   readonly maxRssBytes: number;
+  /** The child's own CPU time (user + system), in ms. */
+  readonly cpuMs: number;
 }
 
 /** Runs `dist/cli/main.js <args> --config … --database <url>` as a child that reports its own peak RSS. */
@@ -81,8 +83,8 @@ export async function runLockstep(
       child.on("close", (code) => resolve(code));
     });
     const wallMs = performance.now() - started;
-    const maxRssBytes = Number(readFileSync(rssFile, "utf8"));
-    return { status, stdout, stderr, wallMs, maxRssBytes };
+    const [maxRssBytes = 0, cpuMs = 0] = readFileSync(rssFile, "utf8").split(" ").map(Number);
+    return { status, stdout, stderr, wallMs, maxRssBytes, cpuMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

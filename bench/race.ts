@@ -2,8 +2,10 @@
  * Racing upgraders (issue 13 item 5): the wall time of `processes` `lockstep upgrade`
  * children started at once on the same data with the same steps, against one child alone.
  * One of them takes the lease and applies the step; the others wait for the lease, then find
- * the database current. Both runs are checked against the model.
+ * the database current. Both runs are checked against the model. As many `lockstep status`
+ * children at once give the floor the racers cannot beat: their start-ups alone.
  */
+import { availableParallelism } from "node:os";
 import { runLockstep } from "./lockstep-run.js";
 import { type Expected, freshStamped, type MethodOptions } from "./methods.js";
 import type { BenchTarget } from "./target.js";
@@ -14,6 +16,11 @@ export interface RaceResult {
   readonly oneMs: number;
   /** Wall time from starting all the children to the last one's exit. */
   readonly racingMs: number;
+  /**
+   * Wall time of as many `lockstep status` children at once (start-up and one state read, no
+   * lease, no step): what the racers would take if the lease cost nothing.
+   */
+  readonly startupOnlyMs: number;
   /** Each racing child's own wall time, in the order they finished. */
   readonly childMs: readonly number[];
   readonly ok: boolean;
@@ -58,11 +65,28 @@ export async function runRace(
   log(
     `  alone ${(alone.wallMs / 1000).toFixed(1)} s; ${processes} racing ${(racingMs / 1000).toFixed(1)} s (${applied} applied the step, ${failed.length} failed), checksum ${checksum === expected.checksum ? "matches the model" : "DIFFERS"}`,
   );
+  // The same number of children that only start and read the state: the racers' floor.
+  const statusStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: processes }, () => runLockstep(["status", "--json"], { url: target.lockstepUrl })),
+  );
+  const startupOnlyMs = performance.now() - statusStarted;
+  log(
+    `  ${processes} \`lockstep status\` at once (start-up only, no lease): ${(startupOnlyMs / 1000).toFixed(1)} s`,
+  );
+  const childMs = runs.map((r) => r.wallMs).sort((a, b) => a - b);
+  const cpu = (ms: number) => (ms / 1000).toFixed(1);
+  const racersCpu = runs.reduce((sum, r) => sum + r.cpuMs, 0);
+  log(`  racing children's own wall times: ${childMs.map(cpu).join(", ")} s`);
+  log(
+    `  CPU: one alone ${cpu(alone.cpuMs)} s; the ${processes} racers ${cpu(racersCpu)} s in all (${cpu(racersCpu - alone.cpuMs)} s more), on ${availableParallelism()} cores`,
+  );
   return {
     processes,
     oneMs: alone.wallMs,
     racingMs,
-    childMs: runs.map((r) => r.wallMs).sort((a, b) => a - b),
+    startupOnlyMs,
+    childMs,
     ok,
   };
 }

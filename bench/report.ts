@@ -54,6 +54,7 @@ export function racing(results: Results): Record<string, Record<string, number |
       one_s: round(race.oneMs / 1000, 2)!,
       racing_s: round(race.racingMs / 1000, 2)!,
       racing_vs_one: round(race.racingMs / race.oneMs, 3)!,
+      startup_only_s: round(race.startupOnlyMs / 1000, 2)!,
       ok: race.ok,
     };
   }
@@ -102,7 +103,7 @@ function ratioLines(results: Results): string[] {
     const race = result.race;
     if (race) {
       lines.push(
-        `${name}: ${race.processes} racing upgraders ${(race.racingMs / 1000).toFixed(1)} s vs one alone ${(race.oneMs / 1000).toFixed(1)} s: ${(race.racingMs / race.oneMs).toFixed(3)}x${race.ok ? "" : "  (A RACER FAILED OR THE DATA DIFFERS)"}`,
+        `${name}: ${race.processes} racing upgraders ${(race.racingMs / 1000).toFixed(1)} s vs one alone ${(race.oneMs / 1000).toFixed(1)} s: ${(race.racingMs / race.oneMs).toFixed(3)}x (${race.processes} start-ups alone: ${(race.startupOnlyMs / 1000).toFixed(1)} s)${race.ok ? "" : "  (A RACER FAILED OR THE DATA DIFFERS)"}`,
       );
     }
   }
