@@ -199,6 +199,19 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
       }
     });
 
+    if (name === "postgres") {
+      it("runs each range with JIT off (compiling a range's plan cost more than running it)", async () => {
+        const h = await prepared(fixture);
+        try {
+          const statement = "update things set label = current_setting('jit') where id between $1 and $2";
+          await (await h.upgrader("1.1.0", [step({ statement })])).upgrade();
+          assert.deepEqual(new Set((await things(h)).map((r) => r.label)), new Set(["off"]));
+        } finally {
+          await h.dispose();
+        }
+      });
+    }
+
     it("refuses, before writing, a statement that is no SQL, wrong placeholders, bad options, a non-batched step", async () => {
       await refused(
         fixture,
