@@ -18,6 +18,12 @@ export interface AdapterCapabilities {
    * takes `filter` (a query document). The batch helper refuses the other one.
    */
   readonly queryLanguage: "sql" | "mongodb";
+  /**
+   * How `ctx.batchRanges` binds a range's first and last key in an SQL statement: `"$n"`
+   * (PostgreSQL: `$1`, `$2`), `"?n"` (SQLite: `?1`, `?2`), `"?"` (MySQL: two `?`, first then
+   * last). Null where range statements are not SQL (MongoDB).
+   */
+  readonly rangeParameters: "$n" | "?n" | "?" | null;
 }
 
 /** A short account of the database and what follows for an upgrade, for `status`/`plan`. */

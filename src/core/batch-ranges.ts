@@ -33,7 +33,7 @@ export async function runBatchRanges(
 ): Promise<BatchResult> {
   const { adapter } = deps;
   validateBatchOptions(options);
-  const checked = validateRangeStatement(statement, adapter.kind);
+  const checked = validateRangeStatement(statement, adapter.capabilities, adapter.displayName);
   await validateSource(adapter, source);
   const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
   const minRangeMs = options.pagesPerSecond ? 1000 / options.pagesPerSecond : 0;

@@ -4,17 +4,16 @@
  * in the driver's style, counted outside string literals, quoted names and comments. Every
  * failure is `E_INVALID_BATCH`, naming what to write instead.
  */
-import type { RangeStatement } from "./adapter.js";
+import type { AdapterCapabilities, RangeStatement } from "./adapter.js";
 import { StepDefinitionError } from "./errors.js";
 
-/** How each SQL adapter numbers the range's two parameters. */
-const PLACEHOLDERS: Readonly<Record<string, { readonly style: string; readonly example: string }>> = {
-  postgres: { style: "$1 and $2", example: "update items set … where id between $1 and $2" },
-  sqlite: { style: "?1 and ?2", example: "update items set … where id between ?1 and ?2" },
-  mysql: {
-    style: "two ? (first key, then last key)",
-    example: "update items set … where id between ? and ?",
-  },
+type ParameterStyle = NonNullable<AdapterCapabilities["rangeParameters"]>;
+
+/** Each parameter style (see `AdapterCapabilities.rangeParameters`) in words, with an example. */
+const PLACEHOLDERS: Readonly<Record<ParameterStyle, { readonly words: string; readonly example: string }>> = {
+  $n: { words: "$1 and $2", example: "update items set … where id between $1 and $2" },
+  "?n": { words: "?1 and ?2", example: "update items set … where id between ?1 and ?2" },
+  "?": { words: "two ? (first key, then last key)", example: "update items set … where id between ? and ?" },
 };
 
 function invalid(message: string, hint: string): StepDefinitionError {
@@ -22,35 +21,41 @@ function invalid(message: string, hint: string): StepDefinitionError {
 }
 
 /** The SQL text of a range statement, refusing anything that is not a string or `{ sql }`. */
-function sqlText(statement: RangeStatement, kind: string): string {
+function sqlText(statement: RangeStatement, database: string, style: ParameterStyle): string {
   const text = typeof statement === "string" ? statement : (statement as { sql?: unknown } | null)?.sql;
   if (typeof text !== "string" || text.trim() === "") {
     throw invalid(
-      `ctx.batchRanges on ${kind} takes an SQL statement (a string or { sql }), got ${describe(statement)}`,
-      `pass e.g. "${PLACEHOLDERS[kind]?.example ?? "update items set … where id between … and …"}"`,
+      `ctx.batchRanges on ${database} takes an SQL statement (a string or { sql }), got ${describe(statement)}`,
+      `pass e.g. "${PLACEHOLDERS[style].example}"`,
     );
   }
   return text;
 }
 
-/** The statement with string literals, quoted names and comments blanked out. */
-export function codeOnly(sql: string): string {
-  return sql.replace(
-    /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|--[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\/|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\1\$/g,
-    " ",
-  );
+/** String literals and quoted names, and the comments and quotes of each style's database. */
+const SKIPPED: Readonly<Record<ParameterStyle, RegExp>> = {
+  // PostgreSQL: dollar-quoted strings; `#` is an operator there (`#>`), not a comment.
+  $n: /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|\$([A-Za-z_]\w*)?\$[\s\S]*?\$\1\$/g,
+  "?n": /'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g,
+  // MySQL: backslash escapes in strings, backquoted names, `#` comments.
+  "?": /'(?:[^'\\]|''|\\.)*'|"(?:[^"\\]|""|\\.)*"|`(?:[^`]|``)*`|--\s[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\//g,
+};
+
+/** The statement with what `style`'s database does not read as code (literals, names, comments) blanked out. */
+export function codeOnly(sql: string, style: ParameterStyle): string {
+  return sql.replace(SKIPPED[style], " ");
 }
 
-/** The placeholders of `code` (already {@link codeOnly}) in the style of `kind`, or a reason it is wrong. */
-function placeholderProblem(code: string, kind: string): string | null {
-  if (kind === "postgres") {
+/** The placeholders of `code` (already {@link codeOnly}) in `style`, or a reason they are wrong. */
+function placeholderProblem(code: string, style: ParameterStyle): string | null {
+  if (style === "$n") {
     const numbers = new Set([...code.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
     const extra = [...numbers].filter((n) => n !== 1 && n !== 2);
     if (extra.length > 0) return `it uses $${extra[0]}, but only $1 and $2 (first and last key) are bound`;
     if (!numbers.has(1) || !numbers.has(2)) return "it does not use both $1 and $2";
     return null;
   }
-  if (kind === "sqlite") {
+  if (style === "?n") {
     const marks = [...code.matchAll(/\?(\d*)/g)].map((m) => m[1] ?? "");
     if (marks.includes("")) return "it uses a bare ?, numbered after the others";
     const extra = marks.filter((n) => n !== "1" && n !== "2");
@@ -59,11 +64,8 @@ function placeholderProblem(code: string, kind: string): string | null {
     if (!marks.includes("1") || !marks.includes("2")) return "it does not use both ?1 and ?2";
     return null;
   }
-  if (kind === "mysql") {
-    const count = (code.match(/\?/g) ?? []).length;
-    return count === 2 ? null : `it has ${count} ? placeholder(s), not two`;
-  }
-  return null;
+  const count = (code.match(/\?/g) ?? []).length;
+  return count === 2 ? null : `it has ${count} ? placeholder(s), not two`;
 }
 
 /** A MongoDB range statement's form: `{ update }` or `{ pipeline }` ending in `$merge`. */
@@ -118,21 +120,27 @@ function describe(value: unknown): string {
 }
 
 /**
- * Refuses a statement the database `kind` (an adapter kind) could not run once per range with the
- * range's two keys. Returns what the adapter runs: the SQL text, or the MongoDB statement.
+ * Refuses a statement `database` (its display name) could not run once per range with the
+ * range's two keys, judged by its capabilities. Returns what the adapter runs: the SQL text, or
+ * the MongoDB statement.
  */
-export function validateRangeStatement(statement: RangeStatement, kind: string): RangeStatement {
-  if (kind === "mongodb") {
+export function validateRangeStatement(
+  statement: RangeStatement,
+  capabilities: AdapterCapabilities,
+  database: string,
+): RangeStatement {
+  const style = capabilities.rangeParameters;
+  if (capabilities.queryLanguage === "mongodb" || style === null) {
     checkMongoStatement(statement);
     return statement;
   }
-  const sql = sqlText(statement, kind);
-  const problem = placeholderProblem(codeOnly(sql), kind);
-  const style = PLACEHOLDERS[kind];
-  if (problem && style) {
+  const sql = sqlText(statement, database, style);
+  const problem = placeholderProblem(codeOnly(sql, style), style);
+  if (problem) {
+    const { words, example } = PLACEHOLDERS[style];
     throw invalid(
-      `the range statement cannot take the range's keys on ${kind}: ${problem}`,
-      `bind the range's first and last key as ${style.style}, e.g. "${style.example}"`,
+      `the range statement cannot take the range's keys on ${database}: ${problem}`,
+      `bind the range's first and last key as ${words}, e.g. "${example}"`,
     );
   }
   return sql;

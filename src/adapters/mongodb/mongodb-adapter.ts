@@ -131,6 +131,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "lease-document",
   queryLanguage: "mongodb",
+  rangeParameters: null,
 };
 
 type Driver = typeof Mongo;
@@ -314,10 +315,9 @@ export class MongoAdapter implements Adapter<Db> {
       server: `${info.server}, ${info.topology}`,
       guarantees,
       capabilities: {
+        ...CAPABILITIES,
         supportsTransactionalSteps: transactional,
         supportsTransactionalDdl: transactional,
-        leaseMode: "lease-document",
-        queryLanguage: "mongodb",
       },
     };
   }

@@ -70,6 +70,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: false,
   leaseMode: "session-lock",
   queryLanguage: "sql",
+  rangeParameters: "?",
 };
 
 type Mysql = typeof mysql;

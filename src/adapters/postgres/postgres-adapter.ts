@@ -69,6 +69,7 @@ const SESSION_CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "session-lock",
   queryLanguage: "sql",
+  rangeParameters: "$n",
 };
 
 const TABLE_CAPABILITIES: AdapterCapabilities = {
@@ -76,6 +77,7 @@ const TABLE_CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "lease-row",
   queryLanguage: "sql",
+  rangeParameters: "$n",
 };
 
 const POSTGRES_URL_HINT =

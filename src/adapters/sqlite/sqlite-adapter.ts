@@ -60,6 +60,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "lease-row",
   queryLanguage: "sql",
+  rangeParameters: "?n",
 };
 
 /**
