@@ -50,6 +50,8 @@ export async function runLockstep(
       process.execPath,
       [
         ...(options.nodeFlags ?? []),
+        // For experiments only (e.g. V8 heap flags): extra node flags for every lockstep child.
+        ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
         "--import",
         RSS_HOOK,
         CLI,
