@@ -5,8 +5,6 @@
  * exactly once; throttle, dry run, and the refusals made before anything is written.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import type { InProgressMarker } from "../src/core/adapter.js";
 import type { BatchCheckpoint } from "../src/core/batch.js";
@@ -15,35 +13,17 @@ import { type RangesStepOptions, rangesStep } from "./support/batch-ranges-scena
 import {
   BATCH_PAGE_SIZE,
   BATCH_ROWS,
-  createThings,
-  readThings,
+  preparedThings,
   type ThingRow,
+  thingsOf,
 } from "./support/batch-sql-scenario.js";
-import { REPO } from "./support/cli.js";
 import { type AdapterFixture, fixtureNamed } from "./support/fixtures.js";
-import { describeFixture, Harness } from "./support/harness.js";
+import { describeFixture } from "./support/harness.js";
+import { killHalfWay } from "./support/kill-half-way.js";
 
-const CHILD = "test/support/batch-ranges-child.ts";
 /** The child is killed once this many ranges have committed (of 25). */
 const KILL_AFTER_PAGES = 10;
 const PAGES = BATCH_ROWS / BATCH_PAGE_SIZE;
-
-/** A fresh database stamped 1.0.0 with `things` filled. */
-async function prepared(fixture: AdapterFixture): Promise<Harness> {
-  const h = await Harness.create(fixture);
-  try {
-    await createThings(await h.adapter());
-    await (await h.upgrader("1.0.0", [])).init();
-    return h;
-  } catch (error) {
-    await h.dispose();
-    throw error;
-  }
-}
-
-async function things(h: Harness): Promise<ThingRow[]> {
-  return readThings(await h.adapter());
-}
 
 /** What the JS-transform helper's step (batch-sql-scenario.ts) leaves: the result to match. */
 function expectedThing(row: ThingRow): ThingRow {
@@ -56,40 +36,11 @@ function expectedThing(row: ThingRow): ThingRow {
   };
 }
 
-/** Runs the set-based step in a child process and SIGKILLs it once `KILL_AFTER_PAGES` ranges have committed. */
-function killHalfWay(
-  url: string,
-  kind: string,
-): Promise<{ pagesSeen: number; signal: NodeJS.Signals | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    // ~20 ranges/s: 25 ranges take over a second, so the kill lands mid-step.
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, kind, "20"], {
-      cwd: REPO,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    let pagesSeen = 0;
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      output += `${line}\n`;
-      const pages = /^PAGES (\d+)$/.exec(line);
-      if (pages && pagesSeen < KILL_AFTER_PAGES) {
-        pagesSeen = Number(pages[1]);
-        if (pagesSeen >= KILL_AFTER_PAGES) child.kill("SIGKILL");
-      }
-    });
-    child.on("error", reject);
-    child.on("close", (_code, signal) => resolve({ pagesSeen, signal, output }));
-  });
-}
-
 /** Runs `step`, expects `code` (as the step failure's cause), and checks nothing was written. */
 async function refused(fixture: AdapterFixture, step: StepDefinition, code: string, message: RegExp) {
-  const h = await prepared(fixture);
+  const h = await preparedThings(fixture);
   try {
-    const before = await things(h);
+    const before = await thingsOf(h);
     const u = await h.upgrader("1.1.0", [step]);
     await assert.rejects(
       u.upgrade(),
@@ -100,7 +51,7 @@ async function refused(fixture: AdapterFixture, step: StepDefinition, code: stri
         return true;
       },
     );
-    assert.deepEqual(await things(h), before, "no row written");
+    assert.deepEqual(await thingsOf(h), before, "no row written");
     assert.equal((await h.state()).stamp, "1.0.0", "the stamp did not move");
   } finally {
     await h.dispose();
@@ -113,7 +64,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
     const step = (options?: RangesStepOptions) => rangesStep(name, options);
 
     it(`rewrites ${BATCH_ROWS} rows in ${PAGES} ranges, each row once, as the JS transform does`, async () => {
-      const h = await prepared(fixture);
+      const h = await preparedThings(fixture);
       try {
         const progress: number[] = [];
         const u = await h.upgrader("1.1.0", [step()]);
@@ -128,7 +79,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
           progress,
           Array.from({ length: PAGES + 1 }, (_, i) => i * BATCH_PAGE_SIZE),
         );
-        const rows = await things(h);
+        const rows = await thingsOf(h);
         assert.equal(rows.length, BATCH_ROWS);
         assert.deepEqual(rows, rows.map(expectedThing));
         assert.deepEqual((await h.state()).interrupted, []);
@@ -138,9 +89,9 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
     });
 
     it("a run SIGKILLed half-way resumes after its last range: every row once, finished ranges skipped", async () => {
-      const h = await prepared(fixture);
+      const h = await preparedThings(fixture);
       try {
-        const killed = await killHalfWay(h.db.url, name);
+        const killed = await killHalfWay([h.db.url, "20", name], KILL_AFTER_PAGES);
         assert.equal(killed.signal, "SIGKILL", `the child was killed, not finished:\n${killed.output}`);
         const marker = (await h.state()).interrupted.find(
           (m: InProgressMarker) => m.name === "rewrite-things",
@@ -152,7 +103,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
         assert.equal(checkpoint.read, checkpoint.pages * BATCH_PAGE_SIZE);
         assert.equal(checkpoint.written, checkpoint.read);
         // The checkpoint commits with its range: exactly the rows it counts are rewritten.
-        const before = await things(h);
+        const before = await thingsOf(h);
         assert.equal(before.filter((r) => r.n === 1).length, checkpoint.read);
         assert.ok(before.filter((r) => r.n === 1).every((r) => r.id <= Number(checkpoint.lastKey)));
 
@@ -160,7 +111,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
         const rerun = await u.upgrade();
         assert.equal(rerun.results[0]?.status, "applied");
         assert.deepEqual(rerun.results[0]?.counts, { read: BATCH_ROWS, written: BATCH_ROWS, pages: PAGES });
-        const after = await things(h);
+        const after = await thingsOf(h);
         assert.deepEqual(after, after.map(expectedThing), "every row rewritten exactly once");
         const started = (await h.history()).filter(
           (e) => e.step === "rewrite-things" && e.action === "step_started",
@@ -177,13 +128,13 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
     });
 
     it("pagesPerSecond spaces the ranges out; a dry run walks them and writes nothing", async () => {
-      const h = await prepared(fixture);
+      const h = await preparedThings(fixture);
       try {
-        const before = await things(h);
+        const before = await thingsOf(h);
         const dry = await (await h.upgrader("1.1.0", [step({ pageSize: 1000 })])).upgrade({ dryRun: true });
         assert.equal(dry.outcome, "dry-run");
         assert.deepEqual(dry.results[0]?.counts, { read: BATCH_ROWS, written: 0, pages: 5 });
-        assert.deepEqual(await things(h), before, "a dry run writes nothing");
+        assert.deepEqual(await thingsOf(h), before, "a dry run writes nothing");
 
         const started = Date.now();
         const u = await h.upgrader("1.1.0", [step({ pageSize: 1000, pagesPerSecond: 20 })]);
@@ -191,7 +142,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
         // 5 ranges at 20/s: at least 4 gaps of 50 ms.
         assert.ok(Date.now() - started >= 200, `took ${Date.now() - started} ms`);
         assert.deepEqual(
-          (await things(h)).map((r) => r.n),
+          (await thingsOf(h)).map((r) => r.n),
           before.map(() => 1),
         );
       } finally {
@@ -201,13 +152,13 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
 
     if (name === "postgres") {
       it("runs each range with JIT off (compiling a range's plan cost more than running it)", async () => {
-        const h = await prepared(fixture);
+        const h = await preparedThings(fixture);
         try {
           // `#>>` is an operator here, not a comment hiding $1 and $2.
           const statement =
             "update things set label = current_setting('jit') || coalesce(doc #>> '{x}', '') where id between $1 and $2";
           await (await h.upgrader("1.1.0", [step({ statement })])).upgrade();
-          assert.deepEqual(new Set((await things(h)).map((r) => r.label)), new Set(["off"]));
+          assert.deepEqual(new Set((await thingsOf(h)).map((r) => r.label)), new Set(["off"]));
         } finally {
           await h.dispose();
         }

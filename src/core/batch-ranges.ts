@@ -7,17 +7,9 @@
  * progress, throttle, stop signal and dry run as `ctx.batch`.
  */
 import type { BatchSource, KeyRange, RangeStatement } from "./adapter.js";
-import {
-  type BatchCheckpoint,
-  type BatchDeps,
-  type BatchOptions,
-  type BatchResult,
-  DEFAULT_BATCH_PAGE_SIZE,
-  sourceCountQuery,
-} from "./batch.js";
-import { validateBatchOptions, validateSource } from "./batch-validation.js";
+import type { BatchCheckpoint, BatchDeps, BatchOptions, BatchResult } from "./batch.js";
+import { pace, startBatch } from "./batch-start.js";
 import { validateRangeStatement } from "./range-statement.js";
-import { throwIfStopped } from "./stop-signal.js";
 
 /**
  * Runs `statement` once per key range of `source`, each range with its checkpoint. Statement,
@@ -32,21 +24,10 @@ export async function runBatchRanges(
   options: BatchOptions = {},
 ): Promise<BatchResult> {
   const { adapter } = deps;
-  validateBatchOptions(options);
   const checked = validateRangeStatement(statement, adapter.capabilities, adapter.displayName);
-  await validateSource(adapter, source);
-  const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
-  const minRangeMs = options.pagesPerSecond ? 1000 / options.pagesPerSecond : 0;
+  const { pageSize, minPageMs, total, ...start } = await startBatch(deps, source, options);
   const resumedFrom = deps.resumeFrom;
-  let checkpoint: BatchCheckpoint = resumedFrom ?? { lastKey: null, read: 0, written: 0, pages: 0 };
-  if (!deps.dryRun && resumedFrom === null) {
-    // Saved before the first range: from now on a crash leaves a resumable step.
-    await adapter.write(deps.lease, (writer) => deps.saveCheckpoint(writer, checkpoint), {
-      transactional: false,
-    });
-  }
-  const total = await adapter.count(sourceCountQuery(source)).catch(() => undefined);
-  deps.progress(checkpoint.read, total);
+  let checkpoint = start.checkpoint;
 
   let next = adapter.readRange(source, checkpoint.lastKey, pageSize);
   for (;;) {
@@ -61,9 +42,7 @@ export async function runBatchRanges(
     checkpoint = advance(checkpoint, range, written);
     deps.progress(checkpoint.read, total);
     if (last) break;
-    const spare = minRangeMs - (Date.now() - started);
-    if (spare > 0) await new Promise((resolve) => setTimeout(resolve, spare));
-    throwIfStopped(deps.signal);
+    await pace(started, minPageMs, deps.signal);
   }
   return { ...checkpoint, resumedFrom };
 }
