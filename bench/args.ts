@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 
 /** Default MongoDB-protocol server: the address `scripts/ferretdb.sh start` serves. */
 export const DEFAULT_MONGODB_URL = "mongodb://127.0.0.1:27017/test";
+export { NAIVE_LIMIT };
 export const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test";
 export const DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test";
 /** Every database the bench knows, in the order it runs them. */
@@ -20,6 +21,8 @@ const DEFAULT_N = 200_000;
 const NAIVE_LIMIT = 20_000;
 /** FerretDB scans per lookup (see main.ts): the naive method's MongoDB figure uses fewer items. */
 const DEFAULT_MONGODB_NAIVE_LIMIT = 100;
+/** SQLite commits (and syncs) each naive write on its own: ~13 ms an item here. */
+export const DEFAULT_SQLITE_NAIVE_LIMIT = 2000;
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -38,7 +41,8 @@ MariaDB/MySQL, SQLite and a MongoDB-protocol server, and races ${RACE_PROCESSES}
                             does not answer is skipped with a line saying how to include it
   --methods LIST            any of ${METHODS.join(",")} (default all)
   --race-processes N        upgraders racing in the race method (default ${RACE_PROCESSES})
-  --naive-limit N           time the naive method on at most N items (default ${NAIVE_LIMIT})
+  --naive-limit N           time the naive method on at most N items (default ${NAIVE_LIMIT};
+                            SQLite ${DEFAULT_SQLITE_NAIVE_LIMIT}: each naive write is its own synced commit)
   --mongodb-n N             items on MongoDB (default min(N, 2000): FerretDB scans per lookup)
   --mongodb-naive-limit N   naive items on MongoDB (default ${DEFAULT_MONGODB_NAIVE_LIMIT})
   --page-size N             lockstep's page size (the bench's config only)
@@ -51,7 +55,7 @@ const OPTIONS = {
   only: { type: "string" },
   json: { type: "boolean", default: false },
   "page-size": { type: "string" },
-  "naive-limit": { type: "string", default: String(NAIVE_LIMIT) },
+  "naive-limit": { type: "string" },
   "mongodb-n": { type: "string" },
   "mongodb-naive-limit": { type: "string", default: String(DEFAULT_MONGODB_NAIVE_LIMIT) },
   "cpu-prof-dir": { type: "string" },
@@ -89,6 +93,8 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv) 
     ...values,
     postgres: values.postgres ?? env.BENCH_POSTGRES_URL ?? DEFAULT_POSTGRES_URL,
     mysql: values.mysql ?? env.BENCH_MYSQL_URL ?? DEFAULT_MYSQL_URL,
+    /** `--naive-limit` as given; undefined: each database's default. */
+    naiveLimit: values["naive-limit"],
     mongodb: values.mongodb ?? env.BENCH_MONGODB_URL ?? DEFAULT_MONGODB_URL,
     /** The MongoDB URL is the default one, which scripts/ferretdb.sh may start a server for. */
     mongodbIsDefault: values.mongodb === undefined && env.BENCH_MONGODB_URL === undefined,

@@ -15,7 +15,15 @@
  * `--cpu-prof-dir DIR` (the lockstep child), `--mongodb-n N`, `--mongodb-naive-limit N`.
  */
 import { generateItems, type ItemV1 } from "../examples/datalab/model.js";
-import { DATABASES, listOf, METHODS, parseBenchArgs, positiveInt } from "./args.js";
+import {
+  DATABASES,
+  DEFAULT_SQLITE_NAIVE_LIMIT,
+  listOf,
+  METHODS,
+  NAIVE_LIMIT,
+  parseBenchArgs,
+  positiveInt,
+} from "./args.js";
 import { expectedChecksum } from "./checksum.js";
 import {
   type LockstepResult,
@@ -46,7 +54,7 @@ const DEFAULT_MONGODB_N = 2000;
 const values = parseBenchArgs(process.argv.slice(2), process.env);
 
 const n = positiveInt("n", values.n);
-const naiveLimit = positiveInt("naive-limit", values["naive-limit"]);
+const naiveLimit = values.naiveLimit === undefined ? null : positiveInt("naive-limit", values.naiveLimit);
 const mongodbN =
   values["mongodb-n"] === undefined
     ? Math.min(n, DEFAULT_MONGODB_N)
@@ -70,6 +78,12 @@ function setModeNote(target: BenchTarget): string | null {
   return target.name === "mongodb" ? "no per-range pipeline in the bench for this server yet" : null;
 }
 
+/** Items the naive method is timed on, per database. */
+function naiveLimitOf(name: TargetName): number {
+  if (name === "mongodb") return mongodbNaiveLimit;
+  return naiveLimit ?? (name === "sqlite" ? DEFAULT_SQLITE_NAIVE_LIMIT : NAIVE_LIMIT);
+}
+
 async function method<T extends MethodResult>(
   name: string,
   run: () => Promise<T>,
@@ -87,7 +101,7 @@ async function bench(
   await target.prepare(items);
   log(`  seeded by ${target.seededBy} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   try {
-    const limit = Math.min(target.name === "mongodb" ? mongodbNaiveLimit : naiveLimit, items.length);
+    const limit = Math.min(naiveLimitOf(target.name), items.length);
     const naive = await method("naive", () => runNaive(target, items, limit, options));
     const lockstep = (await method("lockstep", () =>
       runLockstepUpgrade(target, expected, "js", options),
