@@ -29,6 +29,8 @@ export interface RangesStepOptions {
   readonly statement?: RangeStatement;
   /** Default true. */
   readonly batched?: boolean;
+  /** The source's SQL condition: ranges are made of the rows it selects. */
+  readonly where?: string;
 }
 
 /** 1.1.0/rewrite-things with `ctx.batchRanges`; returns read, written and pages as counts. */
@@ -40,10 +42,14 @@ export function rangesStep(kind: string, options: RangesStepOptions = {}): StepD
     async run(ctx) {
       const statement = options.statement ?? THINGS_STATEMENTS[kind];
       if (statement === undefined) throw new Error(`no things statement for ${kind}`);
-      const result = await ctx.batchRanges({ table: "things", key: "id" }, statement, {
-        pageSize: options.pageSize ?? BATCH_PAGE_SIZE,
-        ...(options.pagesPerSecond !== undefined && { pagesPerSecond: options.pagesPerSecond }),
-      });
+      const result = await ctx.batchRanges(
+        { table: "things", key: "id", ...(options.where !== undefined && { where: options.where }) },
+        statement,
+        {
+          pageSize: options.pageSize ?? BATCH_PAGE_SIZE,
+          ...(options.pagesPerSecond !== undefined && { pagesPerSecond: options.pagesPerSecond }),
+        },
+      );
       return { read: result.read, written: result.written, pages: result.pages };
     },
   });
