@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "dist/cli/main.js");
 const RSS_HOOK = join(ROOT, "bench/report-rss.mjs");
-/** The example's own config; the bench's variant adds a page size or the set-based step. */
+/** The example's own config; the bench's variant only adds a page size (for sweeps). */
 const EXAMPLE_CONFIG = join(ROOT, "examples/datalab/lockstep.config.ts");
 const VARIANT_CONFIG = join(ROOT, "bench/lockstep.config.ts");
 
@@ -16,7 +16,7 @@ export interface LockstepRunOptions {
   readonly url: string;
   /** Rows per page for the 0.2.0 step (through the bench's config); default: the step's own. */
   readonly pageSize?: number;
-  /** "set": the 0.2.0 step through `ctx.batchRanges` (bench/set-step.ts); default the example's. */
+  /** "set": the example's 0.2.0 step in its set-based form (DATALAB_REWRITE=set, `ctx.batchRanges`). */
   readonly step?: "js" | "set";
   /** Extra flags for node, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
@@ -43,7 +43,7 @@ export async function runLockstep(
   const dir = mkdtempSync(join(tmpdir(), "lockstep-bench-"));
   const rssFile = join(dir, "rss");
   const set = options.step === "set";
-  const config = options.pageSize === undefined && !set ? EXAMPLE_CONFIG : VARIANT_CONFIG;
+  const config = options.pageSize === undefined ? EXAMPLE_CONFIG : VARIANT_CONFIG;
   const started = performance.now();
   try {
     const child = spawn(
@@ -67,7 +67,7 @@ export async function runLockstep(
           ...process.env,
           BENCH_RSS_FILE: rssFile,
           ...(options.pageSize !== undefined && { BENCH_PAGE_SIZE: String(options.pageSize) }),
-          ...(set && { BENCH_STEP: "set" }),
+          ...(set ? { DATALAB_REWRITE: "set" } : { DATALAB_REWRITE: "" }),
         },
         stdio: ["ignore", "pipe", "pipe"],
       },

@@ -4,8 +4,8 @@
  * rewrites their relationships from item_id to refcode four ways, each on fresh data:
  * (a) naive, a query per lookup and a write per item (timed on the first --naive-limit
  * items); (b) lockstep's batch helper (`ctx.batch`) and (d) its set-based page mode
- * (`ctx.batchRanges`, bench/set-step.ts), each through a real `lockstep upgrade` child that
- * reports its own peak RSS; (c) one set-based statement, the database's own (statements.ts).
+ * (`ctx.batchRanges`: the example's DATALAB_REWRITE=set variant), each through a real `lockstep upgrade` child that
+ * reports its own peak RSS; (c) the same statement once over the whole table (rewrite.ts).
  * Every result is checked against the example's own model code before its rate counts. Then
  * 8 upgraders race one upgrade against one alone (race.ts). On PostgreSQL, MariaDB/MySQL,
  * SQLite and a MongoDB-protocol server; a server that does not answer is skipped with one
@@ -73,9 +73,11 @@ function log(text: string): void {
 
 const options: MethodOptions = { log, pageSize, cpuProfDir: values["cpu-prof-dir"] };
 
-/** (d) needs a set-based statement lockstep can run per range: the SQL databases' (statements.ts). */
+/** (d) needs a set-based statement the server can run per range: FerretDB 1.24 has no update pipeline, $merge or $lookup. */
 function setModeNote(target: BenchTarget): string | null {
-  return target.name === "mongodb" ? "no per-range pipeline in the bench for this server yet" : null;
+  return target.name === "mongodb"
+    ? "no set-based rewrite on this server (the datalab store has none: no update pipeline, $merge or $lookup)"
+    : null;
 }
 
 /** Items the naive method is timed on, per database. */

@@ -8,7 +8,7 @@ import {
 } from "../examples/datalab/model.js";
 import { storeFor } from "../examples/datalab/stores/store.js";
 import { ItemChecksum } from "./checksum.js";
-import { singleStatement } from "./statements.js";
+import { rewriteStatement } from "./rewrite.js";
 import type { BenchTarget, Timing } from "./target.js";
 
 /** The bench's own database and the schema of lockstep's tables in it. */
@@ -32,9 +32,6 @@ function withDatabase(url: string, database: string): string {
   parsed.pathname = `/${database}`;
   return parsed.toString();
 }
-
-/** The set-based rewrite over the whole table (statements.ts). */
-export const SINGLE_STATEMENT = singleStatement("postgres");
 
 /** PostgreSQL: items(id bigserial, item_id unique, refcode, data jsonb) in database lockstep_bench. */
 export class PostgresTarget implements BenchTarget {
@@ -140,25 +137,16 @@ export class PostgresTarget implements BenchTarget {
     return { docs: rows.length, ms: performance.now() - started };
   }
 
+  /** The store's range statement once, over the whole key range. */
   async single(): Promise<Timing> {
     const db = await this.#db();
+    const sql = await rewriteStatement("postgres");
+    const { rows } = await db.query<{ lo: string; hi: string }>(
+      "select min(id) as lo, max(id) as hi from items",
+    );
     const started = performance.now();
-    const result = await db.query(SINGLE_STATEMENT);
+    const result = await db.query(sql, [rows[0]!.lo, rows[0]!.hi]);
     return { docs: result.rowCount ?? 0, ms: performance.now() - started };
-  }
-
-  /** EXPLAIN (ANALYZE, BUFFERS) of the set-based statement, rolled back. */
-  async explainSingle(): Promise<string> {
-    const db = await this.#db();
-    await db.query("begin");
-    try {
-      const { rows } = await db.query<{ "QUERY PLAN": string }>(
-        `explain (analyze, buffers) ${SINGLE_STATEMENT}`,
-      );
-      return rows.map((r) => r["QUERY PLAN"]).join("\n");
-    } finally {
-      await db.query("rollback");
-    }
   }
 
   async checksum(limit = Number.POSITIVE_INFINITY): Promise<string> {

@@ -15,6 +15,7 @@ import {
   rewriteRelationships,
 } from "../examples/datalab/model.js";
 import { PostgresTarget } from "./postgres-target.js";
+import { rewriteStatement } from "./rewrite.js";
 
 const { values } = parseArgs({
   options: {
@@ -119,11 +120,10 @@ if (explainPage) {
   await explain("read one page", READ, [pageSize, explainPage.after]);
   await explain("look up one page's targets", LOOKUP, [explainPage.targets]);
   await explain("write one page", WRITE, [explainPage.ids, explainPage.json]);
-  await explain(
-    "the single statement (all items)",
-    (await import("./postgres-target.js")).SINGLE_STATEMENT,
-    [],
-  );
+  await explain("the set-based statement over all items", await rewriteStatement("postgres"), [
+    "0",
+    String(Number.MAX_SAFE_INTEGER),
+  ]);
 }
 await db.end();
 await target.close();
