@@ -278,7 +278,13 @@ export class PostgresAdapter implements Adapter<PgClient> {
     const client = await this.#checkout();
     let broken = false;
     try {
-      await client.query(options.durable === false ? "begin; set local synchronous_commit = off" : "begin");
+      // A batch page's or range's transaction (durable: false) is small by construction: JIT,
+      // compiled anew per statement, costs more than it saves there (see range-pages.ts).
+      await client.query(
+        options.durable === false
+          ? "begin; set local synchronous_commit = off; set local jit = off"
+          : "begin",
+      );
       const result = await fn(client);
       if (options.rollback) {
         await client.query("rollback");

@@ -22,14 +22,13 @@ export async function readRange(
 }
 
 /**
- * Runs the range statement with the range's first and last key as `$1` and `$2`, with JIT off
- * for the range's transaction: a statement with a correlated subquery is estimated far above
- * `jit_above_cost` (the planner takes a set-returning function for 100 rows), so each range
- * was compiled anew: 200-300 ms of JIT for 30 ms of work per range of 1000 datalab items
- * (EXPLAIN ANALYZE, PostgreSQL 15). A range is small by construction; JIT never pays there.
+ * Runs the range statement with the range's first and last key as `$1` and `$2`. Its
+ * transaction (durable: false) runs with JIT off: a statement with a correlated subquery is
+ * estimated far above `jit_above_cost` (the planner takes a set-returning function for 100
+ * rows), so each range was compiled anew: 200-300 ms of JIT for 30 ms of work per range of
+ * 1000 datalab items (EXPLAIN ANALYZE, PostgreSQL 15). A range is small; JIT never pays there.
  */
 export async function runRange(db: pg.ClientBase, sql: string, range: KeyRange): Promise<number> {
-  await db.query("set local jit = off");
   const result = await db.query(sql, [range.first, range.last]);
   return result.rowCount ?? 0;
 }
