@@ -1,12 +1,8 @@
 import mysql from "mysql2/promise";
-import {
-  type ItemV1,
-  newCounts,
-  type RelationshipV1,
-  rewriteRelationships,
-} from "../examples/datalab/model.js";
+import type { ItemV1, RelationshipV1 } from "../examples/datalab/model.js";
 import { LOCKSTEP_TABLES, storeFor } from "../examples/datalab/stores/store.js";
-import { ItemChecksum } from "./checksum.js";
+import { checksumByPages } from "./checksum.js";
+import { naiveRewrite, withDatabase } from "./naive.js";
 import { rewriteStatement } from "./rewrite.js";
 import type { BenchTarget, Timing } from "./target.js";
 
@@ -14,7 +10,6 @@ import type { BenchTarget, Timing } from "./target.js";
 export const BENCH_DATABASE = "lockstep_bench";
 /** The pristine 0.1.0 items every method starts from (a copy of what the seed wrote). */
 const TEMPLATE = "items_seed";
-const READ_PAGE = 10000;
 
 interface ItemRow extends mysql.RowDataPacket {
   id: number;
@@ -26,13 +21,6 @@ interface ItemRow extends mysql.RowDataPacket {
 /** MariaDB's JSON is LONGTEXT (text here); MySQL 8 returns it parsed. */
 function dataOf(row: ItemRow): { name: string; type: string; relationships: RelationshipV1[] } {
   return (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as ReturnType<typeof dataOf>;
-}
-
-/** `url` with its database replaced. */
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url.replace(/^mariadb:/i, "mysql:"));
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 /** MySQL/MariaDB: items(id, item_id, refcode, data json) in database lockstep_bench, seeded by the example's store. */
@@ -81,27 +69,16 @@ export class MysqlTarget implements BenchTarget {
   async naive(limit: number): Promise<Timing> {
     const db = await this.#db();
     const started = performance.now();
-    // As peers' docs do it: read the items, then for each one look every target up and write it back.
     const [rows] = await db.query<ItemRow[]>(
       "select id, item_id, refcode, data from items where refcode is not null order by id limit ?",
       [limit],
     );
-    const counts = newCounts();
-    for (const row of rows) {
-      const data = dataOf(row);
-      const refcodeOf = new Map<string, string | null>();
-      for (const rel of data.relationships) {
-        const [found] = await db.query<ItemRow[]>("select refcode from items where item_id = ?", [
-          rel.item_id,
-        ]);
-        if (found[0]) refcodeOf.set(rel.item_id, found[0].refcode);
-      }
-      const relationships = rewriteRelationships(data.relationships, refcodeOf, counts);
-      await db.query("update items set data = ? where id = ?", [
-        JSON.stringify({ ...data, relationships }),
-        row.id,
-      ]);
-    }
+    await naiveRewrite(
+      rows.map((row) => ({ id: row.id, data: dataOf(row) })),
+      async (itemId) =>
+        (await db.query<ItemRow[]>("select refcode from items where item_id = ?", [itemId]))[0][0],
+      (id, json) => db.query("update items set data = ? where id = ?", [json, id]),
+    );
     return { docs: rows.length, ms: performance.now() - started };
   }
 
@@ -119,18 +96,19 @@ export class MysqlTarget implements BenchTarget {
 
   async checksum(limit = Number.POSITIVE_INFINITY): Promise<string> {
     const db = await this.#db();
-    const sum = new ItemChecksum();
-    let after = 0;
-    while (sum.count < limit) {
-      const [rows] = await db.query<ItemRow[]>(
-        "select id, item_id, refcode, data from items where id > ? order by id limit ?",
-        [after, Math.min(READ_PAGE, limit - sum.count)],
-      );
-      for (const row of rows) sum.add({ item_id: row.item_id, refcode: row.refcode, ...dataOf(row) });
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.id;
-    }
-    return sum.digest();
+    const read = async (after: unknown, n: number) =>
+      (
+        await db.query<ItemRow[]>(
+          "select id, item_id, refcode, data from items where id > ? order by id limit ?",
+          [after ?? 0, n],
+        )
+      )[0];
+    return checksumByPages(
+      limit,
+      read,
+      (row) => ({ item_id: row.item_id, refcode: row.refcode, ...dataOf(row) }),
+      (row) => row.id,
+    );
   }
 
   /** Ends the connection and drops the bench's database: the shared server keeps nothing of a run. */

@@ -2,18 +2,12 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import {
-  type ItemV1,
-  newCounts,
-  type RelationshipV1,
-  rewriteRelationships,
-} from "../examples/datalab/model.js";
+import type { ItemV1, RelationshipV1 } from "../examples/datalab/model.js";
 import { storeFor } from "../examples/datalab/stores/store.js";
-import { ItemChecksum } from "./checksum.js";
+import { checksumByPages } from "./checksum.js";
+import { naiveRewrite } from "./naive.js";
 import { rewriteStatement } from "./rewrite.js";
 import type { BenchTarget, Timing } from "./target.js";
-
-const READ_PAGE = 10000;
 
 interface ItemRow {
   id: number;
@@ -60,23 +54,16 @@ export class SqliteTarget implements BenchTarget {
   async naive(limit: number): Promise<Timing> {
     const db = this.#db();
     const started = performance.now();
-    // As peers' docs do it: read the items, then for each one look every target up and write it back.
     const rows = db
       .prepare("select id, item_id, refcode, data from items where refcode is not null order by id limit ?")
       .all(limit) as ItemRow[];
     const lookup = db.prepare("select refcode from items where item_id = ?");
     const update = db.prepare("update items set data = ? where id = ?");
-    const counts = newCounts();
-    for (const row of rows) {
-      const data = JSON.parse(row.data) as Data;
-      const refcodeOf = new Map<string, string | null>();
-      for (const rel of data.relationships) {
-        const found = lookup.get(rel.item_id) as { refcode: string | null } | undefined;
-        if (found) refcodeOf.set(rel.item_id, found.refcode);
-      }
-      const relationships = rewriteRelationships(data.relationships, refcodeOf, counts);
-      update.run(JSON.stringify({ ...data, relationships }), row.id);
-    }
+    await naiveRewrite(
+      rows.map((row) => ({ id: row.id, data: JSON.parse(row.data) as Data })),
+      (itemId) => lookup.get(itemId) as { refcode: string | null } | undefined,
+      (id, json) => update.run(json, id),
+    );
     return { docs: rows.length, ms: performance.now() - started };
   }
 
@@ -94,19 +81,16 @@ export class SqliteTarget implements BenchTarget {
   }
 
   async checksum(limit = Number.POSITIVE_INFINITY): Promise<string> {
-    const read = this.#db().prepare(
+    const statement = this.#db().prepare(
       "select id, item_id, refcode, data from items where id > ? order by id limit ?",
     );
-    const sum = new ItemChecksum();
-    let after = 0;
-    while (sum.count < limit) {
-      const rows = read.all(after, Math.min(READ_PAGE, limit - sum.count)) as ItemRow[];
-      for (const row of rows)
-        sum.add({ item_id: row.item_id, refcode: row.refcode, ...(JSON.parse(row.data) as Data) });
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.id;
-    }
-    return sum.digest();
+    const read = (after: unknown, n: number) => statement.all(after ?? 0, n) as ItemRow[];
+    const item = (row: ItemRow) => ({
+      item_id: row.item_id,
+      refcode: row.refcode,
+      ...(JSON.parse(row.data) as Data),
+    });
+    return checksumByPages(limit, read, item, (row) => row.id);
   }
 
   /** Closes the file and removes the bench's directory. */
