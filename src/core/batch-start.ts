@@ -3,16 +3,22 @@
  * pages: check options and source, save the starting checkpoint (a crash from then on leaves a
  * resumable step), count the total for progress; then pace the pages and honour a stop.
  */
-import type { BatchSource } from "./adapter.js";
-import {
-  type BatchCheckpoint,
-  type BatchDeps,
-  type BatchOptions,
-  DEFAULT_BATCH_PAGE_SIZE,
-  sourceCountQuery,
-} from "./batch.js";
+import type { BatchSource, CountQuery } from "./adapter.js";
+import type { BatchCheckpoint, BatchDeps, BatchOptions } from "./batch.js";
 import { validateBatchOptions, validateSource } from "./batch-validation.js";
 import { throwIfStopped } from "./stop-signal.js";
+
+/** Rows per page when a step does not say. */
+export const DEFAULT_BATCH_PAGE_SIZE = 1000;
+
+/** The count query matching a batch source, for the progress total. */
+export function sourceCountQuery(source: BatchSource): CountQuery {
+  const name = source.table ?? source.collection ?? "";
+  if (source.where !== undefined) return { table: name, where: source.where };
+  if (source.collection !== undefined)
+    return { collection: name, ...(source.filter && { filter: source.filter }) };
+  return { table: name };
+}
 
 /** Where a batch starts: its page size, the least time per page, its checkpoint and the progress total. */
 export interface BatchStart {

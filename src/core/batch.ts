@@ -4,10 +4,10 @@ import type {
   BatchChange,
   BatchPage,
   BatchSource,
-  CountQuery,
   LeaseHandle,
   StateWriter,
 } from "./adapter.js";
+import { DEFAULT_BATCH_PAGE_SIZE, pace, startBatch } from "./batch-start.js";
 import {
   validateBatchOptions,
   validatePageChanges,
@@ -15,10 +15,8 @@ import {
   validateSource,
 } from "./batch-validation.js";
 import { LockstepError } from "./errors.js";
-import { throwIfStopped } from "./stop-signal.js";
 
-/** Rows per page when a step does not say. */
-export const DEFAULT_BATCH_PAGE_SIZE = 1000;
+export { DEFAULT_BATCH_PAGE_SIZE, sourceCountQuery } from "./batch-start.js";
 
 /** Options of `ctx.batch` and `ctx.pages`. */
 export interface BatchOptions {
@@ -97,15 +95,6 @@ export function groupByColumns(changes: readonly BatchChange[]): Map<readonly st
   return new Map([...bySignature.values()].map(({ columns, group }) => [columns, group]));
 }
 
-/** The count query matching a batch source, for the progress total. */
-export function sourceCountQuery(source: BatchSource): CountQuery {
-  const name = source.table ?? source.collection ?? "";
-  if (source.where !== undefined) return { table: name, where: source.where };
-  if (source.collection !== undefined)
-    return { collection: name, ...(source.filter && { filter: source.filter }) };
-  return { table: name };
-}
-
 /**
  * Walks `source` page by page in key order: reads a page (the next one is transformed and
  * the one after it read while this one is written), transforms it, writes the changes with one bulk write and saves the
@@ -119,20 +108,9 @@ export async function runBatch(
   options: BatchOptions = {},
 ): Promise<BatchResult> {
   const { adapter } = deps;
-  validateBatchOptions(options);
-  await validateSource(adapter, source);
-  const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
-  const minPageMs = options.pagesPerSecond ? 1000 / options.pagesPerSecond : 0;
+  const { pageSize, minPageMs, total, ...start } = await startBatch(deps, source, options);
   const resumedFrom = deps.resumeFrom;
-  let checkpoint: BatchCheckpoint = resumedFrom ?? { lastKey: null, read: 0, written: 0, pages: 0 };
-  if (!deps.dryRun && resumedFrom === null) {
-    // Saved before the first page: from now on a crash leaves a resumable step, not a mystery.
-    await adapter.write(deps.lease, (writer) => deps.saveCheckpoint(writer, checkpoint), {
-      transactional: false,
-    });
-  }
-  const total = await adapter.count(sourceCountQuery(source)).catch(() => undefined);
-  deps.progress(checkpoint.read, total);
+  let checkpoint = start.checkpoint;
 
   // Page k is written while page k+1 is transformed and page k+2 read.
   const nextPage = pagePipeline(adapter, source, transform, pageSize, checkpoint.lastKey);
@@ -155,9 +133,7 @@ export async function runBatch(
     checkpoint = reached;
     deps.progress(checkpoint.read, total);
     if (last) break;
-    const spare = minPageMs - (Date.now() - started);
-    if (spare > 0) await new Promise((resolve) => setTimeout(resolve, spare));
-    throwIfStopped(deps.signal);
+    await pace(started, minPageMs, deps.signal);
   }
   return { ...checkpoint, resumedFrom };
 }
