@@ -64,3 +64,28 @@ export function expectedChecksum(
   }
   return { checksum: sum.digest(), dangling: counts.dangling };
 }
+
+/** Rows per read while checksumming. */
+const CHECKSUM_PAGE = 10000;
+
+/**
+ * The checksum of the first `limit` items in key order, read in keyset pages: `read(after, n)`
+ * gives the n rows after the key `after` (null: from the start), `item` what to hash of a row
+ * and `key` its key.
+ */
+export async function checksumByPages<R>(
+  limit: number,
+  read: (after: unknown, n: number) => Promise<readonly R[]> | readonly R[],
+  item: (row: R) => ComparableItem,
+  key: (row: R) => unknown,
+): Promise<string> {
+  const sum = new ItemChecksum();
+  let after: unknown = null;
+  while (sum.count < limit) {
+    const rows = await read(after, Math.min(CHECKSUM_PAGE, limit - sum.count));
+    for (const row of rows) sum.add(item(row));
+    if (rows.length === 0) break;
+    after = key(rows[rows.length - 1]!);
+  }
+  return sum.digest();
+}

@@ -9,13 +9,15 @@ const CLI = join(ROOT, "dist/cli/main.js");
 const RSS_HOOK = join(ROOT, "bench/report-rss.mjs");
 /** The example's own config; the bench's variant only adds a page size (for sweeps). */
 const EXAMPLE_CONFIG = join(ROOT, "examples/datalab/lockstep.config.ts");
-const PAGE_SIZE_CONFIG = join(ROOT, "bench/lockstep.config.ts");
+const VARIANT_CONFIG = join(ROOT, "bench/lockstep.config.ts");
 
 /** Options of {@link runLockstep}. */
 export interface LockstepRunOptions {
   readonly url: string;
   /** Rows per page for the 0.2.0 step (through the bench's config); default: the step's own. */
   readonly pageSize?: number;
+  /** "set": the example's 0.2.0 step in its set-based form (DATALAB_REWRITE=set, `ctx.batchRanges`). */
+  readonly step?: "js" | "set";
   /** Extra flags for node, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
 }
@@ -29,6 +31,8 @@ export interface LockstepRun {
   readonly wallMs: number;
   /** The child's own peak RSS, in bytes. */
   readonly maxRssBytes: number;
+  /** The child's own CPU time (user + system), in ms. */
+  readonly cpuMs: number;
 }
 
 /** Runs `dist/cli/main.js <args> --config … --database <url>` as a child that reports its own peak RSS. */
@@ -38,13 +42,16 @@ export async function runLockstep(
 ): Promise<LockstepRun> {
   const dir = mkdtempSync(join(tmpdir(), "lockstep-bench-"));
   const rssFile = join(dir, "rss");
-  const config = options.pageSize === undefined ? EXAMPLE_CONFIG : PAGE_SIZE_CONFIG;
+  const set = options.step === "set";
+  const config = options.pageSize === undefined ? EXAMPLE_CONFIG : VARIANT_CONFIG;
   const started = performance.now();
   try {
     const child = spawn(
       process.execPath,
       [
         ...(options.nodeFlags ?? []),
+        // For experiments only (e.g. V8 heap flags): extra node flags for every lockstep child.
+        ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
         "--import",
         RSS_HOOK,
         CLI,
@@ -60,6 +67,7 @@ export async function runLockstep(
           ...process.env,
           BENCH_RSS_FILE: rssFile,
           ...(options.pageSize !== undefined && { BENCH_PAGE_SIZE: String(options.pageSize) }),
+          ...(set ? { DATALAB_REWRITE: "set" } : { DATALAB_REWRITE: "" }),
         },
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -77,8 +85,8 @@ export async function runLockstep(
       child.on("close", (code) => resolve(code));
     });
     const wallMs = performance.now() - started;
-    const maxRssBytes = Number(readFileSync(rssFile, "utf8"));
-    return { status, stdout, stderr, wallMs, maxRssBytes };
+    const [maxRssBytes = 0, cpuMs = 0] = readFileSync(rssFile, "utf8").split(" ").map(Number);
+    return { status, stdout, stderr, wallMs, maxRssBytes, cpuMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

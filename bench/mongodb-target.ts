@@ -7,12 +7,12 @@ import {
   rewriteRelationships,
 } from "../examples/datalab/model.js";
 import { type DatalabStore, storeFor } from "../examples/datalab/stores/store.js";
-import { ItemChecksum } from "./checksum.js";
+import { checksumByPages } from "./checksum.js";
+import { withDatabase } from "./naive.js";
 import type { BenchTarget, Timing } from "./target.js";
 
 /** The bench's own database on the MongoDB-protocol server. */
 export const BENCH_DATABASE = "lockstep_bench";
-const READ_PAGE = 10000;
 
 interface ItemDoc extends Document {
   _id: unknown;
@@ -21,13 +21,6 @@ interface ItemDoc extends Document {
   name: string;
   type: string;
   relationships: (RelationshipV1 | RelationshipV2)[];
-}
-
-/** `url` with its path replaced by the bench database. */
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 /**
@@ -175,19 +168,18 @@ export class MongodbTarget implements BenchTarget {
 
   async checksum(limit = Number.POSITIVE_INFINITY): Promise<string> {
     const items = (await this.#db()).collection<ItemDoc>("items");
-    const sum = new ItemChecksum();
-    let after: unknown = null;
-    while (sum.count < limit) {
-      const docs = await items
+    const read = (after: unknown, n: number) =>
+      items
         .find(after === null ? {} : ({ _id: { $gt: after } } as Filter<ItemDoc>))
         .sort({ _id: 1 })
-        .limit(Math.min(READ_PAGE, limit - sum.count))
+        .limit(n)
         .toArray();
-      for (const doc of docs) sum.add(doc);
-      if (docs.length === 0) break;
-      after = docs[docs.length - 1]!._id;
-    }
-    return sum.digest();
+    return checksumByPages(
+      limit,
+      read,
+      (doc) => doc,
+      (doc) => doc._id,
+    );
   }
 
   /** Drops the bench's database and ends the connection: the shared server keeps nothing of a run. */

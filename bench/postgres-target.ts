@@ -1,13 +1,9 @@
 import pg from "pg";
-import {
-  type ItemV1,
-  newCounts,
-  type RelationshipV1,
-  type RelationshipV2,
-  rewriteRelationships,
-} from "../examples/datalab/model.js";
+import type { ItemV1, RelationshipV1, RelationshipV2 } from "../examples/datalab/model.js";
 import { storeFor } from "../examples/datalab/stores/store.js";
-import { ItemChecksum } from "./checksum.js";
+import { checksumByPages } from "./checksum.js";
+import { naiveRewrite, withDatabase } from "./naive.js";
+import { rewriteStatement } from "./rewrite.js";
 import type { BenchTarget, Timing } from "./target.js";
 
 /** The bench's own database and the schema of lockstep's tables in it. */
@@ -16,7 +12,6 @@ const LOCKSTEP_SCHEMA = "lockstep_bench";
 /** The pristine 0.1.0 items every method starts from (a copy of what the seed wrote). */
 const TEMPLATE = "items_seed";
 const SEED_CHUNK = 5000;
-const READ_PAGE = 10000;
 
 interface ItemRow {
   id: string;
@@ -24,36 +19,6 @@ interface ItemRow {
   refcode: string | null;
   data: { name: string; type: string; relationships: (RelationshipV1 | RelationshipV2)[] };
 }
-
-/** `url` with its database replaced. */
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-/**
- * The 0.1.0 set-based rewrite in one statement: every relationship of every item (with a
- * refcode) joined to its target, in array order, built exactly as model.ts's
- * rewriteRelationships builds it. jsonb has no key order, so these objects compare equal.
- */
-export const SINGLE_STATEMENT = `
-update items i
-   set data = jsonb_set(i.data, '{relationships}', (
-     select coalesce(jsonb_agg(
-              case
-                when r ? 'refcode' then r
-                when t.item_id is null then jsonb_build_object(
-                  'refcode', null, 'legacy_item_id', r->'item_id', 'dangling', true,
-                  'relation', r->'relation', 'type', r->'type')
-                when t.refcode is null then jsonb_build_object(
-                  'refcode', null, 'legacy_item_id', r->'item_id', 'target_without_refcode', true,
-                  'relation', r->'relation', 'type', r->'type')
-                else jsonb_build_object('refcode', t.refcode, 'relation', r->'relation', 'type', r->'type')
-              end order by e.ord), '[]'::jsonb)
-       from jsonb_array_elements(i.data->'relationships') with ordinality e(r, ord)
-       left join items t on t.item_id = r->>'item_id'))
- where i.refcode is not null`;
 
 /** PostgreSQL: items(id bigserial, item_id unique, refcode, data jsonb) in database lockstep_bench. */
 export class PostgresTarget implements BenchTarget {
@@ -134,66 +99,47 @@ export class PostgresTarget implements BenchTarget {
   async naive(limit: number): Promise<Timing> {
     const db = await this.#db();
     const started = performance.now();
-    // As peers' docs do it: read the items, then for each one look every target up and write it back.
     const { rows } = await db.query<ItemRow>(
       "select id, item_id, refcode, data from items where refcode is not null order by id limit $1",
       [limit],
     );
-    const counts = newCounts();
-    for (const row of rows) {
-      const refcodeOf = new Map<string, string | null>();
-      for (const rel of row.data.relationships) {
-        if (!("item_id" in rel)) continue;
-        const found = await db.query<{ refcode: string | null }>(
-          "select refcode from items where item_id = $1",
-          [rel.item_id],
-        );
-        if (found.rows[0]) refcodeOf.set(rel.item_id, found.rows[0].refcode);
-      }
-      const relationships = rewriteRelationships(row.data.relationships, refcodeOf, counts);
-      await db.query("update items set data = $1 where id = $2", [
-        JSON.stringify({ ...row.data, relationships }),
-        row.id,
-      ]);
-    }
+    await naiveRewrite(
+      rows,
+      async (itemId) =>
+        (await db.query<{ refcode: string | null }>("select refcode from items where item_id = $1", [itemId]))
+          .rows[0],
+      (id, json) => db.query("update items set data = $1 where id = $2", [json, id]),
+    );
     return { docs: rows.length, ms: performance.now() - started };
   }
 
+  /** The store's range statement once, over the whole key range. */
   async single(): Promise<Timing> {
     const db = await this.#db();
+    const sql = await rewriteStatement("postgres");
+    const { rows } = await db.query<{ lo: string; hi: string }>(
+      "select min(id) as lo, max(id) as hi from items",
+    );
     const started = performance.now();
-    const result = await db.query(SINGLE_STATEMENT);
+    const result = await db.query(sql, [rows[0]!.lo, rows[0]!.hi]);
     return { docs: result.rowCount ?? 0, ms: performance.now() - started };
-  }
-
-  /** EXPLAIN (ANALYZE, BUFFERS) of the set-based statement, rolled back. */
-  async explainSingle(): Promise<string> {
-    const db = await this.#db();
-    await db.query("begin");
-    try {
-      const { rows } = await db.query<{ "QUERY PLAN": string }>(
-        `explain (analyze, buffers) ${SINGLE_STATEMENT}`,
-      );
-      return rows.map((r) => r["QUERY PLAN"]).join("\n");
-    } finally {
-      await db.query("rollback");
-    }
   }
 
   async checksum(limit = Number.POSITIVE_INFINITY): Promise<string> {
     const db = await this.#db();
-    const sum = new ItemChecksum();
-    let after = "0";
-    while (sum.count < limit) {
-      const { rows } = await db.query<ItemRow>(
-        "select id, item_id, refcode, data from items where id > $1 order by id limit $2",
-        [after, Math.min(READ_PAGE, limit - sum.count)],
-      );
-      for (const row of rows) sum.add({ item_id: row.item_id, refcode: row.refcode, ...row.data });
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.id;
-    }
-    return sum.digest();
+    const read = async (after: unknown, n: number) =>
+      (
+        await db.query<ItemRow>(
+          "select id, item_id, refcode, data from items where id > $1 order by id limit $2",
+          [after ?? "0", n],
+        )
+      ).rows;
+    return checksumByPages(
+      limit,
+      read,
+      (row) => ({ item_id: row.item_id, refcode: row.refcode, ...row.data }),
+      (row) => row.id,
+    );
   }
 
   /** Ends the connection and drops the bench's database: the shared server keeps nothing of a run. */

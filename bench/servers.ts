@@ -9,12 +9,25 @@ import { fileURLToPath } from "node:url";
 import type { TargetName } from "./target.js";
 
 const FERRETDB_SCRIPT = fileURLToPath(new URL("../scripts/ferretdb.sh", import.meta.url));
-const DEFAULT_PORTS: Record<TargetName, number> = { postgres: 5432, mongodb: 27017 };
+const DEFAULT_PORTS: Record<TargetName, number> = { postgres: 5432, mysql: 3306, sqlite: 0, mongodb: 27017 };
+/** What each server is called, and how to point the bench at one. */
+const SERVERS: Record<TargetName, { server: string; how: string }> = {
+  postgres: {
+    server: "PostgreSQL server",
+    how: "start PostgreSQL or point --postgres / BENCH_POSTGRES_URL at one",
+  },
+  mysql: { server: "MariaDB/MySQL server", how: "start MariaDB or point --mysql / BENCH_MYSQL_URL at one" },
+  sqlite: { server: "SQLite", how: "nothing to start" },
+  mongodb: {
+    server: "MongoDB-protocol server",
+    how: "start one (scripts/ferretdb.sh start) or point --mongodb / BENCH_MONGODB_URL at one",
+  },
+};
 
 /** Host and port of a server URL; null where a probe cannot tell (mongodb+srv, several hosts). */
 function address(name: TargetName, url: string): { host: string; port: number } | null {
   if (/^mongodb\+srv:/i.test(url) || /^[^/]*\/\/[^/]*,/.test(url)) return null;
-  const parsed = new URL(url);
+  const parsed = new URL(url.replace(/^mariadb:/i, "mysql:"));
   return { host: parsed.hostname || "127.0.0.1", port: Number(parsed.port) || DEFAULT_PORTS[name] };
 }
 
@@ -43,6 +56,7 @@ export async function checkServer(
   url: string,
   options: { mayStartFerretdb: boolean; log: (line: string) => void },
 ): Promise<ServerCheck> {
+  if (name === "sqlite") return { run: true };
   const where = address(name, url);
   if (where === null || (await listening(where.host, where.port))) return { run: true };
   const at = `${where.host}:${where.port}`;
@@ -62,10 +76,6 @@ export async function checkServer(
       return { run: true, stop };
     }
   }
-  const how =
-    name === "mongodb"
-      ? "start one (scripts/ferretdb.sh start) or point --mongodb / BENCH_MONGODB_URL at one"
-      : "start PostgreSQL or point --postgres / BENCH_POSTGRES_URL at one";
-  const server = name === "mongodb" ? "MongoDB-protocol server" : "PostgreSQL server";
+  const { server, how } = SERVERS[name];
   return { run: false, reason: `no ${server} on ${at}; to include it, ${how}` };
 }

@@ -1,7 +1,7 @@
 import type { ItemV1 } from "../examples/datalab/model.js";
 
 /** Which database a bench target runs on (the keys of `--json`). */
-export type TargetName = "postgres" | "mongodb";
+export type TargetName = "postgres" | "mysql" | "sqlite" | "mongodb";
 
 /** How long a method took over how many items. */
 export interface Timing {

@@ -4,8 +4,6 @@
  * resumes after its checkpoint, every row rewritten exactly once.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import type { InProgressMarker } from "../src/core/adapter.js";
 import type { BatchCheckpoint } from "../src/core/batch.js";
@@ -13,62 +11,16 @@ import {
   BATCH_PAGE_SIZE,
   BATCH_ROWS,
   batchStep,
-  createThings,
-  readThings,
+  preparedThings,
   type ThingRow,
+  thingsOf,
 } from "./support/batch-sql-scenario.js";
-import { REPO } from "./support/cli.js";
-import { type AdapterFixture, fixtureNamed } from "./support/fixtures.js";
-import { describeFixture, Harness } from "./support/harness.js";
+import { fixtureNamed } from "./support/fixtures.js";
+import { describeFixture } from "./support/harness.js";
+import { killHalfWay } from "./support/kill-half-way.js";
 
-const CHILD = "test/support/batch-sql-child.ts";
 /** The child is killed once this many pages have committed (of 25). */
 const KILL_AFTER_PAGES = 10;
-
-/** A fresh database stamped 1.0.0 with `things` filled. */
-async function prepared(fixture: AdapterFixture): Promise<Harness> {
-  const h = await Harness.create(fixture);
-  try {
-    await createThings(await h.adapter());
-    await (await h.upgrader("1.0.0", [])).init();
-    return h;
-  } catch (error) {
-    await h.dispose();
-    throw error;
-  }
-}
-
-async function things(h: Harness): Promise<ThingRow[]> {
-  return readThings(await h.adapter());
-}
-
-/** Runs the batched step in a child process and SIGKILLs it once `KILL_AFTER_PAGES` pages have committed. */
-function killHalfWay(
-  url: string,
-): Promise<{ pagesSeen: number; signal: NodeJS.Signals | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    // ~20 pages/s: 25 pages take over a second, so the kill lands mid-step.
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, "20"], {
-      cwd: REPO,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    let pagesSeen = 0;
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      output += `${line}\n`;
-      const pages = /^PAGES (\d+)$/.exec(line);
-      if (pages && pagesSeen < KILL_AFTER_PAGES) {
-        pagesSeen = Number(pages[1]);
-        if (pagesSeen >= KILL_AFTER_PAGES) child.kill("SIGKILL");
-      }
-    });
-    child.on("error", reject);
-    child.on("close", (_code, signal) => resolve({ pagesSeen, signal, output }));
-  });
-}
 
 for (const name of ["sqlite", "postgres", "mysql"]) {
   const fixture = await fixtureNamed(name);
@@ -77,13 +29,13 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
     let reference: ThingRow[] | undefined;
 
     async function uninterrupted(): Promise<ThingRow[]> {
-      const h = await prepared(fixture);
+      const h = await preparedThings(fixture);
       try {
         const u = await h.upgrader("1.1.0", [batchStep()]);
         const result = await u.upgrade();
         assert.equal(result.results[0]?.status, "applied");
         assert.deepEqual(result.results[0]?.counts, { read: BATCH_ROWS, written: BATCH_ROWS });
-        return await things(h);
+        return await thingsOf(h);
       } finally {
         await h.dispose();
       }
@@ -102,9 +54,9 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
 
     it("a run SIGKILLed half-way resumes after its checkpoint: every row once, same result, no page read twice", async () => {
       const expected = reference ?? (await uninterrupted());
-      const h = await prepared(fixture);
+      const h = await preparedThings(fixture);
       try {
-        const killed = await killHalfWay(h.db.url);
+        const killed = await killHalfWay([h.db.url, "20"], KILL_AFTER_PAGES);
         assert.equal(killed.signal, "SIGKILL", `the child was killed, not finished:\n${killed.output}`);
         assert.ok(killed.pagesSeen >= KILL_AFTER_PAGES, killed.output);
 
@@ -116,7 +68,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
         assert.ok(checkpoint.read < BATCH_ROWS, "killed before the end");
         assert.equal(checkpoint.read, checkpoint.pages * BATCH_PAGE_SIZE);
         // The checkpoint commits with its page: exactly the rows it counts are rewritten.
-        const before = await things(h);
+        const before = await thingsOf(h);
         assert.equal(before.filter((r) => r.n === 1).length, checkpoint.read);
         assert.equal(before.filter((r) => r.n > 1).length, 0);
         assert.ok(before.filter((r) => r.n === 1).every((r) => r.id <= Number(checkpoint.lastKey)));
@@ -132,7 +84,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
         const reread = seen.filter((k) => Number(k) <= Number(checkpoint.lastKey));
         assert.deepEqual(reread, [], "no page before the checkpoint is read again");
 
-        const after = await things(h);
+        const after = await thingsOf(h);
         assert.ok(
           after.every((r) => r.n === 1),
           "every row rewritten exactly once",

@@ -33,7 +33,17 @@ test("--help prints the usage and exits 0", async () => {
   const run = bench(["--help"]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^usage: npm run bench -- \[options\]/);
-  for (const option of ["--n", "--only", "--mongodb", "--postgres", "--json", "scripts/ferretdb.sh start"]) {
+  for (const option of [
+    "--n",
+    "--only",
+    "--mongodb",
+    "--postgres",
+    "--mysql",
+    "--json",
+    "postgres,mysql,sqlite,mongodb",
+    "naive,lockstep,lockstep_set,single,race",
+    "scripts/ferretdb.sh start",
+  ]) {
     assert.ok(run.stdout.includes(option), option);
   }
 });
@@ -43,6 +53,13 @@ test("an unknown option is one line and the usage, exit 2, no stack trace", asyn
   assert.equal(run.code, 2);
   assert.match(run.stderr, /^bench: Unknown option '--bogus'/);
   assert.match(run.stderr, /usage: npm run bench/);
+  assert.doesNotMatch(run.stderr, STACK);
+});
+
+test("--only with a database the bench does not know: one line and the usage, exit 2", async () => {
+  const run = bench(["--only", "postgres,oracle"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /^bench: --only takes any of postgres,mysql,sqlite,mongodb, got oracle/);
   assert.doesNotMatch(run.stderr, STACK);
 });
 

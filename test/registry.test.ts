@@ -125,6 +125,7 @@ describe("@registerUpgrade (TC39 decorators)", () => {
     log: noop,
     progress: noop,
     batch: () => Promise.reject(new Error("not batched")),
+    batchRanges: () => Promise.reject(new Error("not batched")),
     pages: () => (async function* () {})(),
   });
 

@@ -18,6 +18,12 @@ export interface AdapterCapabilities {
    * takes `filter` (a query document). The batch helper refuses the other one.
    */
   readonly queryLanguage: "sql" | "mongodb";
+  /**
+   * How `ctx.batchRanges` binds a range's first and last key in an SQL statement: `"$n"`
+   * (PostgreSQL: `$1`, `$2`), `"?n"` (SQLite: `?1`, `?2`), `"?"` (MySQL: two `?`, first then
+   * last). Null where range statements are not SQL (MongoDB).
+   */
+  readonly rangeParameters: "$n" | "?n" | "?" | null;
 }
 
 /** A short account of the database and what follows for an upgrade, for `status`/`plan`. */
@@ -265,6 +271,29 @@ export interface BatchPage {
   readonly lastKey: unknown;
 }
 
+/**
+ * One key range of `ctx.batchRanges`: the first and last key of the next `limit` rows of a
+ * source (inclusive), read with one indexed query, and how many rows it holds.
+ */
+export interface KeyRange {
+  readonly first: unknown;
+  readonly last: unknown;
+  readonly rows: number;
+}
+
+/**
+ * The statement `ctx.batchRanges` runs once per key range. SQL: the text (or `{ sql }`) with two
+ * parameters, the range's first and last key, in the driver's placeholder style (PostgreSQL
+ * `$1`/`$2`, SQLite `?1`/`?2`, MySQL/MariaDB `?`, `?`). MongoDB: `{ update }`, an update document
+ * (or, on MongoDB 4.2+, an update pipeline) applied with `updateMany` to the documents of the
+ * range; or `{ pipeline }`, aggregation stages after the range's `$match`, ending in `$merge`.
+ */
+export type RangeStatement =
+  | string
+  | { readonly sql: string }
+  | { readonly update: Readonly<Record<string, unknown>> | readonly Readonly<Record<string, unknown>>[] }
+  | { readonly pipeline: readonly Readonly<Record<string, unknown>>[] };
+
 /** Options of {@link Adapter.write}. */
 export interface WriteOptions {
   /**
@@ -359,4 +388,12 @@ export interface Adapter<TDb = unknown> {
   readPage(source: BatchSource, after: unknown, limit: number): Promise<BatchPage>;
   /** Writes one page of changes with one bulk statement (or bulkWrite), through `db`. */
   writePage(db: TDb, source: BatchSource, changes: readonly BatchChange[]): Promise<number>;
+  /**
+   * The range of up to `limit` keys of `source` after `after` (from the start when null), in key
+   * order: its first and last key and row count; null when no row is left. One indexed query,
+   * on its own connection where it can (the next range is read while one is written).
+   */
+  readRange(source: BatchSource, after: unknown, limit: number): Promise<KeyRange | null>;
+  /** Runs a range statement (checked by the core) over `range`, through `db`; returns the rows it wrote. */
+  runRange(db: TDb, source: BatchSource, statement: RangeStatement, range: KeyRange): Promise<number>;
 }

@@ -4,10 +4,10 @@ import type {
   BatchChange,
   BatchPage,
   BatchSource,
-  CountQuery,
   LeaseHandle,
   StateWriter,
 } from "./adapter.js";
+import { DEFAULT_BATCH_PAGE_SIZE, pace, startBatch } from "./batch-start.js";
 import {
   validateBatchOptions,
   validatePageChanges,
@@ -15,10 +15,8 @@ import {
   validateSource,
 } from "./batch-validation.js";
 import { LockstepError } from "./errors.js";
-import { throwIfStopped } from "./stop-signal.js";
 
-/** Rows per page when a step does not say. */
-export const DEFAULT_BATCH_PAGE_SIZE = 1000;
+export { DEFAULT_BATCH_PAGE_SIZE, sourceCountQuery } from "./batch-start.js";
 
 /** Options of `ctx.batch` and `ctx.pages`. */
 export interface BatchOptions {
@@ -45,7 +43,8 @@ export interface BatchResult extends BatchCheckpoint {
 
 /**
  * Turns one page of rows into the changes to write. The next page is transformed while the
- * previous one is being written, so a transform must not depend on the previous page's writes.
+ * previous one is being written (and the one after it read), so a transform must not depend on
+ * the previous page's writes. Transforms run one at a time, in page order.
  */
 export type BatchTransform = (
   rows: readonly Record<string, unknown>[],
@@ -96,18 +95,9 @@ export function groupByColumns(changes: readonly BatchChange[]): Map<readonly st
   return new Map([...bySignature.values()].map(({ columns, group }) => [columns, group]));
 }
 
-/** The count query matching a batch source, for the progress total. */
-export function sourceCountQuery(source: BatchSource): CountQuery {
-  const name = source.table ?? source.collection ?? "";
-  if (source.where !== undefined) return { table: name, where: source.where };
-  if (source.collection !== undefined)
-    return { collection: name, ...(source.filter && { filter: source.filter }) };
-  return { table: name };
-}
-
 /**
- * Walks `source` page by page in key order: reads a page (the next one is read while this
- * one is written), transforms it, writes the changes with one bulk write and saves the
+ * Walks `source` page by page in key order: reads a page (the next one is transformed and
+ * the one after it read while this one is written), transforms it, writes the changes with one bulk write and saves the
  * checkpoint with them. A rerun after a crash starts after the last checkpoint. Options and
  * source are checked before anything is written, each page's changes before that page.
  */
@@ -118,32 +108,19 @@ export async function runBatch(
   options: BatchOptions = {},
 ): Promise<BatchResult> {
   const { adapter } = deps;
-  validateBatchOptions(options);
-  await validateSource(adapter, source);
-  const pageSize = options.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
-  const minPageMs = options.pagesPerSecond ? 1000 / options.pagesPerSecond : 0;
+  const { pageSize, minPageMs, total, ...start } = await startBatch(deps, source, options);
   const resumedFrom = deps.resumeFrom;
-  let checkpoint: BatchCheckpoint = resumedFrom ?? { lastKey: null, read: 0, written: 0, pages: 0 };
-  if (!deps.dryRun && resumedFrom === null) {
-    // Saved before the first page: from now on a crash leaves a resumable step, not a mystery.
-    await adapter.write(deps.lease, (writer) => deps.saveCheckpoint(writer, checkpoint), {
-      transactional: false,
-    });
-  }
-  const total = await adapter.count(sourceCountQuery(source)).catch(() => undefined);
-  deps.progress(checkpoint.read, total);
+  let checkpoint = start.checkpoint;
 
-  // The next page is read and transformed while the current one is written.
-  const prepare = pagePreparer(adapter, source, transform, pageSize);
-  let next = prepare(checkpoint.lastKey);
+  // Page k is written while page k+1 is transformed and page k+2 read.
+  const nextPage = pagePipeline(adapter, source, transform, pageSize, checkpoint.lastKey);
+  let next = nextPage();
   for (;;) {
     const started = Date.now();
     const { page, changes, rowsChanged } = await next;
     if (page.rows.length === 0) break;
     const last = page.rows.length < pageSize;
-    next = last
-      ? Promise.resolve({ page: { rows: [], lastKey: page.lastKey }, changes: [], rowsChanged: 0 })
-      : prepare(page.lastKey);
+    next = last ? Promise.resolve(endOfPages(page.lastKey)) : nextPage();
     // If writing this page fails, the page already under way must not become an unhandled rejection.
     next.catch(() => undefined);
     const reached: BatchCheckpoint = {
@@ -156,28 +133,48 @@ export async function runBatch(
     checkpoint = reached;
     deps.progress(checkpoint.read, total);
     if (last) break;
-    const spare = minPageMs - (Date.now() - started);
-    if (spare > 0) await new Promise((resolve) => setTimeout(resolve, spare));
-    throwIfStopped(deps.signal);
+    await pace(started, minPageMs, deps.signal);
   }
   return { ...checkpoint, resumedFrom };
 }
 
-/** Reads the page after a key and transforms it, refusing shared keys and changes outside the page. */
-function pagePreparer(
+/** What the pipeline yields after the last page. */
+function endOfPages(lastKey: unknown): PreparedPage {
+  return { page: { rows: [], lastKey }, changes: [], rowsChanged: 0 };
+}
+
+/**
+ * The pages after `after`, each read and transformed, refusing shared keys and changes
+ * outside the page. Each call returns the next page. Reads run one page ahead of the
+ * transforms (a page is read while the one before it is transformed, so the read is off the
+ * critical path); transforms run one at a time, in page order, as the step wrote them.
+ */
+function pagePipeline(
   adapter: Adapter<any>,
   source: BatchSource,
   transform: BatchTransform,
   pageSize: number,
-): (after: unknown) => Promise<PreparedPage> {
+  after: unknown,
+): () => Promise<PreparedPage> {
   const language = adapter.capabilities.queryLanguage;
   const key = sourceKey(source, language);
-  return async (after) => {
-    const page = await adapter.readPage(source, after, pageSize);
-    if (page.rows.length === 0) return { page, changes: [], rowsChanged: 0 };
-    const keys = validatePageKeys(page.rows, key, language);
-    const changes = await transform(page.rows);
-    return { page, changes, rowsChanged: validatePageChanges(keys, changes, key, language) };
+  let read: Promise<BatchPage | null> = adapter.readPage(source, after, pageSize);
+  let transformed: Promise<unknown> = Promise.resolve();
+  return () => {
+    const page = read;
+    // A full page may have a next one: its read starts as soon as this page is in.
+    read = page.then((p) =>
+      p !== null && p.rows.length >= pageSize ? adapter.readPage(source, p.lastKey, pageSize) : null,
+    );
+    read.catch(() => undefined);
+    const prepared = Promise.all([page, transformed]).then(async ([p]): Promise<PreparedPage> => {
+      if (p === null || p.rows.length === 0) return endOfPages(p?.lastKey ?? null);
+      const keys = validatePageKeys(p.rows, key, language);
+      const changes = await transform(p.rows);
+      return { page: p, changes, rowsChanged: validatePageChanges(keys, changes, key, language) };
+    });
+    transformed = prepared.catch(() => undefined);
+    return prepared;
   };
 }
 

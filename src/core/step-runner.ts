@@ -1,5 +1,6 @@
 import type { AdapterCapabilities, InProgressMarker, LeaseHandle, StateWriter } from "./adapter.js";
 import { type BatchCheckpoint, type BatchDeps, readPages, runBatch } from "./batch.js";
+import { runBatchRanges } from "./batch-ranges.js";
 import type { EngineContext } from "./engine-context.js";
 import { LeaseError, StepDefinitionError, StepFailedError, UpgradeInterruptedError } from "./errors.js";
 import { historyEntry, ledgerEntry } from "./records.js";
@@ -281,19 +282,27 @@ export function stepContext<TDb>(
     log: (message) => engine.emit("step:log", { step: step.id, message }),
     progress,
     batch: (source, transform, options) => {
-      if (step.batched !== true) {
-        throw new StepDefinitionError(
-          "E_INVALID_STEP",
-          `step ${step.id} calls ctx.batch but is not declared batched`,
-          {
-            hint: "add batched: true to the step: its pages then commit one by one with a checkpoint",
-          },
-        );
-      }
+      requireBatched(step, "ctx.batch");
       return runBatch(deps, source, transform, options);
+    },
+    batchRanges: (source, statement, options) => {
+      requireBatched(step, "ctx.batchRanges");
+      return runBatchRanges(deps, source, statement, options);
     },
     pages: (source, options) => readPages(engine.adapter, source, options),
   };
+}
+
+/** Refuses the batch helpers in a step not declared `batched: true`. */
+function requireBatched(step: Step<unknown>, helper: string): void {
+  if (step.batched === true) return;
+  throw new StepDefinitionError(
+    "E_INVALID_STEP",
+    `step ${step.id} calls ${helper} but is not declared batched`,
+    {
+      hint: "add batched: true to the step: its pages then commit one by one with a checkpoint",
+    },
+  );
 }
 
 /** The numeric fields of what a step returned, or null when there are none. */

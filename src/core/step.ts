@@ -1,4 +1,4 @@
-import type { BatchSource, CountQuery } from "./adapter.js";
+import type { BatchSource, CountQuery, RangeStatement } from "./adapter.js";
 import type { BatchOptions, BatchResult, BatchTransform } from "./batch.js";
 
 /** Counts a step reports about its work, e.g. `{ items: 2000, stubs: 14 }`. */
@@ -25,6 +25,14 @@ export interface StepContext<TDb = unknown> {
    * `upgrade` resumes after the last checkpoint. Only in steps declared `batched: true`.
    */
   batch(source: BatchSource, transform: BatchTransform, options?: BatchOptions): Promise<BatchResult>;
+  /**
+   * The set-based page mode: walks `source`'s keys in ranges of `pageSize` and runs `statement`
+   * once per range with the range's first and last key (PostgreSQL `$1`/`$2`, SQLite `?1`/`?2`,
+   * MySQL `?`, `?`; MongoDB `{ update }` or `{ pipeline }` ending in `$merge`), in one
+   * transaction with the range's checkpoint. Resumes, throttles and reports like `batch`; for
+   * rewrites the database can say itself. Only in steps declared `batched: true`.
+   */
+  batchRanges(source: BatchSource, statement: RangeStatement, options?: BatchOptions): Promise<BatchResult>;
   /** Reads `source` page by page in key order, without writing (e.g. to build a lookup map). */
   pages(source: BatchSource, options?: BatchOptions): AsyncIterable<readonly Record<string, unknown>[]>;
 }

@@ -6,6 +6,8 @@
 import type { Adapter } from "../../src/core/adapter.js";
 import { upgrade } from "../../src/core/registry.js";
 import type { StepDefinition } from "../../src/core/step.js";
+import type { AdapterFixture } from "./fixtures.js";
+import { Harness } from "./harness.js";
 
 /** Rows in `things`. */
 export const BATCH_ROWS = 5000;
@@ -99,4 +101,22 @@ export async function readThings(adapter: Adapter<any>): Promise<ThingRow[]> {
     label: String(r.label),
     doc: typeof r.doc === "string" ? JSON.parse(r.doc) : (r.doc ?? null),
   }));
+}
+
+/** A fresh database stamped 1.0.0 with `things` filled. */
+export async function preparedThings(fixture: AdapterFixture): Promise<Harness> {
+  const h = await Harness.create(fixture);
+  try {
+    await createThings(await h.adapter());
+    await (await h.upgrader("1.0.0", [])).init();
+    return h;
+  } catch (error) {
+    await h.dispose();
+    throw error;
+  }
+}
+
+/** The `things` of a harness's database, in key order. */
+export async function thingsOf(h: Harness): Promise<ThingRow[]> {
+  return readThings(await h.adapter());
 }

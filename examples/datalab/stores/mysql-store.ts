@@ -13,6 +13,36 @@ function withConnection<T>(url: string, fn: (conn: mysql.Connection) => Promise<
   );
 }
 
+/**
+ * 0.2.0's rewrite of the items with ids between the two `?`, as model.ts's rewriteRelationships
+ * builds it: JSON_TABLE (MySQL 8, MariaDB 10.6+) unnests each item's relationships, GROUP_CONCAT
+ * puts them back in array order (JSON_ARRAYAGG's ORDER BY is MariaDB's only), and the join on a
+ * derived table lets MySQL read the table it updates.
+ */
+const REWRITE = `
+update items i
+  join (
+    select s.id, concat('[', coalesce(group_concat(
+             case
+               when e.ord is null then null
+               when json_contains_path(e.rel, 'one', '$.refcode') then e.rel
+               when t.item_id is null then json_object(
+                 'refcode', null, 'legacy_item_id', e.item_id, 'dangling', true,
+                 'relation', e.relation, 'type', e.type)
+               when t.refcode is null then json_object(
+                 'refcode', null, 'legacy_item_id', e.item_id, 'target_without_refcode', true,
+                 'relation', e.relation, 'type', e.type)
+               else json_object('refcode', t.refcode, 'relation', e.relation, 'type', e.type)
+             end order by e.ord separator ','), ''), ']') as rels
+      from items s
+      left join json_table(s.data, '$.relationships[*]' columns (
+             ord for ordinality, rel json path '$', item_id varchar(255) path '$.item_id',
+             relation varchar(255) path '$.relation', type varchar(255) path '$.type')) e on true
+      left join items t on t.item_id = e.item_id
+     where s.refcode is not null and s.id between ? and ?
+     group by s.id) n on n.id = i.id
+   set i.data = json_set(i.data, '$.relationships', json_extract(n.rels, '$'))`;
+
 /** The datalab example on MySQL/MariaDB: items(id, item_id, refcode, data json). */
 export const mysqlStore: DatalabStore = {
   async reset(url) {
@@ -62,6 +92,7 @@ export const mysqlStore: DatalabStore = {
   },
 
   itemsSource: (fields) => ({ table: "items", key: "id", ...(fields && { fields }) }),
+  rewriteStatement: REWRITE,
   withoutRefcode: { table: "items", where: "refcode is null" },
   ...sqlItemCodec,
 

@@ -35,6 +35,29 @@ function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Prom
   return withOpened(connect, (client) => client.end(), fn);
 }
 
+/**
+ * 0.2.0's rewrite of the items with ids $1..$2: every relationship joined to its target in
+ * array order and built as model.ts's rewriteRelationships builds it (jsonb has no key order,
+ * so the objects compare equal); one already keyed by refcode is kept, so a rerun changes nothing.
+ */
+const REWRITE = `
+update items i
+   set data = jsonb_set(i.data, '{relationships}', (
+     select coalesce(jsonb_agg(
+              case
+                when r ? 'refcode' then r
+                when t.item_id is null then jsonb_build_object(
+                  'refcode', null, 'legacy_item_id', r->'item_id', 'dangling', true,
+                  'relation', r->'relation', 'type', r->'type')
+                when t.refcode is null then jsonb_build_object(
+                  'refcode', null, 'legacy_item_id', r->'item_id', 'target_without_refcode', true,
+                  'relation', r->'relation', 'type', r->'type')
+                else jsonb_build_object('refcode', t.refcode, 'relation', r->'relation', 'type', r->'type')
+              end order by e.ord), '[]'::jsonb)
+       from jsonb_array_elements(i.data->'relationships') with ordinality e(r, ord)
+       left join items t on t.item_id = r->>'item_id'))
+ where i.refcode is not null and i.id between $1 and $2`;
+
 /** The datalab example on PostgreSQL: items(id, item_id, refcode, data jsonb). */
 export const postgresStore: DatalabStore = {
   async reset(url) {
@@ -82,6 +105,7 @@ export const postgresStore: DatalabStore = {
   },
 
   itemsSource: (fields) => ({ table: "items", key: "id", ...(fields && { fields }) }),
+  rewriteStatement: REWRITE,
   withoutRefcode: { table: "items", where: "refcode is null" },
   ...sqlItemCodec,
 

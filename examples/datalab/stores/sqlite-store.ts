@@ -9,6 +9,28 @@ function fileOf(url: string): string {
   return resolve(url.replace(/^sqlite:(\/\/)?/, ""));
 }
 
+/**
+ * 0.2.0's rewrite of the items with ids ?1..?2, as model.ts's rewriteRelationships builds it
+ * (json_group_array in array order); one already keyed by refcode is kept, so a rerun changes nothing.
+ */
+const REWRITE = `
+update items
+   set data = json_set(data, '$.relationships', (
+     select json(coalesce(json_group_array(json(
+              case
+                when json_type(e.value, '$.refcode') is not null then e.value
+                when t.item_id is null then json_object(
+                  'refcode', null, 'legacy_item_id', e.value ->> '$.item_id', 'dangling', json('true'),
+                  'relation', e.value -> '$.relation', 'type', e.value -> '$.type')
+                when t.refcode is null then json_object(
+                  'refcode', null, 'legacy_item_id', e.value ->> '$.item_id', 'target_without_refcode', json('true'),
+                  'relation', e.value -> '$.relation', 'type', e.value -> '$.type')
+                else json_object('refcode', t.refcode, 'relation', e.value -> '$.relation', 'type', e.value -> '$.type')
+              end) order by e.key), '[]'))
+       from json_each(items.data, '$.relationships') e
+       left join items t on t.item_id = e.value ->> '$.item_id'))
+ where refcode is not null and id between ?1 and ?2`;
+
 /** The datalab example on SQLite: items(id, item_id, refcode, data JSON). */
 export const sqliteStore: DatalabStore = {
   async reset(url) {
@@ -57,6 +79,7 @@ export const sqliteStore: DatalabStore = {
   },
 
   itemsSource: (fields) => ({ table: "items", key: "id", ...(fields && { fields }) }),
+  rewriteStatement: REWRITE,
   withoutRefcode: { table: "items", where: "refcode is null" },
   ...sqlItemCodec,
 

@@ -1,4 +1,4 @@
-import type { BatchChange, BatchSource, CountQuery, StepContext } from "lockstep";
+import type { BatchChange, BatchSource, CountQuery, RangeStatement, StepContext } from "lockstep";
 import type { ItemV1, RelationshipV1, RelationshipV2 } from "../model.js";
 
 /** An item as the 0.2.0 step sees it, whatever the database. */
@@ -33,6 +33,12 @@ export interface DatalabStore {
    * exists). One query per page keeps memory flat however many items there are.
    */
   refcodesOf(db: unknown, itemIds: readonly string[]): Promise<Map<string, string | null>>;
+  /**
+   * The 0.2.0 rewrite as one statement per key range of `itemsSource()` (`ctx.batchRanges`),
+   * giving the same items as the JS transform. Absent where the database cannot say it: on
+   * MongoDB it needs `$lookup` and `$merge`, which FerretDB 1.24 does not have.
+   */
+  readonly rewriteStatement?: RangeStatement;
   /** Items without a refcode (the 0.2.0 precondition). */
   readonly withoutRefcode: CountQuery;
   /** A row or document as the step sees it. */

@@ -48,11 +48,13 @@ import type {
   HistoryEntry,
   InstanceInfo,
   InstanceRecord,
+  KeyRange,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
   LeaseRequest,
   OpenOptions,
+  RangeStatement,
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
@@ -76,6 +78,7 @@ import * as registry from "./instance-registry.js";
 import { SingleDocumentLease } from "./lease-document.js";
 import { GenerationChainLease } from "./lease-generations.js";
 import { MongoLease, type MongoLeaseStore } from "./mongo-lease.js";
+import { readRange, runRange } from "./range-pages.js";
 import { MongoStateWriter, stampLocation } from "./seed-stamp.js";
 import {
   guaranteesOf,
@@ -128,6 +131,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "lease-document",
   queryLanguage: "mongodb",
+  rangeParameters: null,
 };
 
 type Driver = typeof Mongo;
@@ -311,10 +315,9 @@ export class MongoAdapter implements Adapter<Db> {
       server: `${info.server}, ${info.topology}`,
       guarantees,
       capabilities: {
+        ...CAPABILITIES,
         supportsTransactionalSteps: transactional,
         supportsTransactionalDdl: transactional,
-        leaseMode: "lease-document",
-        queryLanguage: "mongodb",
       },
     };
   }
@@ -420,6 +423,15 @@ export class MongoAdapter implements Adapter<Db> {
   /** One page of changes through `db` (session-bound inside a transaction), see batch-pages.ts. */
   async writePage(db: Db, source: BatchSource, changes: readonly BatchChange[]): Promise<number> {
     return writePage(db, source, changes, (await this.serverInfo()).maxUpdatesPerCommand);
+  }
+
+  /** `ctx.batchRanges`' next key range (own connection) and its statement through `db` (range-pages.ts). */
+  readRange(source: BatchSource, after: unknown, limit: number): Promise<KeyRange | null> {
+    return readRange(this.#conn, source, after, limit);
+  }
+
+  runRange(db: Db, source: BatchSource, statement: RangeStatement, range: KeyRange): Promise<number> {
+    return runRange(db, source, statement, range);
   }
 
   async count(query: CountQuery): Promise<number> {

@@ -12,11 +12,13 @@ import type {
   HistoryEntry,
   InstanceInfo,
   InstanceRecord,
+  KeyRange,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
   LeaseRequest,
   OpenOptions,
+  RangeStatement,
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
@@ -30,6 +32,7 @@ import { redactUrl, scrub, scrubError, secretsOf } from "../url.js";
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
 import { listInstances, registerInstance, removeInstance } from "./instance-registry.js";
 import { lockName, MysqlLeaseLock } from "./lease.js";
+import { readRange, runRange } from "./range-pages.js";
 import { readState } from "./state-read.js";
 import { createStore, presentTables, type Row, readHistory, stateWriter, tableRef } from "./state-store.js";
 
@@ -67,6 +70,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: false,
   leaseMode: "session-lock",
   queryLanguage: "sql",
+  rangeParameters: "?",
 };
 
 type Mysql = typeof mysql;
@@ -333,6 +337,20 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     changes: readonly BatchChange[],
   ): Promise<number> {
     return writePage(db, source, changes);
+  }
+
+  /** `ctx.batchRanges`' next key range, on a pooled connection; its statement through `db` (range-pages.ts). */
+  readRange(source: BatchSource, after: unknown, limit: number): Promise<KeyRange | null> {
+    return readRange(this.#connections, source, after, limit);
+  }
+
+  runRange(
+    db: MysqlConnection,
+    _source: BatchSource,
+    statement: RangeStatement,
+    range: KeyRange,
+  ): Promise<number> {
+    return runRange(db, statement as string, range);
   }
 
   async count(query: CountQuery): Promise<number> {

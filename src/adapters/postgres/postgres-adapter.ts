@@ -11,11 +11,13 @@ import type {
   HistoryEntry,
   InstanceInfo,
   InstanceRecord,
+  KeyRange,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
   LeaseRequest,
   OpenOptions,
+  RangeStatement,
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
@@ -30,6 +32,7 @@ import { PostgresInstanceRegistry } from "./instance-registry.js";
 import { type PgLeaseMode, type PostgresLeaseMode, pgLeaseMode } from "./lease.js";
 import { loadPg, type Pg } from "./load-pg.js";
 import { tableRef } from "./quote-ident.js";
+import { readRange, runRange } from "./range-pages.js";
 import { type PostgresState, readPostgresState } from "./state-read.js";
 import { PostgresStateStore } from "./state-store.js";
 import { isUndefinedTable } from "./undefined-table.js";
@@ -66,6 +69,7 @@ const SESSION_CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "session-lock",
   queryLanguage: "sql",
+  rangeParameters: "$n",
 };
 
 const TABLE_CAPABILITIES: AdapterCapabilities = {
@@ -73,6 +77,7 @@ const TABLE_CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "lease-row",
   queryLanguage: "sql",
+  rangeParameters: "$n",
 };
 
 const POSTGRES_URL_HINT =
@@ -271,7 +276,13 @@ export class PostgresAdapter implements Adapter<PgClient> {
     const client = await this.#checkout();
     let broken = false;
     try {
-      await client.query(options.durable === false ? "begin; set local synchronous_commit = off" : "begin");
+      // A batch page's or range's transaction (durable: false) is small by construction: JIT,
+      // compiled anew per statement, costs more than it saves there (see range-pages.ts).
+      await client.query(
+        options.durable === false
+          ? "begin; set local synchronous_commit = off; set local jit = off"
+          : "begin",
+      );
       const result = await fn(client);
       if (options.rollback) {
         await client.query("rollback");
@@ -386,6 +397,15 @@ export class PostgresAdapter implements Adapter<PgClient> {
   /** One `update ... from unnest(...)` per set of columns changed, in the step's transaction `db`. */
   async writePage(db: PgClient, source: BatchSource, changes: readonly BatchChange[]): Promise<number> {
     return this.#pages.writePage(db, source, changes);
+  }
+
+  /** `ctx.batchRanges`' next key range, on a pooled connection; its statement through `db` (range-pages.ts). */
+  readRange(source: BatchSource, after: unknown, limit: number): Promise<KeyRange | null> {
+    return readRange(this.#connections, source, after, limit);
+  }
+
+  runRange(db: PgClient, _source: BatchSource, statement: RangeStatement, range: KeyRange): Promise<number> {
+    return runRange(db, statement as string, range);
   }
 
   async count(query: CountQuery): Promise<number> {

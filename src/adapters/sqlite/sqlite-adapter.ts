@@ -14,11 +14,13 @@ import type {
   HistoryEntry,
   InstanceInfo,
   InstanceRecord,
+  KeyRange,
   LeaseAttempt,
   LeaseHandle,
   LeaseInfo,
   LeaseRequest,
   OpenOptions,
+  RangeStatement,
   StateWriter,
   WriteOptions,
 } from "../../core/adapter.js";
@@ -30,6 +32,7 @@ import { countSql, DEFAULT_SQL_TABLES, type SqlTableNames } from "../sql-shared.
 import { inspectBatchSource, readPage, writePage } from "./batch-pages.js";
 import { listInstances, registerInstance, removeInstance } from "./instance-registry.js";
 import { SqliteLeaseRow } from "./lease.js";
+import { readRange, runRange } from "./range-pages.js";
 import { readState } from "./state-read.js";
 import { createStore, type Db, q, readHistory, stateWriter } from "./state-store.js";
 
@@ -57,6 +60,7 @@ const CAPABILITIES: AdapterCapabilities = {
   supportsTransactionalDdl: true,
   leaseMode: "lease-row",
   queryLanguage: "sql",
+  rangeParameters: "?n",
 };
 
 /**
@@ -253,6 +257,15 @@ export class SqliteAdapter implements Adapter<Db> {
 
   async writePage(db: Db, source: BatchSource, changes: readonly BatchChange[]): Promise<number> {
     return writePage(db, source, changes);
+  }
+
+  /** `ctx.batchRanges`' next key range, and its statement through `db` (range-pages.ts). */
+  async readRange(source: BatchSource, after: unknown, limit: number): Promise<KeyRange | null> {
+    return readRange(this.#conn, source, after, limit);
+  }
+
+  async runRange(db: Db, _source: BatchSource, statement: RangeStatement, range: KeyRange): Promise<number> {
+    return runRange(db, statement as string, range);
   }
 
   async count(query: CountQuery): Promise<number> {
