@@ -38,7 +38,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
   const { output, streams } = run;
   const { fleet, resume } = spec;
   const id = newRunId();
-  const kept = resume?.plan.kept;
+  const plan = resume?.plan;
   const toRun = resume?.plan.run ?? fleet.targets;
   // Written before the first target: an unwritable runs folder stops the run with nothing done.
   const recorder = new Recorder(run, spec, id);
@@ -67,7 +67,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
         onDone: (result) => {
           done.push(result);
           progress.done(result);
-          recorder.update(inTargetOrder(fleet.targets, done, kept));
+          recorder.update(inTargetOrder(fleet.targets, done, plan));
         },
         stopped: () => stop.signal.aborted,
       },
@@ -76,7 +76,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
     unwatch?.();
     progress.stop();
   }
-  const results = inTargetOrder(fleet.targets, ran, kept);
+  const results = inTargetOrder(fleet.targets, ran, plan);
   const recordPath = recorder.finish(results);
   printFleetSummary(output, { id, recordPath, cwd: streams.cwd, command: spec.command }, results);
   output.result({
@@ -111,7 +111,7 @@ class Recorder {
       options: { ...spec.options, ...spec.rollout },
       ...(resume && { resumes: resume.id }),
     };
-    this.#path = this.#write(resume ? inTargetOrder(fleet.targets, [], resume.plan.kept) : [], null);
+    this.#path = this.#write(resume ? inTargetOrder(fleet.targets, [], resume.plan) : [], null);
   }
 
   /** After a target: a failed write is a warning (the run goes on), once. */
