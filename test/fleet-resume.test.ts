@@ -5,11 +5,11 @@
  * targets are read again from the folder the run was started in. `npm run build` first.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { type CliRun, lockstep, makeProject, type Project } from "./support/cli.js";
+import { type CliRun, makeProject, type Project } from "./support/cli.js";
 
 let project: Project;
 let counter = 0;
@@ -93,5 +93,80 @@ describe("upgrade --resume", () => {
     assert.equal(human.code, 1);
     assert.match(human.stdout, /t2\b.*E_TARGETS_INVALID/);
     assert.match(human.stdout, /t3\b.*E_TARGETS_INVALID/);
+  });
+});
+
+describe("upgrade --resume applies its run's options again", () => {
+  test("--target-version and --backup: the resumed targets stop where the run's others did, each backed up", async () => {
+    const { folder, list } = await tenants(3);
+    breakTenant(folder, "t2");
+    const backups = `${folder}/bk`;
+    const first = await project.run(
+      "upgrade",
+      "--targets",
+      list,
+      "--target-version",
+      "1.1.0",
+      `--backup=${backups}`,
+      "--yes",
+      "--json",
+    );
+    assert.equal(first.code, 1, first.stderr);
+    assert.deepEqual(table(first), ["t1:upgraded:1.1.0", "t2:failed:1.1.0", "t3:skipped:null"]);
+    const id = first.json().run;
+    mendTenant(folder, "t2");
+
+    for (const [args, given, recorded] of [
+      [["--target-version", "1.2.0"], /--target-version 1\.2\.0/, /--target-version 1\.1\.0/],
+      [["--force"], /--force/, /no --force/],
+      [["--backup=elsewhere"], /--backup elsewhere/, new RegExp(`--backup ${backups}`)],
+    ] as const) {
+      const refused = await project.run("upgrade", "--resume", id, ...args, "--yes", "--json");
+      assert.equal(refused.code, 1, args.join(" "));
+      const { error } = refused.json();
+      assert.equal(error.code, "E_USAGE", args.join(" "));
+      assert.match(error.message, given);
+      assert.match(error.message, recorded);
+      assert.match(error.message, new RegExp(id));
+    }
+    // Given again with the same value: no conflict.
+    const resumed = await project.run(
+      "upgrade",
+      "--resume",
+      id,
+      "--target-version",
+      "1.1.0",
+      "--yes",
+      "--json",
+    );
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.deepEqual(table(resumed), ["t1:upgraded:1.1.0", "t2:upgraded:1.1.0", "t3:upgraded:1.1.0"]);
+    const manifests = readdirSync(join(project.dir, backups)).filter((f) => f.endsWith(".manifest.json"));
+    assert.deepEqual(manifests.map((f) => f.split("-")[0]).sort(), ["t1", "t2", "t3"]);
+    const record = JSON.parse(readFileSync(resumed.json().record, "utf8"));
+    assert.equal(record.options.targetVersion, "1.1.0");
+    assert.equal(record.options.backup, backups);
+  });
+
+  test("a run on older code (--app-version) is finished at that version, with a warning", async () => {
+    const { folder, list } = await tenants(2);
+    breakTenant(folder, "t1");
+    const first = await project.run(
+      "upgrade",
+      "--targets",
+      list,
+      "--app-version",
+      "1.1.0",
+      "--yes",
+      "--json",
+    );
+    assert.equal(first.code, 1, first.stderr);
+    assert.deepEqual(table(first), ["t1:failed:1.1.0", "t2:skipped:null"]);
+    mendTenant(folder, "t1");
+    // The code is 1.2.0 now; the run was taking its databases to 1.1.0.
+    const resumed = await project.run("upgrade", "--resume", first.json().run, "--yes", "--json");
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.deepEqual(table(resumed), ["t1:upgraded:1.1.0", "t2:upgraded:1.1.0"]);
+    assert.match(resumed.stderr, /ran code 1\.1\.0, this is 1\.2\.0/);
   });
 });
