@@ -5,11 +5,11 @@
  * targets are read again from the folder the run was started in. `npm run build` first.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { type CliRun, makeProject, type Project } from "./support/cli.js";
+import { type CliRun, lockstep, makeProject, type Project } from "./support/cli.js";
 
 let project: Project;
 let counter = 0;
@@ -169,4 +169,22 @@ describe("upgrade --resume applies its run's options again", () => {
     assert.deepEqual(table(resumed), ["t1:upgraded:1.1.0", "t2:upgraded:1.1.0"]);
     assert.match(resumed.stderr, /ran code 1\.1\.0, this is 1\.2\.0/);
   });
+});
+
+test("--resume from another folder reads a relative --targets from the folder the run ran in", async () => {
+  const { folder, list } = await tenants(2);
+  breakTenant(folder, "t1");
+  const first = await project.run("upgrade", "--targets", list, "--yes", "--json");
+  assert.equal(first.code, 1, first.stderr);
+  assert.equal(JSON.parse(readFileSync(first.json().record, "utf8")).cwd, project.dir);
+  mendTenant(folder, "t1");
+  const elsewhere = join(project.dir, folder);
+  const resumed = await lockstep(
+    elsewhere,
+    ["upgrade", "--resume", first.json().run, "--config", "../lockstep.config.mjs", "--yes", "--json"],
+    { LOCKSTEP_RUNS_DIR: join(project.dir, ".lockstep", "runs") },
+  );
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.deepEqual(table(resumed), ["t1:upgraded:1.2.0", "t2:upgraded:1.2.0"]);
+  assert.ok(!existsSync(join(elsewhere, folder)), "nothing made under the other folder");
 });

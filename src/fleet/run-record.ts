@@ -19,6 +19,8 @@ export interface RunRecord {
   /** Null while the run goes on (or when it died). */
   readonly finishedAt: string | null;
   readonly source: TargetSource;
+  /** The folder the run ran in: a relative --targets path or glob is read from there again on resume. */
+  readonly cwd?: string;
   /** The rollout and command options the run was given. */
   readonly options: Readonly<Record<string, unknown>>;
   /** The run this one resumed. */

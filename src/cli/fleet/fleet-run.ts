@@ -108,6 +108,7 @@ class Recorder {
       appVersion: fleet.shared.appVersion,
       startedAt: new Date().toISOString(),
       source: fleet.source,
+      cwd: fleet.cwd,
       options: { ...spec.options, ...spec.rollout },
       ...(resume && { resumes: resume.id }),
     };

@@ -68,7 +68,7 @@ export async function resumeUpgrade(run: CommandRun<Options>, lockTimeoutMs?: nu
       hint: `run \`lockstep ${record.command} --targets …\` again instead`,
     });
   }
-  const fleet = await fleetFrom(shared, record.source, streams.cwd);
+  const fleet = await fleetFrom(shared, record.source, record.cwd ?? streams.cwd);
   const rollout = { ...DEFAULT_ROLLOUT, ...pickRollout(record.options as Partial<RolloutOptions>) };
   const resumed = { ...run, options: resumedOptions(options, record, shared.appVersion) };
   if (record.appVersion !== shared.appVersion && options.targetVersion === undefined) {
