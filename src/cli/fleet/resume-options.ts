@@ -49,9 +49,9 @@ export function resumedOptions<O extends UpgradeCliOptions>(
 ): O {
   const merged = { ...options } as Record<string, unknown>;
   for (const { key, option, flag } of CARRIED) {
-    let was = valueOf(run.options[key]);
+    let was = flagValue(run.options[key]);
     if (key === "targetVersion" && was === undefined && run.appVersion !== codeVersion) was = run.appVersion;
-    const given = valueOf(options[option]);
+    const given = flagValue(options[option]);
     if (given !== undefined && given !== was) throw conflict(run.id, flag, given, was);
     if (was !== undefined) merged[option] = was;
   }
@@ -66,7 +66,7 @@ export function resumedLockTimeout(run: ResumedRun, given: number | undefined): 
 }
 
 /** An option's value as a flag gives it: a string, `true`, or absent. */
-function valueOf(value: unknown): string | true | undefined {
+function flagValue(value: unknown): string | true | undefined {
   return typeof value === "string" || value === true ? value : undefined;
 }
 
