@@ -79,7 +79,7 @@ test("two targets at one stamp, a precondition refusing one: two groups, each na
   assert.match(human.stdout, /== stamp 1\.0\.0: 2 databases \(a, c\) ==/);
   assert.match(
     human.stdout,
-    /== stamp 1\.0\.0, refused: 1 database \(b\) ==[^]*precondition \[1\.1\.0\/named\][^\n]*FAILED/,
+    /== stamp 1\.0\.0, refused: 1 database \(b\) ==[\s\S]*precondition \[1\.1\.0\/named\][^\n]*FAILED/,
   );
   assert.match(human.stdout, /^\s+b\s+refused\s+E_PRECONDITION_FAILED/m);
 });
