@@ -2,7 +2,6 @@
 
 import { redactUrl } from "../../adapters/url.js";
 import type { PlanReport } from "../../core/upgrader.js";
-import { pool } from "../../fleet/pool.js";
 import { fleetStatusExitCode } from "../../fleet/status-rows.js";
 import { errorOf, statusOfError } from "../../fleet/target-result.js";
 import type { CommandRun } from "../command.js";
@@ -14,8 +13,9 @@ import {
   printPlan,
   throwOnRefusedPlan,
 } from "../plan-view.js";
-import { type Fleet, withTarget } from "./fleet-context.js";
+import type { Fleet } from "./fleet-context.js";
 import { type FleetCliOptions, rolloutOf } from "./fleet-options.js";
+import { readTargets, type TargetRead } from "./fleet-read.js";
 
 type Options = PlanCliOptions & FleetCliOptions;
 
@@ -39,26 +39,10 @@ interface Group {
 /** Plans every target (`--concurrency` at once) and prints one plan per group; exit 0/2/3/1. */
 export async function fleetPlan(run: CommandRun<Options>, fleet: Fleet): Promise<number> {
   const { options, output } = run;
-  const planned: Planned[] = [];
-  const codes: number[] = [];
-  await pool(fleet.targets, rolloutOf(options).concurrency, async (target, i) => {
-    const database = redactUrl(target.url);
-    try {
-      const plan = await withTarget(
-        fleet,
-        target,
-        () => undefined,
-        (u) => u.plan(planOptions(options)),
-      );
-      const outcome = outcomeOf(plan, target.url);
-      planned[i] = { name: target.name, database, plan, status: outcome.status, error: outcome.error };
-      codes[i] = outcome.code;
-    } catch (error) {
-      const status = statusOfError(error);
-      planned[i] = { name: target.name, database, plan: null, status, error: errorOf(error, target.url) };
-      codes[i] = status === "failed" ? EXIT.error : EXIT.refused;
-    }
-  });
+  const reads = await readTargets(fleet, rolloutOf(options).concurrency, (u) => u.plan(planOptions(options)));
+  const outcomes = reads.map(plannedOf);
+  const planned = outcomes.map((o) => o.planned);
+  const codes = outcomes.map((o) => o.code);
   const groups = groupByPlan(planned);
   const problems = planned.filter((p) => p.status !== "planned");
   output.result({
@@ -72,6 +56,17 @@ export async function fleetPlan(run: CommandRun<Options>, fleet: Fleet): Promise
   });
   printGroups(output, groups, problems);
   return fleetStatusExitCode(codes);
+}
+
+/** A target's plan (or why it has none) and the exit code `plan` gives for it alone. */
+function plannedOf(read: TargetRead<PlanReport>): { planned: Planned; code: number } {
+  const shown = { name: read.target.name, database: redactUrl(read.target.url) };
+  if (!read.ok) {
+    const error = errorOf(read.error, read.target.url);
+    return { planned: { ...shown, plan: null, status: statusOfError(read.error), error }, code: read.code };
+  }
+  const { status, error, code } = outcomeOf(read.value, read.target.url);
+  return { planned: { ...shown, plan: read.value, status, error }, code };
 }
 
 /** What the one-database plan would say: refused (exit 3, with its error), else work pending (2) or nothing to do (0). */
