@@ -69,17 +69,7 @@ export function createRunRecord(
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
     const created = { id: nextId(), ...record } as RunRecord;
     const path = join(dir, `${created.id}.json`);
-    const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
-    try {
-      chmodSync(temporary, 0o600);
-      linkSync(temporary, path);
-      return { record: created, path };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    } finally {
-      rmSync(temporary, { force: true });
-    }
+    if (placeExclusively(path, `${JSON.stringify(created, null, 2)}\n`)) return { record: created, path };
   }
   // 2^32 ids a second: only a broken id source gets here.
   throw new Error(`no free run id in ${dir} after ${ID_ATTEMPTS} tries`);
@@ -95,6 +85,34 @@ export function runsDirOf(
   if (fromEnv !== undefined && fromEnv !== "") return resolve(cwd, fromEnv);
   return configured ?? resolve(cwd, DEFAULT_RUNS_DIR);
 }
+
+/**
+ * Writes `text` to `path` unless a file is there (false then). Linked from a complete
+ * temporary file, so a reader never sees half of it; where the filesystem has no hard links,
+ * created with O_EXCL instead.
+ */
+function placeExclusively(path: string, text: string): boolean {
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600 });
+  try {
+    chmodSync(temporary, 0o600);
+    try {
+      linkSync(temporary, path);
+    } catch (error) {
+      if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+      writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/** What `link` fails with on a filesystem without hard links. */
+const NO_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
 
 /** Writes a created record again (0600, replaced whole so a reader never sees half of it); returns its path. */
 export function writeRunRecord(dir: string, record: RunRecord): string {
