@@ -132,7 +132,7 @@ function target(written: string, name: string | undefined, baseDir: string, orig
   if (!DATABASE_URL.test(url)) {
     throw invalid(
       `${origin}: ${JSON.stringify(maskedLine(url))} is not a database URL`,
-      "use sqlite:PATH, postgres://…, mysql://…, mariadb://… or mongodb://…, optionally as name=URL",
+      "use sqlite:PATH, postgres://…, mysql://…, mariadb://… or mongodb://…, optionally as name=URL (a name of letters, digits, '.', '_' or '-', unquoted)",
     );
   }
   const own = name ?? nameOf(url);
