@@ -244,7 +244,7 @@ describe("the run record and --resume (SQLite and PostgreSQL)", () => {
     const failed = await project.run("upgrade", "--targets", list, "--yes", "--json");
     assert.equal(failed.code, 1);
     const { run: id, record } = failed.json();
-    assert.match(id, /^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    assert.match(id, /^\d{8}-\d{6}-[0-9a-f]{8}$/);
     assert.equal(record, join(project.dir, ".lockstep", "runs", `${id}.json`));
     assert.equal(statSync(record).mode & 0o777, 0o600);
     const text = readFileSync(record, "utf8");

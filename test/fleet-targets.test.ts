@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { isLockstepError } from "../src/core/errors.js";
 import { nameOf, parseTargetsFile, targetsFromArgument, targetsFromConfig } from "../src/fleet/targets.js";
+import { makeProject } from "./support/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lockstep-fleet-targets-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +73,60 @@ describe("a targets file", () => {
       parseTargetsFile("x=ftp://u:hunter2@h/db\n", "list.txt", "/");
     } catch (error) {
       assert.doesNotMatch((error as Error).message, /hunter2/);
+    }
+  });
+
+  test("a bad line that still holds a password never shows it: the line named, the userinfo masked", () => {
+    const lines = {
+      "tenant a=postgres://app:s3cretA@host/db": /^list\.txt:2: "tenant a=postgres:\/\/\*\*\*@host\/db"/,
+      '"postgres://app:s3cretB@host/db"': /^list\.txt:2: "\\"postgres:\/\/\*\*\*@host\/db\\""/,
+      "postgres//app:s3cretC@host/db": /^list\.txt:2: "postgres\/\/\*\*\*@host\/db"/,
+      "postgres:app:s3cretD@host/db": /^list\.txt:2: "\*\*\*@host\/db"/,
+      "x=app:s3c@retE@host/db?password=s3cretF": /^list\.txt:2: "\*\*\*@host\/db\?password=\*\*\*"/,
+      "x=ftp://u:s3cretG@h/db": /^list\.txt:2: "ftp:\/\/\*\*\*@h\/db"/,
+    };
+    for (const [line, shown] of Object.entries(lines)) {
+      assert.throws(
+        () => parseTargetsFile(`sqlite:a.db\n${line}\n`, "list.txt", "/"),
+        (error: unknown) => {
+          assert.ok(isLockstepError(error), String(error));
+          assert.equal(error.code, "E_TARGETS_INVALID");
+          assert.match(error.message, shown);
+          assert.doesNotMatch(`${error.message} ${error.hint}`, /s3c/, line);
+          return true;
+        },
+      );
+    }
+  });
+
+  test("through the CLI, with and without --json, a bad line's password is printed nowhere", async () => {
+    const project = makeProject({
+      "package.json": JSON.stringify({ name: "app", version: "1.0.0", type: "module" }),
+      "lockstep.config.mjs": 'export default { steps: "./upgrades" };\n',
+      "upgrades/1.0.0-a.sql": "create table a (id integer);\n",
+    });
+    try {
+      const bad = [
+        "tenant a=postgres://app:s3cretA@host/db",
+        '"postgres://app:s3cretB@host/db"',
+        "postgres//app:s3cretC@host/db",
+      ];
+      for (const [i, line] of bad.entries()) {
+        project.write(`list${i}.txt`, `sqlite:ok.db\n${line}\n`);
+        for (const args of [
+          ["status", "--targets", `list${i}.txt`],
+          ["status", "--targets", `list${i}.txt`, "--json"],
+          ["upgrade", "--targets", `list${i}.txt`, "--yes", "--json"],
+        ]) {
+          const run = await project.run(...args);
+          assert.equal(run.code, 1, `${args.join(" ")}: ${run.stdout}${run.stderr}`);
+          assert.match(run.stdout + run.stderr, /E_TARGETS_INVALID/);
+          assert.match(run.stdout + run.stderr, new RegExp(`list${i}\\.txt:2`));
+          assert.doesNotMatch(run.stdout + run.stderr, /s3cret/, `${args.join(" ")} printed the password`);
+        }
+      }
+    } finally {
+      project.cleanup();
     }
   });
 

@@ -16,6 +16,11 @@ export interface ResumePlan {
   readonly run: readonly Target[];
   /** The recorded results of the targets left alone, by name. */
   readonly kept: ReadonlyMap<string, TargetResult>;
+  /**
+   * Targets the run left not upgraded that the re-read targets no longer list: each `failed`
+   * (E_TARGETS_INVALID), so the resume cannot end well while one of them is still behind.
+   */
+  readonly missing: readonly TargetResult[];
 }
 
 /** Splits the re-read targets into those to run again and those left as `record` says. */
@@ -28,21 +33,41 @@ export function planResume(record: RunRecord, targets: readonly Target[]): Resum
     if (before === undefined || RETRIED.has(before.status)) run.push(target);
     else kept.set(target.name, { ...before, resumed: false });
   }
-  return { run, kept };
+  const listed = new Set(targets.map((t) => t.name));
+  const missing = record.results
+    .filter((r) => RETRIED.has(r.status) && !listed.has(r.name))
+    .map((r) => missingResult(record, r));
+  return { run, kept, missing };
+}
+
+function missingResult(record: RunRecord, before: TargetResult): TargetResult {
+  const source = "targets" in record.source ? `--targets ${record.source.targets}` : "the config's databases";
+  return {
+    ...before,
+    status: "failed",
+    stepsApplied: 0,
+    durationMs: 0,
+    error: {
+      code: "E_TARGETS_INVALID",
+      message: `"${before.name}" was ${before.status} in run ${record.id} and ${source} no longer lists it, so it is still not upgraded: add it back and resume again, or start a fresh run (\`lockstep upgrade --targets …\`)`,
+    },
+    resumed: false,
+  };
 }
 
 /**
- * Results in the targets' order. In a resumed run (`kept` given), the new ones are marked
- * `resumed: true` and the kept ones sit between them.
+ * Results in the targets' order. In a resumed run (`resume` given), the new ones are marked
+ * `resumed: true`, the kept ones sit between them, and the missing ones come last.
  */
 export function inTargetOrder(
   targets: readonly Target[],
   ran: readonly TargetResult[],
-  kept?: ReadonlyMap<string, TargetResult>,
+  resume?: ResumePlan,
 ): TargetResult[] {
-  const fresh = new Map(ran.map((r) => [r.name, kept ? { ...r, resumed: true } : r]));
-  return targets.flatMap((t) => {
-    const result = fresh.get(t.name) ?? kept?.get(t.name);
+  const fresh = new Map(ran.map((r) => [r.name, resume ? { ...r, resumed: true } : r]));
+  const listed = targets.flatMap((t) => {
+    const result = fresh.get(t.name) ?? resume?.kept.get(t.name);
     return result ? [result] : [];
   });
+  return resume ? [...listed, ...resume.missing] : listed;
 }

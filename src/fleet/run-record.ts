@@ -4,7 +4,16 @@
  * target names and redacted URLs, never a credential.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { LockstepError } from "../core/errors.js";
 import type { TargetResult } from "./target-result.js";
@@ -19,6 +28,8 @@ export interface RunRecord {
   /** Null while the run goes on (or when it died). */
   readonly finishedAt: string | null;
   readonly source: TargetSource;
+  /** The folder the run ran in: a relative --targets path or glob is read from there again on resume. */
+  readonly cwd?: string;
   /** The rollout and command options the run was given. */
   readonly options: Readonly<Record<string, unknown>>;
   /** The run this one resumed. */
@@ -30,12 +41,38 @@ export interface RunRecord {
 /** The folder run records go to, unless the config or LOCKSTEP_RUNS_DIR says otherwise. */
 export const DEFAULT_RUNS_DIR = ".lockstep/runs";
 
-/** A new, sortable run id: `20261126-051500-ab12` (UTC). */
+/**
+ * A new, sortable run id: `20261126-051500-ab12cd34` (UTC). Four random bytes: runs started in
+ * the same second (a CI matrix) pick one id in 2^32; `createRunRecord` re-picks on a clash.
+ */
 export function newRunId(now: Date = new Date()): string {
   const iso = now.toISOString();
   const date = iso.slice(0, 10).replaceAll("-", "");
   const time = iso.slice(11, 19).replaceAll(":", "");
-  return `${date}-${time}-${randomBytes(2).toString("hex")}`;
+  return `${date}-${time}-${randomBytes(4).toString("hex")}`;
+}
+
+/** How many ids `createRunRecord` tries before it gives up. */
+const ID_ATTEMPTS = 10;
+
+/**
+ * Creates a new run's record under an id no other run has: the complete file is linked into
+ * place, which fails if that id's record exists, so two runs never share (and overwrite) one.
+ * Returns the record as written and its path.
+ */
+export function createRunRecord(
+  dir: string,
+  record: Omit<RunRecord, "id">,
+  nextId: () => string = newRunId,
+): { record: RunRecord; path: string } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
+    const created = { id: nextId(), ...record } as RunRecord;
+    const path = join(dir, `${created.id}.json`);
+    if (placeExclusively(path, `${JSON.stringify(created, null, 2)}\n`)) return { record: created, path };
+  }
+  // 2^32 ids a second: only a broken id source gets here.
+  throw new Error(`no free run id in ${dir} after ${ID_ATTEMPTS} tries`);
 }
 
 /** Where run records live: LOCKSTEP_RUNS_DIR, else the config's `runsDir`, else `.lockstep/runs` in the cwd. */
@@ -49,7 +86,35 @@ export function runsDirOf(
   return configured ?? resolve(cwd, DEFAULT_RUNS_DIR);
 }
 
-/** Writes the record (0600, replaced whole so a reader never sees half of it); returns its path. */
+/**
+ * Writes `text` to `path` unless a file is there (false then). Linked from a complete
+ * temporary file, so a reader never sees half of it; where the filesystem has no hard links,
+ * created with O_EXCL instead.
+ */
+function placeExclusively(path: string, text: string): boolean {
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600 });
+  try {
+    chmodSync(temporary, 0o600);
+    try {
+      linkSync(temporary, path);
+    } catch (error) {
+      if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+      writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/** What `link` fails with on a filesystem without hard links. */
+const NO_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/** Writes a created record again (0600, replaced whole so a reader never sees half of it); returns its path. */
 export function writeRunRecord(dir: string, record: RunRecord): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${record.id}.json`);

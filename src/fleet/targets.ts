@@ -24,6 +24,8 @@ export interface Target {
 export type TargetSource = { readonly targets: string } | { readonly config: true };
 
 const SCHEMES = /^(sqlite|postgres|postgresql|mysql|mariadb|mongodb|mongodb\+srv):/i;
+/** A URL lockstep can open: `sqlite:PATH`, or a server scheme followed by `//`. */
+const DATABASE_URL = /^(sqlite:|(postgres|postgresql|mysql|mariadb|mongodb|mongodb\+srv):\/\/)/i;
 const NAME = /^[A-Za-z0-9][\w.-]*$/;
 
 /** `--targets FILE|GLOB`: an existing file is read; otherwise a pattern with `*`, `?` or `[` is a glob of SQLite files. */
@@ -127,10 +129,10 @@ function target(written: string, name: string | undefined, baseDir: string, orig
   // A bare SQLite path is kept (and shown) as the sqlite: URL it stands for.
   const bare = !SCHEMES.test(written) && /\.(db|sqlite3?)$/i.test(written);
   const url = bare ? `sqlite:${written}` : written;
-  if (!SCHEMES.test(url)) {
+  if (!DATABASE_URL.test(url)) {
     throw invalid(
-      `${origin}: ${JSON.stringify(redactUrl(url))} is not a database URL`,
-      "use sqlite:PATH, postgres://…, mysql://…, mariadb://… or mongodb://…, optionally as name=URL",
+      `${origin}: ${JSON.stringify(maskedLine(url))} is not a database URL`,
+      "use sqlite:PATH, postgres://…, mysql://…, mariadb://… or mongodb://…, optionally as name=URL (a name of letters, digits, '.', '_' or '-', unquoted)",
     );
   }
   const own = name ?? nameOf(url);
@@ -141,6 +143,19 @@ function target(written: string, name: string | undefined, baseDir: string, orig
     );
   }
   return { name: own, url, baseDir, origin };
+}
+
+/**
+ * A line that is no database URL, safe to print: it may still hold a password (`tenant a=postgres://u:pw@h/db`,
+ * a quoted URL, `postgres//u:pw@h/db`), so everything between the first `//` (else the line's
+ * start) and the last `@` is masked, and password-like query values are redacted.
+ */
+function maskedLine(line: string): string {
+  const at = line.lastIndexOf("@");
+  if (at < 0) return redactUrl(line);
+  const slashes = line.indexOf("//");
+  const start = slashes >= 0 && slashes < at ? slashes + 2 : 0;
+  return redactUrl(`${line.slice(0, start)}***${line.slice(at)}`);
 }
 
 /**

@@ -27,6 +27,8 @@ export interface Fleet {
   readonly shared: SharedConfig;
   readonly targets: readonly Target[];
   readonly source: TargetSource;
+  /** The folder the source (a relative --targets path or glob) resolves against: the run's cwd. */
+  readonly cwd: string;
 }
 
 /** A fleet, or (one database) the config file when it was read to find out. */
@@ -43,7 +45,7 @@ export async function fleetMode(run: CommandRun<FleetCliOptions>): Promise<Mode>
   if (options.targets !== undefined) {
     const shared = await loadSharedConfig(loadOptionsOf(options, streams));
     const targets = targetsFromArgument(options.targets, streams.cwd);
-    return { fleet: { shared, targets, source: { targets: options.targets } } };
+    return { fleet: { shared, targets, source: { targets: options.targets }, cwd: streams.cwd } };
   }
   const single = () => {
     const flag = fleetOptionGiven(options);
@@ -73,13 +75,13 @@ export async function configFleet(run: CommandRun<FleetCliOptions>, file?: Confi
   return fleetFrom(shared, { config: true }, run.streams.cwd);
 }
 
-/** The targets a recorded source names, read again (a resumed run). */
+/** The targets a recorded source names, read again (a resumed run: `cwd` is the folder it ran in). */
 export async function fleetFrom(shared: SharedConfig, source: TargetSource, cwd: string): Promise<Fleet> {
   const targets =
     "targets" in source
       ? targetsFromArgument(source.targets, cwd)
       : await targetsFromConfig(shared.databases ?? [], shared.path, shared.configDir);
-  return { shared, targets, source };
+  return { shared, targets, source, cwd };
 }
 
 /** An upgrader on one target (not opened) and its config, its warnings passed to `warn`. */

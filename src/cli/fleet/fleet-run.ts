@@ -5,7 +5,7 @@
  */
 import { inTargetOrder, type ResumePlan } from "../../fleet/resume.js";
 import { type RolloutOptions, runFleet } from "../../fleet/run-fleet.js";
-import { newRunId, type RunRecord, runsDirOf, writeRunRecord } from "../../fleet/run-record.js";
+import { createRunRecord, type RunRecord, runsDirOf, writeRunRecord } from "../../fleet/run-record.js";
 import { countByStatus, fleetExitCode } from "../../fleet/summary.js";
 import type { TargetResult } from "../../fleet/target-result.js";
 import type { Target } from "../../fleet/targets.js";
@@ -37,11 +37,11 @@ export interface FleetRunSpec {
 export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpec): Promise<number> {
   const { output, streams } = run;
   const { fleet, resume } = spec;
-  const id = newRunId();
-  const kept = resume?.plan.kept;
+  const plan = resume?.plan;
   const toRun = resume?.plan.run ?? fleet.targets;
   // Written before the first target: an unwritable runs folder stops the run with nothing done.
-  const recorder = new Recorder(run, spec, id);
+  const recorder = new Recorder(run, spec);
+  const { id } = recorder;
   const progress = fleetProgress(
     output,
     id,
@@ -67,7 +67,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
         onDone: (result) => {
           done.push(result);
           progress.done(result);
-          recorder.update(inTargetOrder(fleet.targets, done, kept));
+          recorder.update(inTargetOrder(fleet.targets, done, plan));
         },
         stopped: () => stop.signal.aborted,
       },
@@ -76,7 +76,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
     unwatch?.();
     progress.stop();
   }
-  const results = inTargetOrder(fleet.targets, ran, kept);
+  const results = inTargetOrder(fleet.targets, ran, plan);
   const recordPath = recorder.finish(results);
   printFleetSummary(output, { id, recordPath, cwd: streams.cwd, command: spec.command }, results);
   output.result({
@@ -98,20 +98,29 @@ class Recorder {
   #path: string;
   #warned = false;
 
-  constructor(run: CommandRun<object>, spec: FleetRunSpec, id: string) {
+  /** Creates the record under a new id of its own. */
+  constructor(run: CommandRun<object>, spec: FleetRunSpec) {
     const { fleet, resume } = spec;
     this.#output = run.output;
     this.#dir = runsDirOf(run.streams.cwd, run.streams.env, fleet.shared.runsDir);
-    this.#base = {
-      id,
+    const base = {
       command: spec.command,
       appVersion: fleet.shared.appVersion,
       startedAt: new Date().toISOString(),
       source: fleet.source,
+      cwd: fleet.cwd,
       options: { ...spec.options, ...spec.rollout },
       ...(resume && { resumes: resume.id }),
     };
-    this.#path = this.#write(resume ? inTargetOrder(fleet.targets, [], resume.plan.kept) : [], null);
+    const results = resume ? inTargetOrder(fleet.targets, [], resume.plan) : [];
+    const created = createRunRecord(this.#dir, { ...base, finishedAt: null, results });
+    this.#base = { id: created.record.id, ...base };
+    this.#path = created.path;
+  }
+
+  /** The run's id. */
+  get id(): string {
+    return this.#base.id;
   }
 
   /** After a target: a failed write is a warning (the run goes on), once. */

@@ -1,5 +1,4 @@
 /** `lockstep status --targets …`: one line per target (problems first) and a histogram by stamp. Read-only. */
-import { pool } from "../../fleet/pool.js";
 import {
   errorRow,
   fleetStatusExitCode,
@@ -11,33 +10,20 @@ import {
 import type { CommandRun } from "../command.js";
 import type { Output } from "../output.js";
 import { strictExitCode } from "../status-exit.js";
-import { type Fleet, withTarget } from "./fleet-context.js";
+import type { Fleet } from "./fleet-context.js";
 import { type FleetCliOptions, rolloutOf } from "./fleet-options.js";
+import { readTargets } from "./fleet-read.js";
 
 type Options = FleetCliOptions & { strict?: boolean };
 
 /** Reads every target's status (`--concurrency` at once) and prints them; exit 0/2/3/1. */
 export async function fleetStatus(run: CommandRun<Options>, fleet: Fleet): Promise<number> {
   const { options, output } = run;
-  const { concurrency } = rolloutOf(options);
-  const rows: StatusRow[] = [];
-  const codes: number[] = [];
-  await pool(fleet.targets, concurrency, async (target, i) => {
-    try {
-      const report = await withTarget(
-        fleet,
-        target,
-        () => undefined,
-        (upgrader) => upgrader.status(),
-      );
-      rows[i] = statusRow(target, report);
-      codes[i] = strictExitCode(report, options.strict === true);
-    } catch (error) {
-      const row = errorRow(target, error, fleet.shared.appVersion);
-      rows[i] = row;
-      codes[i] = row.status === "ERROR" ? 1 : 3;
-    }
-  });
+  const reads = await readTargets(fleet, rolloutOf(options).concurrency, (u) => u.status());
+  const rows: StatusRow[] = reads.map((r) =>
+    r.ok ? statusRow(r.target, r.value) : errorRow(r.target, r.error, fleet.shared.appVersion),
+  );
+  const codes = reads.map((r) => (r.ok ? strictExitCode(r.value, options.strict === true) : r.code));
   const sorted = problemsFirst(rows);
   const byStamp = histogram(rows);
   output.result({ codeVersion: fleet.shared.appVersion, results: sorted, histogram: byStamp });

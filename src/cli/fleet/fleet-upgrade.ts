@@ -23,6 +23,7 @@ import { planHasWork, planOptions, throwOnRefusedPlan } from "../plan-view.js";
 import { type Fleet, fleetFrom, withTarget } from "./fleet-context.js";
 import { type FleetCliOptions, rolloutOf } from "./fleet-options.js";
 import { runFleetCommand } from "./fleet-run.js";
+import { recordedOptions, resumedLockTimeout, resumedOptions } from "./resume-options.js";
 
 type Options = UpgradeCliOptions & FleetCliOptions;
 
@@ -41,7 +42,7 @@ export async function fleetUpgrade(
     command: "upgrade",
     fleet,
     rollout,
-    options: recordedOptions(options),
+    options: recordedOptions(options, lockTimeoutMs),
     ...(resume && { resume: { id: resume.id, plan: resume.plan } }),
     runOne: upgradeOne(run, fleet, lockTimeoutMs),
   });
@@ -67,9 +68,19 @@ export async function resumeUpgrade(run: CommandRun<Options>, lockTimeoutMs?: nu
       hint: `run \`lockstep ${record.command} --targets …\` again instead`,
     });
   }
-  const fleet = await fleetFrom(shared, record.source, streams.cwd);
+  const fleet = await fleetFrom(shared, record.source, record.cwd ?? streams.cwd);
   const rollout = { ...DEFAULT_ROLLOUT, ...pickRollout(record.options as Partial<RolloutOptions>) };
-  return fleetUpgrade(run, fleet, lockTimeoutMs, { id, plan: planResume(record, fleet.targets), rollout });
+  const resumed = { ...run, options: resumedOptions(options, record, shared.appVersion) };
+  if (record.appVersion !== shared.appVersion && options.targetVersion === undefined) {
+    run.output.warn(
+      `run ${id} ran code ${record.appVersion}, this is ${shared.appVersion}: the resume takes its databases to ${resumed.options.targetVersion} like the rest of the run (a fresh \`lockstep upgrade --targets …\` takes them all to ${shared.appVersion})`,
+    );
+  }
+  return fleetUpgrade(resumed, fleet, resumedLockTimeout(record, lockTimeoutMs), {
+    id,
+    plan: planResume(record, fleet.targets),
+    rollout,
+  });
 }
 
 function pickRollout(recorded: Partial<RolloutOptions>): Partial<RolloutOptions> {
@@ -91,15 +102,6 @@ function refuseUnsupported(options: Options): void {
 async function confirmFleet(run: CommandRun<Options>, count: number): Promise<void> {
   if (run.options.yes === true) return;
   await confirm(run.streams, run.output, `Upgrade ${count} database${count === 1 ? "" : "s"}?`);
-}
-
-/** What the run record keeps of the command's options (never a URL). */
-function recordedOptions(options: Options): Record<string, unknown> {
-  return {
-    ...planOptions(options),
-    wait: options.wait,
-    ...(options.backup !== undefined && { backup: options.backup }),
-  };
 }
 
 /** One target: open, read its stamp, plan, refuse or do nothing or back up and upgrade, close. */
