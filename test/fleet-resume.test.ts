@@ -64,6 +64,70 @@ function table(run: CliRun): string[] {
 }
 
 describe("upgrade --resume", () => {
+  test("a target added to the targets after the run is left alone, with a warning", async () => {
+    const { folder, list } = await tenants(2);
+    breakTenant(folder, "t2");
+    const first = await project.run("upgrade", "--targets", list, "--yes", "--json");
+    assert.equal(first.code, 1, first.stderr);
+    mendTenant(folder, "t2");
+    project.write(`${folder}/new.db`, "");
+    project.write(list, `${readFileSync(join(project.dir, list), "utf8")}\nsqlite:${folder}/new.db\n`);
+    const resumed = await project.run("upgrade", "--resume", first.json().run, "--yes", "--json");
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.deepEqual(table(resumed), ["t1:upgraded:1.2.0", "t2:upgraded:1.2.0"]);
+    assert.match(resumed.stderr, /not in run \S+, left alone: new/);
+    const fresh = new Database(join(project.dir, folder, "new.db"), { readonly: true });
+    const tables = fresh.prepare("select name from sqlite_master where type = 'table'").all();
+    fresh.close();
+    assert.deepEqual(tables, [], "nothing was written to the database the run never had");
+  });
+
+  test("the run's canary still gates a resume: a canary that did not succeed runs first, even a refused one", async () => {
+    const { folder, list } = await tenants(4);
+    // t2, a canary, is ahead of the code: refused (E_AHEAD), so the canary failed.
+    const ahead = await project.run(
+      "init",
+      "--database",
+      `sqlite:${folder}/t2.db`,
+      "--force",
+      "--version",
+      "9.0.0",
+    );
+    assert.equal(ahead.code, 0, ahead.stderr);
+    const first = await project.run(
+      "upgrade",
+      "--targets",
+      list,
+      "--canary",
+      "2",
+      "--on-error",
+      "continue",
+      "--yes",
+      "--json",
+    );
+    assert.equal(first.code, 3, first.stderr);
+    assert.deepEqual(table(first), [
+      "t1:upgraded:1.2.0",
+      "t2:refused:null",
+      "t3:skipped:null",
+      "t4:skipped:null",
+    ]);
+    const resumed = await project.run("upgrade", "--resume", first.json().run, "--yes", "--json");
+    assert.notEqual(resumed.code, 0, resumed.stdout);
+    const byName = new Map(
+      resumed.json().results.map((r: { name: string; status: string; resumed: boolean }) => [r.name, r]),
+    );
+    assert.equal((byName.get("t2") as { resumed: boolean }).resumed, true, "the refused canary ran again");
+    assert.equal((byName.get("t2") as { status: string }).status, "refused");
+    for (const name of ["t3", "t4"]) {
+      assert.equal(
+        (byName.get(name) as { status: string }).status,
+        "skipped",
+        `${name} waits for the canary`,
+      );
+    }
+  });
+
   test("a target left failed or skipped that the targets no longer list is reported failed, exit 1", async () => {
     const { folder, list } = await tenants(3);
     breakTenant(folder, "t2");

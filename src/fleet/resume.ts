@@ -1,7 +1,9 @@
 /**
  * `upgrade --resume <id>`: which targets a resumed run works on. Those the earlier run recorded
  * as failed, unreachable or skipped (or never reached: a run that died) run again; the others
- * keep their recorded result, marked `resumed: false`.
+ * keep their recorded result, marked `resumed: false`. A target the run never had (added to the
+ * targets since) is left alone. The run's canary still gates: a canary target that did not
+ * succeed runs again first, even a refused one, as the resume's canary.
  */
 import type { RunRecord } from "./run-record.js";
 import type { TargetResult } from "./target-result.js";
@@ -9,6 +11,7 @@ import type { Target } from "./targets.js";
 
 /** The statuses a resumed run tries again. */
 const RETRIED = new Set(["failed", "unreachable", "skipped"]);
+const SUCCEEDED = new Set(["upgraded", "current"]);
 
 /** What a resumed run does with each target. */
 export interface ResumePlan {
@@ -21,23 +24,49 @@ export interface ResumePlan {
    * (E_TARGETS_INVALID), so the resume cannot end well while one of them is still behind.
    */
   readonly missing: readonly TargetResult[];
+  /** Targets the re-read targets list that the run never had: left alone, by name. */
+  readonly notInRun: readonly string[];
+  /** The run's canary targets that have not succeeded yet: the first of `run`, its canary. */
+  readonly canary: number;
 }
 
 /** Splits the re-read targets into those to run again and those left as `record` says. */
 export function planResume(record: RunRecord, targets: readonly Target[]): ResumePlan {
   const recorded = new Map(record.results.map((r) => [r.name, r]));
+  const canaries = canaryNames(record);
   const run: Target[] = [];
   const kept = new Map<string, TargetResult>();
+  const notInRun: string[] = [];
+  // A finished run recorded every target it had; a run that died recorded those it finished.
+  const complete = record.finishedAt !== null;
   for (const target of targets) {
     const before = recorded.get(target.name);
-    if (before === undefined || RETRIED.has(before.status)) run.push(target);
+    if (before === undefined && complete) notInRun.push(target.name);
+    else if (before === undefined || RETRIED.has(before.status)) run.push(target);
+    else if (canaries.has(target.name) && !SUCCEEDED.has(before.status)) run.push(target);
     else kept.set(target.name, { ...before, resumed: false });
   }
+  // The canaries first, in their order: the pool holds the rest back until they succeed.
+  const ordered = [...run.filter((t) => canaries.has(t.name)), ...run.filter((t) => !canaries.has(t.name))];
   const listed = new Set(targets.map((t) => t.name));
   const missing = record.results
-    .filter((r) => RETRIED.has(r.status) && !listed.has(r.name))
+    .filter((r) => (RETRIED.has(r.status) || canaries.has(r.name)) && !SUCCEEDED.has(r.status))
+    .filter((r) => !listed.has(r.name))
     .map((r) => missingResult(record, r));
-  return { run, kept, missing };
+  return {
+    run: ordered,
+    kept,
+    missing,
+    notInRun,
+    canary: ordered.filter((t) => canaries.has(t.name)).length,
+  };
+}
+
+/** The run's canary targets: the first `--canary N` of its targets, in the recorded order. */
+function canaryNames(record: RunRecord): ReadonlySet<string> {
+  const count = record.options.canary;
+  if (typeof count !== "number" || count <= 0) return new Set();
+  return new Set(record.results.slice(0, count).map((r) => r.name));
 }
 
 function missingResult(record: RunRecord, before: TargetResult): TargetResult {

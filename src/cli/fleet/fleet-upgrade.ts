@@ -76,10 +76,17 @@ export async function resumeUpgrade(run: CommandRun<Options>, lockTimeoutMs?: nu
       `run ${id} ran code ${record.appVersion}, this is ${shared.appVersion}: the resume takes its databases to ${resumed.options.targetVersion} like the rest of the run (a fresh \`lockstep upgrade --targets …\` takes them all to ${shared.appVersion})`,
     );
   }
+  const plan = planResume(record, fleet.targets);
+  if (plan.notInRun.length > 0) {
+    run.output.warn(
+      `not in run ${id}, left alone: ${plan.notInRun.join(", ")} (a fresh \`lockstep upgrade --targets …\` upgrades them)`,
+    );
+  }
+  // The run's canary still gates: those of its canaries that have not succeeded go first.
   return fleetUpgrade(resumed, fleet, resumedLockTimeout(record, lockTimeoutMs), {
     id,
-    plan: planResume(record, fleet.targets),
-    rollout,
+    plan,
+    rollout: { ...rollout, canary: plan.canary },
   });
 }
 
