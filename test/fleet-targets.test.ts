@@ -137,6 +137,25 @@ describe("a targets file", () => {
     fails(() => targetsFromArgument("no-such-file.txt", dir), "E_TARGETS_INVALID", /no such file/);
     fails(() => targetsFromArgument(".", dir), "E_TARGETS_INVALID", /folder/);
   });
+
+  test("a URL given to --targets by mistake is never echoed with its password, and --database is named", () => {
+    for (const [argument, code] of [
+      ["postgres://u:S3CRETarg@127.0.0.1:5432/t1_pga", "E_TARGETS_INVALID"],
+      ["postgres://u:S3CRETarg@127.0.0.1:5432/t1_pg[ab]", "E_TARGETS_EMPTY"],
+    ] as const) {
+      assert.throws(
+        () => targetsFromArgument(argument, dir),
+        (error: unknown) => {
+          assert.ok(isLockstepError(error), String(error));
+          assert.equal(error.code, code);
+          const shown = `${error.message} ${error.hint ?? ""}`;
+          assert.doesNotMatch(shown, /S3CRET/);
+          assert.match(shown, /--database URL/);
+          return true;
+        },
+      );
+    }
+  });
 });
 
 describe("a glob of SQLite files", () => {

@@ -39,15 +39,18 @@ export function targetsFromArgument(argument: string, cwd: string): Target[] {
       "give a file of URLs, or a glob such as 'tenants/*.db'",
     );
   }
+  // The argument may be a URL given by mistake, password and all: never printed as it is.
+  const shown = maskedLine(argument);
+  const urlHint = SCHEMES.test(argument) ? "; for one database use --database URL" : "";
   if (!isGlob(argument)) {
     throw invalid(
-      `--targets ${argument}: no such file`,
-      "give a file with one database URL (or name=URL) a line, or a glob of SQLite files in quotes: --targets 'tenants/*.db'",
+      `--targets ${shown}: no such file`,
+      `give a file with one database URL (or name=URL) a line, or a glob of SQLite files in quotes: --targets 'tenants/*.db'${urlHint}`,
     );
   }
   const files = globFiles(argument, cwd);
   if (files.length === 0) {
-    throw new LockstepError("E_TARGETS_EMPTY", `--targets '${argument}' matches no file (in ${cwd})`, {
+    throw new LockstepError("E_TARGETS_EMPTY", `--targets '${shown}' matches no file (in ${cwd})${urlHint}`, {
       hint: "check the pattern and the working directory; quote it so the shell does not expand it",
     });
   }
