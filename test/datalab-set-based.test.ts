@@ -6,18 +6,20 @@
  * relationships and one already in the 0.2.0 form. On MongoDB the step says it has no such
  * statement and runs the JS transform, with the same result.
  */
+
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { generateItems, type ItemV1, newCounts, rewriteRelationships } from "../examples/datalab/model.js";
 import { storeFor } from "../examples/datalab/stores/store.js";
+import { DEFAULT_RANGE_SIZE } from "../src/core/batch-start.js";
 import { lockstep, REPO } from "./support/cli.js";
 import { fixtureNamed } from "./support/fixtures.js";
 import { describeFixture, Harness } from "./support/harness.js";
 
 const CONFIG = join(REPO, "examples", "datalab", "lockstep.config.ts");
 
-/** 2200 items of 0.1.0 (three key ranges of 1000), with every case the rewrite distinguishes. */
+/** 2200 items of 0.1.0 (one key range of the default size: test/batch-ranges-sql.test.ts walks many), with every case the rewrite distinguishes. */
 function seededItems(): ItemV1[] {
   const items = generateItems(2200, { danglingRate: 0.05, withoutRefcode: 3 });
   items[5] = { ...items[5]!, relationships: [] };
@@ -74,7 +76,7 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
         assert.deepEqual(run.json().results[0].counts, {
           items: withRefcode,
           untouched: 3,
-          pages: Math.ceil(seeded.length / 1000),
+          pages: Math.ceil(seeded.length / DEFAULT_RANGE_SIZE),
         });
         assert.match(run.stderr, /left untouched \(no refcode\): 3 item/);
         assert.deepEqual(await store.items(h.db.url), modelOf(seeded));

@@ -8,7 +8,7 @@
  */
 import type { BatchSource, KeyRange, RangeStatement } from "./adapter.js";
 import type { BatchCheckpoint, BatchDeps, BatchOptions, BatchResult } from "./batch.js";
-import { pace, startBatch } from "./batch-start.js";
+import { DEFAULT_RANGE_SIZE, pace, startBatch } from "./batch-start.js";
 import { validateRangeStatement } from "./range-statement.js";
 
 /**
@@ -25,7 +25,12 @@ export async function runBatchRanges(
 ): Promise<BatchResult> {
   const { adapter } = deps;
   const checked = validateRangeStatement(statement, adapter.capabilities, adapter.displayName);
-  const { pageSize, minPageMs, total, ...start } = await startBatch(deps, source, options);
+  const { pageSize, minPageMs, total, ...start } = await startBatch(
+    deps,
+    source,
+    options,
+    DEFAULT_RANGE_SIZE,
+  );
   const resumedFrom = deps.resumeFrom;
   let checkpoint = start.checkpoint;
 
