@@ -11,6 +11,11 @@ export const STATUSES: readonly TargetStatus[] = [
   "skipped",
 ];
 
+/** A status as a human line says it: an `init` that moved the stamp "stamped" (the JSON keeps `upgraded`). */
+export function statusWord(status: TargetStatus, command: "upgrade" | "init"): string {
+  return command === "init" && status === "upgraded" ? "stamped" : status;
+}
+
 /** How many targets ended in each status (every status present, 0 when none). */
 export function countByStatus(results: readonly TargetResult[]): Record<TargetStatus, number> {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<TargetStatus, number>;

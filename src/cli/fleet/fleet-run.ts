@@ -42,12 +42,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
   const toRun = resume?.plan.run ?? fleet.targets;
   // Written before the first target: an unwritable runs folder stops the run with nothing done.
   const recorder = new Recorder(run, spec, id);
-  const progress = fleetProgress(
-    output,
-    id,
-    toRun.length,
-    spec.command === "init" ? "Stamping" : "Upgrading",
-  );
+  const progress = fleetProgress(output, id, toRun.length, spec.command);
   const stop = new AbortController();
   const unwatch = streams.signals?.watch((signal) => {
     progress.note(

@@ -1,6 +1,6 @@
 /** The summary a fleet `upgrade`/`init` prints at the end: counts by status, then the problem targets. */
 import { relative } from "node:path";
-import { countByStatus, problemResults, STATUSES } from "../../fleet/summary.js";
+import { countByStatus, problemResults, STATUSES, statusWord } from "../../fleet/summary.js";
 import type { TargetResult } from "../../fleet/target-result.js";
 import type { Output } from "../output.js";
 
@@ -13,7 +13,8 @@ export function printFleetSummary(
   const { c } = out;
   const counts = countByStatus(results);
   out.line(c.bold(`Run ${run.id}: ${results.length} database${results.length === 1 ? "" : "s"}`));
-  for (const status of STATUSES) out.line(`  ${status.padEnd(12)} ${String(counts[status]).padStart(5)}`);
+  for (const status of STATUSES)
+    out.line(`  ${statusWord(status, run.command).padEnd(12)} ${String(counts[status]).padStart(5)}`);
   const problems = problemResults(results);
   if (problems.length > 0) {
     const width = Math.max(...problems.map((r) => r.name.length));
@@ -24,6 +25,11 @@ export function printFleetSummary(
     }
   }
   out.line(`Run record: ${relative(run.cwd, run.recordPath) || run.recordPath}`);
+  if (problems.some((r) => r.error?.code === "E_INIT_BUILDS_SCHEMA")) {
+    out.line(
+      "next: these steps build the schema: run `lockstep upgrade --targets …` on brand-new tenants (init would baseline them)",
+    );
+  }
   const retry = counts.failed + counts.unreachable + counts.skipped;
   if (retry > 0 && run.command === "upgrade") {
     out.line(
