@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { makeProject, type Project } from "./support/cli.js";
+import { type CliRun, lockstep, makeProject, type Project } from "./support/cli.js";
 
 const BUILDING_STEPS = {
   "upgrades/1.0.0-items.sql": "create table items (id integer primary key, name text);\n",
@@ -36,6 +36,11 @@ function emptyTenants(...names: string[]): { folder: string; list: string } {
   const list = `${folder}.txt`;
   project.write(list, names.map((n) => `${n}=sqlite:${folder}/${n}.db`).join("\n"));
   return { folder, list };
+}
+
+/** The CLI in the project with LOCKSTEP_RUNS_DIR set to `runsDir` (relative to the project). */
+function lockstepIn(args: string[], runsDir: string): Promise<CliRun> {
+  return lockstep(project.dir, args, { LOCKSTEP_RUNS_DIR: join(project.dir, runsDir) });
 }
 
 function tables(folder: string, name: string): string[] {
@@ -86,6 +91,75 @@ describe("init --targets", () => {
     assert.equal(
       (await project.run("init", "--targets", list, "--json")).json().results[0].error.code,
       "E_ALREADY_INITIALISED",
+    );
+  });
+});
+
+describe("the run record folder", () => {
+  test("a file, or a path under a file: E_RUN_RECORD before any target is touched", async () => {
+    const { folder, list } = emptyTenants("r1");
+    project.write("not-a-folder", "x");
+    for (const dir of ["not-a-folder", "not-a-folder/runs"]) {
+      const run = await lockstepIn(["upgrade", "--targets", list, "--yes", "--json"], dir);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      const { error } = run.json();
+      assert.equal(error.code, "E_RUN_RECORD");
+      assert.match(error.message, /not-a-folder/);
+      assert.match(error.hint, /LOCKSTEP_RUNS_DIR/);
+      const human = await lockstepIn(["upgrade", "--targets", list, "--yes"], dir);
+      assert.doesNotMatch(human.stderr, /E_UNEXPECTED|please report/);
+    }
+    assert.deepEqual(tables(folder, "r1"), []);
+  });
+
+  test("a folder that breaks mid-run: the run finishes, prints its summary, warns E_RUN_RECORD, exits as its results say", async () => {
+    const { folder, list } = emptyTenants("m1", "m2");
+    const runs = "breaking/runs";
+    // m1's step turns the runs folder into a file: every later write of the record fails.
+    project.write(
+      "breaking/lockstep.config.mjs",
+      'export default { steps: "./upgrades", appVersion: "1.0.0", stepsBuildSchema: true };\n',
+    );
+    project.write(
+      "breaking/upgrades/1.0.0-first.mjs",
+      `import { rmSync, writeFileSync } from "node:fs";
+import { upgrade } from "lockstep";
+export default upgrade({
+  version: "1.0.0",
+  name: "first",
+  run(ctx) {
+    if (ctx.dryRun) return;
+    ctx.db.exec("create table items (id integer)");
+    rmSync(process.env.LOCKSTEP_RUNS_DIR, { recursive: true, force: true });
+    writeFileSync(process.env.LOCKSTEP_RUNS_DIR, "");
+  },
+});
+`,
+    );
+    const args = ["upgrade", "--targets", list, "--config", "breaking/lockstep.config.mjs", "--yes"];
+    const human = await lockstepIn(args, runs);
+    assert.equal(human.code, 0, human.stdout + human.stderr);
+    assert.match(human.stderr, /warning E_RUN_RECORD: cannot write the run record/);
+    assert.equal(human.stderr.match(/E_RUN_RECORD/g)?.length, 1, human.stderr);
+    assert.match(human.stdout, /upgraded\s+2/);
+    assert.match(human.stdout, /Run record: not written/);
+    assert.deepEqual(tables(folder, "m2"), ["items"]);
+    const again = emptyTenants("j1", "j2");
+    const json = await lockstepIn(
+      ["upgrade", "--targets", again.list, "--config", "breaking/lockstep.config.mjs", "--yes", "--json"],
+      "breaking/runs2",
+    );
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.json().record, null);
+    assert.deepEqual(
+      json.json().results.map((r: { status: string }) => r.status),
+      ["upgraded", "upgraded"],
+    );
+    assert.ok(
+      json.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .some((l) => JSON.parse(l).code === "E_RUN_RECORD"),
     );
   });
 });

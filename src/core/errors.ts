@@ -62,6 +62,7 @@ export type LockstepErrorCode =
   | "E_TARGETS_INVALID"
   | "E_TARGETS_EMPTY"
   | "E_RUN_NOT_FOUND"
+  | "E_RUN_RECORD"
   | "E_INIT_NOT_EMPTY"
   | "E_INIT_BUILDS_SCHEMA";
 

@@ -49,14 +49,25 @@ export function runsDirOf(
   return configured ?? resolve(cwd, DEFAULT_RUNS_DIR);
 }
 
-/** Writes the record (0600, replaced whole so a reader never sees half of it); returns its path. */
+/**
+ * Writes the record (0600, replaced whole so a reader never sees half of it); returns its path.
+ * A folder that cannot hold it (a file, under a file, read-only, gone) is E_RUN_RECORD.
+ */
 export function writeRunRecord(dir: string, record: RunRecord): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${record.id}.json`);
   const temporary = `${path}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(temporary, 0o600);
+    renameSync(temporary, path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new LockstepError("E_RUN_RECORD", `cannot write the run record ${path} (${reason})`, {
+      cause: error,
+      hint: "set `runsDir` in the config or LOCKSTEP_RUNS_DIR to a writable folder (run records go to .lockstep/runs in the cwd by default)",
+    });
+  }
   return path;
 }
 

@@ -3,6 +3,8 @@
  * target), the rollout, progress, SIGINT/SIGTERM (finish those in flight, start no more), the
  * summary, `--json`'s `{ run, results }` and the exit code.
  */
+
+import { isLockstepError, summaryOf } from "../../core/errors.js";
 import { inTargetOrder, type ResumePlan } from "../../fleet/resume.js";
 import { type RolloutOptions, runFleet } from "../../fleet/run-fleet.js";
 import { newRunId, type RunRecord, runsDirOf, writeRunRecord } from "../../fleet/run-record.js";
@@ -62,7 +64,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
         onDone: (result) => {
           done.push(result);
           progress.done(result);
-          recorder.update(inTargetOrder(fleet.targets, done, kept));
+          recorder.update(inTargetOrder(fleet.targets, done, kept), (text) => progress.note(text));
         },
         stopped: () => stop.signal.aborted,
       },
@@ -109,20 +111,37 @@ class Recorder {
     this.#path = this.#write(resume ? inTargetOrder(fleet.targets, [], resume.plan.kept) : [], null);
   }
 
-  /** After a target: a failed write is a warning (the run goes on), once. */
-  update(results: readonly TargetResult[]): void {
+  /** After a target: a failed write is a coded warning (the run goes on), once. */
+  update(results: readonly TargetResult[], note: (text: string) => void): void {
     try {
       this.#write(results, null);
     } catch (error) {
-      if (!this.#warned)
-        this.#output.warn(`cannot update the run record ${this.#path}: ${(error as Error).message}`);
-      this.#warned = true;
+      this.#warn(error, note);
     }
   }
 
-  /** The last write, with every target's result; returns the record's path. */
-  finish(results: readonly TargetResult[]): string {
-    return this.#write(results, new Date().toISOString());
+  /**
+   * The last write, with every target's result; returns the record's path, or null when it
+   * could not be written (a warning: the targets' results stand, and the exit code is theirs).
+   */
+  finish(results: readonly TargetResult[]): string | null {
+    try {
+      return this.#write(results, new Date().toISOString());
+    } catch (error) {
+      this.#warn(error, (text) => this.#output.note(text));
+      return null;
+    }
+  }
+
+  #warn(error: unknown, note: (text: string) => void): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    const code = isLockstepError(error) ? error.code : "E_RUN_RECORD";
+    const message = isLockstepError(error) ? summaryOf(error) : String((error as Error).message);
+    this.#output.event({ event: "warning", code, message });
+    note(
+      `${this.#output.c.yellow(`warning ${code}:`)} ${message}; the run goes on, its record is out of date (\`lockstep upgrade --resume\` needs it: set runsDir or LOCKSTEP_RUNS_DIR to a writable folder)`,
+    );
   }
 
   #write(results: readonly TargetResult[], finishedAt: string | null): string {

@@ -7,7 +7,7 @@ import type { Output } from "../output.js";
 /** Prints the summary table on stdout (nothing with --json: the result holds it). */
 export function printFleetSummary(
   out: Output,
-  run: { id: string; recordPath: string; cwd: string; command: "upgrade" | "init" },
+  run: { id: string; recordPath: string | null; cwd: string; command: "upgrade" | "init" },
   results: readonly TargetResult[],
 ): void {
   const { c } = out;
@@ -24,7 +24,11 @@ export function printFleetSummary(
       out.line(`  ${r.name.padEnd(width)}  ${r.status.padEnd(11)}  ${error}`);
     }
   }
-  out.line(`Run record: ${relative(run.cwd, run.recordPath) || run.recordPath}`);
+  out.line(
+    run.recordPath === null
+      ? "Run record: not written (E_RUN_RECORD: see the warning above)"
+      : `Run record: ${relative(run.cwd, run.recordPath) || run.recordPath}`,
+  );
   if (problems.some((r) => r.error?.code === "E_INIT_BUILDS_SCHEMA")) {
     out.line(
       "next: these steps build the schema: run `lockstep upgrade --targets …` on brand-new tenants (init would baseline them)",
