@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
+import { nextSteps } from "../src/cli/fleet/fleet-summary.js";
+import { resultOf } from "../src/fleet/target-result.js";
 import { type CliRun, lockstep, makeProject, type Project } from "./support/cli.js";
 
 const BUILDING_STEPS = {
@@ -161,5 +163,121 @@ export default upgrade({
         .filter((l) => l.startsWith("{"))
         .some((l) => JSON.parse(l).code === "E_RUN_RECORD"),
     );
+  });
+});
+
+/** Tenants at 1.0.0 (items table); `broken` ones get the column 2.0.0 adds, so that step fails. */
+async function tenantsAt100(names: string[], broken: string[]): Promise<string> {
+  const { folder, list } = emptyTenants(...names);
+  const made = await project.run(
+    "upgrade",
+    "--targets",
+    list,
+    "--from-version",
+    "0.0.0",
+    "--app-version",
+    "1.0.0",
+    "--yes",
+  );
+  assert.equal(made.code, 0, made.stderr);
+  for (const name of broken) {
+    const db = new Database(join(project.dir, folder, `${name}.db`));
+    db.exec("alter table items add column extra text");
+    db.close();
+  }
+  return list;
+}
+
+describe("the summary's next steps", () => {
+  test("a failed canary: the skipped say why, and only the failed one is told to fix and resume", async () => {
+    const list = await tenantsAt100(["c1", "c2", "c3"], ["c1"]);
+    const run = await project.run(
+      "upgrade",
+      "--targets",
+      list,
+      "--canary",
+      "1",
+      "--on-error",
+      "continue",
+      "--yes",
+    );
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /c2\s+skipped\s+-\s+never started: canary c1 failed/);
+    assert.match(
+      run.stdout,
+      /c1 \(failed\): fix the cause .*lockstep upgrade --resume \d{8}-\d{6}-[0-9a-f]{4}/,
+    );
+    assert.match(run.stdout, /c2, c3 \(skipped\)/);
+    assert.doesNotMatch(run.stdout, /resolve|unlock/);
+    // The problem rows' columns line up: the code column starts at one offset.
+    const rows = run.stdout.split("\n").filter((l) => /^ {2}c\d +(failed|skipped) /.test(l));
+    assert.equal(rows.length, 3);
+    assert.equal(new Set(rows.map((l) => l.search(/E_STEP_FAILED|-\s+never/))).size, 1, rows.join("\n"));
+    const stop = await project.run("upgrade", "--targets", list, "--yes");
+    assert.match(stop.stdout, /c2\s+skipped\s+-\s+never started: stopped after c1 failed/);
+  });
+
+  test("an interrupted step: refused, and the next step is `lockstep resolve` on that database, which works", async () => {
+    const { folder, list } = emptyTenants("k1");
+    project.write(
+      "interrupt/lockstep.config.mjs",
+      'export default { steps: "./upgrades", appVersion: "1.0.0", stepsBuildSchema: true };\n',
+    );
+    project.write(
+      "interrupt/upgrades/1.0.0-first.mjs",
+      `import { upgrade } from "lockstep";
+export default upgrade({
+  version: "1.0.0",
+  name: "first",
+  transaction: false,
+  run(ctx) {
+    if (ctx.dryRun) return;
+    if (process.env.KILL_ME === "1") process.kill(process.pid, "SIGKILL");
+    ctx.db.exec("create table items (id integer)");
+  },
+});
+`,
+    );
+    const config = ["--config", "interrupt/lockstep.config.mjs"];
+    const killed = await lockstep(project.dir, ["upgrade", "--targets", list, ...config, "--yes"], {
+      KILL_ME: "1",
+    });
+    assert.equal(killed.code, null);
+    const run = await project.run("upgrade", "--targets", list, ...config, "--yes");
+    assert.equal(run.code, 3, run.stdout + run.stderr);
+    const next = run.stdout.split("\n").find((l) => l.includes("k1 (refused, E_INTERRUPTED)")) ?? "";
+    assert.doesNotMatch(next, /--resume/);
+    const resolve = /`(lockstep resolve 1\.0\.0\/first) --applied`.*with `(--database \S+)`/.exec(next);
+    assert.ok(resolve, run.stdout);
+    const database = (resolve[2] as string).slice("--database ".length);
+    assert.equal(database, `sqlite:${folder}/k1.db`);
+    const resolved = await project.run(
+      "resolve",
+      "1.0.0/first",
+      "--rolled-back",
+      "--database",
+      database,
+      ...config,
+    );
+    assert.equal(resolved.code, 0, resolved.stdout + resolved.stderr);
+    const again = await project.run("upgrade", "--targets", list, ...config, "--yes");
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+  });
+
+  test("a held lease or an unreachable server: wait or unlock; check the server, then resume", () => {
+    const target = { name: "acme", url: "postgres://u:pw@h/acme", baseDir: "/", origin: "x:1" };
+    const run = { id: "20261126-051500-ab12", recordPath: null, cwd: "/", command: "upgrade" as const };
+    const held = resultOf(target, {
+      status: "refused",
+      error: { code: "E_LOCK_HELD", message: "another upgrader holds the lease" },
+    });
+    const gone = resultOf(target, {
+      status: "unreachable",
+      error: { code: "E_DATABASE_UNREACHABLE", message: "cannot connect" },
+    });
+    const [lock, server] = nextSteps([held, gone], run);
+    assert.match(lock ?? "", /wait for it, or .*`lockstep unlock --database postgres:\/\/u:\*\*\*@h\/acme`/);
+    assert.doesNotMatch(lock ?? "", /pw/);
+    assert.match(server ?? "", /^acme \(unreachable\): check the server .*--resume 20261126-051500-ab12/);
   });
 });

@@ -8,7 +8,7 @@ import { isLockstepError, summaryOf } from "../../core/errors.js";
 import { inTargetOrder, type ResumePlan } from "../../fleet/resume.js";
 import { type RolloutOptions, runFleet } from "../../fleet/run-fleet.js";
 import { newRunId, type RunRecord, runsDirOf, writeRunRecord } from "../../fleet/run-record.js";
-import { countByStatus, fleetExitCode } from "../../fleet/summary.js";
+import { countByStatus, fleetExitCode, whySkipped } from "../../fleet/summary.js";
 import type { TargetResult } from "../../fleet/target-result.js";
 import type { Target } from "../../fleet/targets.js";
 import type { CommandRun } from "../command.js";
@@ -75,7 +75,9 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
   }
   const results = inTargetOrder(fleet.targets, ran, kept);
   const recordPath = recorder.finish(results);
-  printFleetSummary(output, { id, recordPath, cwd: streams.cwd, command: spec.command }, results);
+  const signal = stop.signal.aborted ? String(stop.signal.reason) : undefined;
+  const skipped = whySkipped(ran, spec.rollout.canary, signal);
+  printFleetSummary(output, { id, recordPath, cwd: streams.cwd, command: spec.command, skipped }, results);
   output.result({
     run: id,
     command: spec.command,
