@@ -281,3 +281,14 @@ export default upgrade({
     assert.match(server ?? "", /^acme \(unreachable\): check the server .*--resume 20261126-051500-ab12/);
   });
 });
+
+test("a throwing databases(): the --verbose advice is printed once", async () => {
+  project.write(
+    "catalog/lockstep.config.mjs",
+    'export default { steps: "../upgrades", databases: async () => { throw new Error("catalog down") } };\n',
+  );
+  const run = await project.run("status", "--config", "catalog/lockstep.config.mjs");
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /E_TARGETS_INVALID/);
+  assert.equal(run.stderr.match(/--verbose/g)?.length, 1, run.stderr);
+});
