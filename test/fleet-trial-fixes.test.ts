@@ -275,7 +275,8 @@ export default upgrade({
       status: "unreachable",
       error: { code: "E_DATABASE_UNREACHABLE", message: "cannot connect" },
     });
-    const [lock, server] = nextSteps([held, gone], run);
+    // In the summary's order: failed, unreachable, refused, skipped.
+    const [server, lock] = nextSteps([gone, held], run);
     assert.match(lock ?? "", /wait for it, or .*`lockstep unlock --database postgres:\/\/u:\*\*\*@h\/acme`/);
     assert.doesNotMatch(lock ?? "", /pw/);
     assert.match(server ?? "", /^acme \(unreachable\): check the server .*--resume 20261126-051500-ab12/);

@@ -62,12 +62,12 @@ function columns(rows: readonly string[][]): string[] {
  * `upgrade --resume` runs again.
  */
 export function nextSteps(problems: readonly TargetResult[], run: SummaryRun): string[] {
-  const lines = problems.filter((r) => r.status === "refused").map((r) => refusedStep(r, run.command));
   const names = (status: string) => problems.filter((r) => r.status === status).map((r) => r.name);
   const again =
     run.command === "upgrade"
       ? `\`lockstep upgrade --resume ${run.id}\``
       : "`lockstep init --targets …` again (stamped ones are refused as E_ALREADY_INITIALISED)";
+  const lines: string[] = [];
   const failed = names("failed");
   if (failed.length > 0)
     lines.push(`${list(failed)} (failed): fix the cause (the error above), then ${again}`);
@@ -75,6 +75,7 @@ export function nextSteps(problems: readonly TargetResult[], run: SummaryRun): s
   if (unreachable.length > 0) {
     lines.push(`${list(unreachable)} (unreachable): check the server and the URL, then ${again}`);
   }
+  for (const r of problems) if (r.status === "refused") lines.push(refusedStep(r, run.command));
   const skipped = names("skipped");
   if (skipped.length > 0) {
     lines.push(`${list(skipped)} (skipped): once the above is done, ${again} starts them`);
@@ -94,6 +95,11 @@ function refusedStep(r: TargetResult, command: "upgrade" | "init"): string {
     }
     case "E_LOCK_HELD":
       return `${head} another upgrader is at work: wait for it, or if its process is gone \`lockstep unlock ${db}\`; ${then}`;
+    case "E_AHEAD":
+    case "E_OLDER_CODE_RUNNING":
+      return `${head} a newer release runs on it: leave it to that release's code (this one must not touch it)`;
+    case "E_UNINITIALISED":
+      return `${head} never stamped: \`lockstep upgrade --from-version <its release> ${db}\` (from before lockstep) or \`lockstep init ${db}\` (new, schema made elsewhere)`;
     case "E_INIT_BUILDS_SCHEMA":
       return `${head} these steps build the schema: run \`lockstep upgrade ${db}\` (or \`lockstep upgrade --targets …\`) on brand-new tenants`;
     case "E_ALREADY_INITIALISED":
