@@ -169,16 +169,8 @@ export default upgrade({
 /** Tenants at 1.0.0 (items table); `broken` ones get the column 2.0.0 adds, so that step fails. */
 async function tenantsAt100(names: string[], broken: string[]): Promise<string> {
   const { folder, list } = emptyTenants(...names);
-  const made = await project.run(
-    "upgrade",
-    "--targets",
-    list,
-    "--from-version",
-    "0.0.0",
-    "--app-version",
-    "1.0.0",
-    "--yes",
-  );
+  const fromNothing = ["--from-version", "0.0.0", "--app-version", "1.0.0", "--yes"];
+  const made = await project.run("upgrade", "--targets", list, ...fromNothing);
   assert.equal(made.code, 0, made.stderr);
   for (const name of broken) {
     const db = new Database(join(project.dir, folder, `${name}.db`));
