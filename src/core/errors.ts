@@ -62,7 +62,9 @@ export type LockstepErrorCode =
   | "E_TARGETS_INVALID"
   | "E_TARGETS_EMPTY"
   | "E_RUN_NOT_FOUND"
-  | "E_INIT_NOT_EMPTY";
+  | "E_RUN_RECORD"
+  | "E_INIT_NOT_EMPTY"
+  | "E_INIT_BUILDS_SCHEMA";
 
 /** Base class of every error lockstep throws on purpose. */
 export class LockstepError extends Error {
@@ -247,6 +249,7 @@ export const REFUSAL_CODES: ReadonlySet<LockstepErrorCode> = new Set<LockstepErr
   "E_ALREADY_INITIALISED",
   "E_INIT_BELOW_APPLIED",
   "E_INIT_NOT_EMPTY",
+  "E_INIT_BUILDS_SCHEMA",
   "E_FROM_VERSION_CONFLICT",
   "E_RESTORE_NOT_EMPTY",
   "E_PRECONDITION_FAILED",

@@ -65,11 +65,15 @@ export function createRunRecord(
   record: Omit<RunRecord, "id">,
   nextId: () => string = newRunId,
 ): { record: RunRecord; path: string } {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
     const created = { id: nextId(), ...record } as RunRecord;
     const path = join(dir, `${created.id}.json`);
-    if (placeExclusively(path, `${JSON.stringify(created, null, 2)}\n`)) return { record: created, path };
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (placeExclusively(path, `${JSON.stringify(created, null, 2)}\n`)) return { record: created, path };
+    } catch (error) {
+      throw recordError(path, error);
+    }
   }
   // 2^32 ids a second: only a broken id source gets here.
   throw new Error(`no free run id in ${dir} after ${ID_ATTEMPTS} tries`);
@@ -114,15 +118,31 @@ function placeExclusively(path: string, text: string): boolean {
 /** What `link` fails with on a filesystem without hard links. */
 const NO_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
 
-/** Writes a created record again (0600, replaced whole so a reader never sees half of it); returns its path. */
+/**
+ * Writes a created record again (0600, replaced whole so a reader never sees half of it); returns its path.
+ * A folder that cannot hold it (a file, under a file, read-only, gone) is E_RUN_RECORD.
+ */
 export function writeRunRecord(dir: string, record: RunRecord): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${record.id}.json`);
   const temporary = `${path}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(temporary, 0o600);
+    renameSync(temporary, path);
+  } catch (error) {
+    throw recordError(path, error);
+  }
   return path;
+}
+
+/** E_RUN_RECORD: the runs folder cannot hold the record. */
+function recordError(path: string, error: unknown): LockstepError {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new LockstepError("E_RUN_RECORD", `cannot write the run record ${path} (${reason})`, {
+    cause: error,
+    hint: "set `runsDir` in the config or LOCKSTEP_RUNS_DIR to a writable folder (run records go to .lockstep/runs in the cwd by default)",
+  });
 }
 
 /** Reads run `id`'s record; E_RUN_NOT_FOUND (naming recent runs) when there is none. */

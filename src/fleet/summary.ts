@@ -1,5 +1,5 @@
 /** A fleet run's outcome as numbers: counts by status, the problem targets, the exit code. */
-import type { TargetResult, TargetStatus } from "./target-result.js";
+import { succeeded, type TargetResult, type TargetStatus } from "./target-result.js";
 
 /** Every status, in the order a summary lists them. */
 export const STATUSES: readonly TargetStatus[] = [
@@ -10,6 +10,11 @@ export const STATUSES: readonly TargetStatus[] = [
   "unreachable",
   "skipped",
 ];
+
+/** A status as a human line says it: an `init` that moved the stamp "stamped" (the JSON keeps `upgraded`). */
+export function statusWord(status: TargetStatus, command: "upgrade" | "init"): string {
+  return command === "init" && status === "upgraded" ? "stamped" : status;
+}
 
 /** How many targets ended in each status (every status present, 0 when none). */
 export function countByStatus(results: readonly TargetResult[]): Record<TargetStatus, number> {
@@ -34,4 +39,18 @@ export function fleetExitCode(results: readonly TargetResult[]): 0 | 1 | 3 {
   if (counts.failed > 0 || counts.unreachable > 0) return 1;
   if (counts.refused > 0) return 3;
   return counts.skipped > 0 ? 1 : 0;
+}
+
+/**
+ * Why a run's skipped targets never started: a canary that did not succeed (whatever
+ * --on-error said), else the first target that did not under --on-error stop, else a signal.
+ * `ran` is the run's own targets in their order; `canary` its --canary.
+ */
+export function whySkipped(ran: readonly TargetResult[], canary: number, signal?: string): string {
+  const bad = (r: TargetResult) => !succeeded(r) && r.status !== "skipped";
+  const canaryDown = ran.slice(0, canary).find(bad);
+  if (canaryDown) return `never started: canary ${canaryDown.name} ${canaryDown.status}`;
+  if (signal !== undefined) return `never started: stopped by ${signal}`;
+  const first = ran.find(bad);
+  return first ? `never started: stopped after ${first.name} ${first.status}` : "never started";
 }

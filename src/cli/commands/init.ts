@@ -25,7 +25,8 @@ export function initCommand(streams: Streams, exit: ExitHolder): Command {
       "\nFor a NEW database whose steps build the schema, do not init: set `stepsBuildSchema: true` in the config (or run `lockstep upgrade --from-version 0.0.0`)." +
       "\n`init --force --version <lower>` removes the baselines above it (`--version 0.0.0` undoes an init)." +
       "\nMany databases (--targets or the config's databases): stamps each brand-new tenant database; one that holds data" +
-      "\n(E_INIT_NOT_EMPTY) or is already stamped (E_ALREADY_INITIALISED) is refused. Exit 0 all stamped, 1 any failed or" +
+      "\n(E_INIT_NOT_EMPTY), is already stamped (E_ALREADY_INITIALISED), or is empty while the steps build the schema" +
+      "\n(E_INIT_BUILDS_SCHEMA: run `lockstep upgrade --targets …` on those) is refused. Exit 0 all stamped, 1 any failed or" +
       "\nunreachable, 3 any refused; a run record in .lockstep/runs.",
   );
 }

@@ -3,6 +3,7 @@
  * with one line per finished target above it; without one, the lines alone; with --json, JSON
  * events (`run:started`, `target:started`, `target:done`).
  */
+import { statusWord } from "../../fleet/summary.js";
 import type { TargetResult } from "../../fleet/target-result.js";
 import type { Target } from "../../fleet/targets.js";
 import { formatDuration, type Output } from "../output.js";
@@ -18,8 +19,14 @@ export interface FleetProgress {
   stop(): void;
 }
 
-/** Progress for `total` targets of run `id`. */
-export function fleetProgress(out: Output, id: string, total: number, verb: string): FleetProgress {
+/** Progress for `total` targets of run `id` of a fleet `command`. */
+export function fleetProgress(
+  out: Output,
+  id: string,
+  total: number,
+  command: "upgrade" | "init",
+): FleetProgress {
+  const verb = command === "init" ? "Stamping" : "Upgrading";
   const tty = out.streams.stderr.isTTY === true && !out.json;
   const startedAt = Date.now();
   let done = 0;
@@ -38,7 +45,7 @@ export function fleetProgress(out: Output, id: string, total: number, verb: stri
     done(result) {
       done++;
       out.event({ event: "target:done", done, total, ...result });
-      if (!out.json) line(`[${done}/${total}] ${targetLine(out, result)}`);
+      if (!out.json) line(`[${done}/${total}] ${targetLine(out, result, command)}`);
       bar?.draw(done);
     },
     note(text) {
@@ -87,8 +94,8 @@ export function overallLine(done: number, total: number, elapsedMs: number): str
   return `  [${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} databases, ${formatDuration(elapsedMs)}, ETA ${eta}`;
 }
 
-/** One finished target for humans: "tenant-a  upgraded 1.0.0 → 1.2.0, 2 steps, 120 ms". */
-export function targetLine(out: Output, r: TargetResult): string {
+/** One finished target for humans: "tenant-a  upgraded 1.0.0 → 1.2.0, 2 steps, 120 ms" (init: "stamped"). */
+export function targetLine(out: Output, r: TargetResult, command: "upgrade" | "init" = "upgrade"): string {
   const { c } = out;
   const colour =
     r.status === "upgraded" || r.status === "current" ? c.green : r.status === "skipped" ? c.dim : c.red;
@@ -101,5 +108,5 @@ export function targetLine(out: Output, r: TargetResult): string {
         : ` ${r.from ?? "(unstamped)"} → ${r.to}`;
   const steps = r.stepsApplied > 0 ? `, ${r.stepsApplied} step${r.stepsApplied === 1 ? "" : "s"}` : "";
   const error = r.error ? `: ${r.error.code} ${r.error.message}` : "";
-  return `${c.bold(r.name)} ${colour(r.status)}${versions}${steps}, ${formatDuration(r.durationMs)}${error}`;
+  return `${c.bold(r.name)} ${colour(statusWord(r.status, command))}${versions}${steps}, ${formatDuration(r.durationMs)}${error}`;
 }

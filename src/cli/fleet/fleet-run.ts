@@ -3,10 +3,12 @@
  * target), the rollout, progress, SIGINT/SIGTERM (finish those in flight, start no more), the
  * summary, `--json`'s `{ run, results }` and the exit code.
  */
+
+import { isLockstepError, summaryOf } from "../../core/errors.js";
 import { inTargetOrder, type ResumePlan } from "../../fleet/resume.js";
 import { type RolloutOptions, runFleet } from "../../fleet/run-fleet.js";
 import { createRunRecord, type RunRecord, runsDirOf, writeRunRecord } from "../../fleet/run-record.js";
-import { countByStatus, fleetExitCode } from "../../fleet/summary.js";
+import { countByStatus, fleetExitCode, whySkipped } from "../../fleet/summary.js";
 import type { TargetResult } from "../../fleet/target-result.js";
 import type { Target } from "../../fleet/targets.js";
 import type { CommandRun } from "../command.js";
@@ -42,12 +44,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
   // Written before the first target: an unwritable runs folder stops the run with nothing done.
   const recorder = new Recorder(run, spec);
   const { id } = recorder;
-  const progress = fleetProgress(
-    output,
-    id,
-    toRun.length,
-    spec.command === "init" ? "Stamping" : "Upgrading",
-  );
+  const progress = fleetProgress(output, id, toRun.length, spec.command);
   const stop = new AbortController();
   const unwatch = streams.signals?.watch((signal) => {
     progress.note(
@@ -67,7 +64,7 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
         onDone: (result) => {
           done.push(result);
           progress.done(result);
-          recorder.update(inTargetOrder(fleet.targets, done, plan));
+          recorder.update(inTargetOrder(fleet.targets, done, plan), (text) => progress.note(text));
         },
         stopped: () => stop.signal.aborted,
       },
@@ -78,7 +75,9 @@ export async function runFleetCommand(run: CommandRun<object>, spec: FleetRunSpe
   }
   const results = inTargetOrder(fleet.targets, ran, plan);
   const recordPath = recorder.finish(results);
-  printFleetSummary(output, { id, recordPath, cwd: streams.cwd, command: spec.command }, results);
+  const signal = stop.signal.aborted ? String(stop.signal.reason) : undefined;
+  const skipped = whySkipped(ran, spec.rollout.canary, signal);
+  printFleetSummary(output, { id, recordPath, cwd: streams.cwd, command: spec.command, skipped }, results);
   output.result({
     run: id,
     command: spec.command,
@@ -123,20 +122,37 @@ class Recorder {
     return this.#base.id;
   }
 
-  /** After a target: a failed write is a warning (the run goes on), once. */
-  update(results: readonly TargetResult[]): void {
+  /** After a target: a failed write is a coded warning (the run goes on), once. */
+  update(results: readonly TargetResult[], note: (text: string) => void): void {
     try {
       this.#write(results, null);
     } catch (error) {
-      if (!this.#warned)
-        this.#output.warn(`cannot update the run record ${this.#path}: ${(error as Error).message}`);
-      this.#warned = true;
+      this.#warn(error, note);
     }
   }
 
-  /** The last write, with every target's result; returns the record's path. */
-  finish(results: readonly TargetResult[]): string {
-    return this.#write(results, new Date().toISOString());
+  /**
+   * The last write, with every target's result; returns the record's path, or null when it
+   * could not be written (a warning: the targets' results stand, and the exit code is theirs).
+   */
+  finish(results: readonly TargetResult[]): string | null {
+    try {
+      return this.#write(results, new Date().toISOString());
+    } catch (error) {
+      this.#warn(error, (text) => this.#output.note(text));
+      return null;
+    }
+  }
+
+  #warn(error: unknown, note: (text: string) => void): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    const code = isLockstepError(error) ? error.code : "E_RUN_RECORD";
+    const message = isLockstepError(error) ? summaryOf(error) : String((error as Error).message);
+    this.#output.event({ event: "warning", code, message });
+    note(
+      `${this.#output.c.yellow(`warning ${code}:`)} ${message}; the run goes on, its record is out of date (\`lockstep upgrade --resume\` needs it: set runsDir or LOCKSTEP_RUNS_DIR to a writable folder)`,
+    );
   }
 
   #write(results: readonly TargetResult[], finishedAt: string | null): string {
