@@ -78,7 +78,7 @@ interface RunRecord {
   resumes?: string;
 }
 
-const RUN_ID = /^\d{8}-\d{6}-[0-9a-z]{4}$/;
+const RUN_ID = /^\d{8}-\d{6}-[0-9a-f]{8}$/;
 
 function tenant(project: Project, kind: Tenant["kind"], name: string, named = true): Tenant {
   const database =
