@@ -99,6 +99,26 @@ await describeFixture(fixture, describe, () => {
     }
   });
 
+  it("refuses, before writing, keys of two types (a range compares one type only: no range would reach the others)", async () => {
+    const { h, adapter } = await prepared();
+    try {
+      const things = adapter.handle().collection("things");
+      await things.insertMany([{ _id: "a", n: 0 } as never, { _id: "b", n: 0 } as never]);
+      const u = await h.upgrader("1.1.0", [rangesStep()]);
+      await assert.rejects(u.upgrade(), (error: { cause?: { code?: string; message?: string } }) => {
+        assert.equal(error.cause?.code, "E_INVALID_BATCH", String(error.cause?.message ?? error));
+        assert.match(String(error.cause?.message), /_id is a string while others are a number/);
+        return true;
+      });
+      assert.ok(
+        (await counters(adapter)).every((n) => n === 0),
+        "no document written",
+      );
+    } finally {
+      await h.dispose();
+    }
+  });
+
   it("a dry run walks the ranges and writes nothing", async () => {
     const { h, adapter } = await prepared();
     try {

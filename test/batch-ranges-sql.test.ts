@@ -9,11 +9,13 @@ import { describe, it } from "node:test";
 import type { InProgressMarker } from "../src/core/adapter.js";
 import type { BatchCheckpoint } from "../src/core/batch.js";
 import type { StepDefinition } from "../src/core/step.js";
+import { upgrade } from "../src/index.js";
 import { type RangesStepOptions, rangesStep } from "./support/batch-ranges-scenario.js";
 import {
   BATCH_PAGE_SIZE,
   BATCH_ROWS,
   preparedThings,
+  sqlRows,
   type ThingRow,
   thingsOf,
 } from "./support/batch-sql-scenario.js";
@@ -187,6 +189,63 @@ for (const name of ["sqlite", "postgres", "mysql"]) {
         }
       });
     }
+
+    it("refuses, before writing, a key some rows lack (NULL) or one a JavaScript number cannot carry", async () => {
+      const placeholders = { postgres: ["$1", "$2"], sqlite: ["?1", "?2"], mysql: ["?", "?"] }[name]!;
+      const keyed = (table: string, key: string) =>
+        upgrade({
+          version: "1.1.0",
+          name: `walk-${table}`,
+          batched: true,
+          async run(ctx) {
+            await ctx.batchRanges(
+              { table, key },
+              `update ${table} set v = 1 where ${key} between ${placeholders[0]} and ${placeholders[1]}`,
+              { pageSize: 2 },
+            );
+          },
+        });
+      const text = name === "mysql" ? "varchar(8)" : "text";
+      const cases = [
+        {
+          table: "nk",
+          create: `create table nk (k ${text} unique, v int not null default 0)`,
+          rows: "insert into nk (k) values (null), ('a'), ('b'), ('c')",
+          message: /1 row\(s\) of nk have no k \(NULL\)/,
+        },
+        // PostgreSQL's driver hands bigint back as text: exact, so its walk is allowed.
+        ...(name === "postgres"
+          ? []
+          : [
+              {
+                table: "big",
+                create: "create table big (k bigint primary key, v int not null default 0)",
+                rows: "insert into big (k) values (9007199254740990), (9007199254740993)",
+                message: /beyond what a JavaScript number carries/,
+              },
+            ]),
+      ];
+      for (const c of cases) {
+        const h = await preparedThings(fixture);
+        try {
+          const adapter = await h.adapter();
+          await sqlRows(adapter, c.create);
+          await sqlRows(adapter, c.rows);
+          await assert.rejects(
+            (await h.upgrader("1.1.0", [keyed(c.table, "k")])).upgrade(),
+            (error: { cause?: { code?: string; message?: string } }) => {
+              assert.equal(error.cause?.code, "E_INVALID_BATCH", String(error.cause?.message ?? error));
+              assert.match(String(error.cause?.message), c.message);
+              return true;
+            },
+          );
+          const touched = await sqlRows(adapter, `select count(*) as n from ${c.table} where v <> 0`);
+          assert.equal(Number(touched[0]?.n), 0, `no row of ${c.table} written`);
+        } finally {
+          await h.dispose();
+        }
+      }
+    });
 
     it("refuses, before writing, a statement that is no SQL, wrong placeholders, bad options, a non-batched step", async () => {
       await refused(

@@ -7,8 +7,15 @@
  * progress, throttle, stop signal and dry run as `ctx.batch`.
  */
 import type { BatchSource, KeyRange, RangeStatement } from "./adapter.js";
-import type { BatchCheckpoint, BatchDeps, BatchOptions, BatchResult } from "./batch.js";
+import {
+  type BatchCheckpoint,
+  type BatchDeps,
+  type BatchOptions,
+  type BatchResult,
+  sourceTable,
+} from "./batch.js";
 import { DEFAULT_RANGE_SIZE, pace, startBatch } from "./batch-start.js";
+import { LockstepError } from "./errors.js";
 import { validateRangeStatement } from "./range-statement.js";
 
 /**
@@ -39,6 +46,7 @@ export async function runBatchRanges(
     const started = Date.now();
     const range = await next;
     if (range === null) break;
+    refuseInexactKeys(source, range);
     const last = range.rows < pageSize;
     next = last ? Promise.resolve(null) : adapter.readRange(source, range.last, pageSize);
     // If this range fails, the read under way must not become an unhandled rejection.
@@ -50,6 +58,23 @@ export async function runBatchRanges(
     await pace(started, minPageMs, deps.signal);
   }
   return { ...checkpoint, resumedFrom };
+}
+
+/**
+ * A key the driver hands back as a JavaScript number beyond 2^53 has been rounded: the range
+ * would end short of its last row, and the walk would skip it. Refused (the first range is
+ * checked before anything is written).
+ */
+function refuseInexactKeys(source: BatchSource, range: KeyRange): void {
+  for (const key of [range.first, range.last]) {
+    if (typeof key === "number" && Number.isInteger(key) && !Number.isSafeInteger(key)) {
+      throw new LockstepError(
+        "E_INVALID_BATCH",
+        `${sourceTable(source)}.${source.key ?? "id"} holds ${key}, beyond what a JavaScript number carries exactly (2^53): ctx.batchRanges would end a range short of its last row`,
+        { hint: "walk a key whose values stay below 2^53, or rewrite these rows with ctx.batch" },
+      );
+    }
+  }
 }
 
 /** One range's statement and the checkpoint after it, in one transaction where the step has them. */

@@ -33,7 +33,51 @@ export async function readRange(
     .limit(limit)
     .toArray();
   if (docs.length === 0) return null;
-  return { first: docs[0]![key], last: docs[docs.length - 1]![key], rows: docs.length };
+  const first = docs[0]![key];
+  if (after === null || after === undefined) await refuseUnwalkableKeys(db, source, key, first);
+  return { first, last: docs[docs.length - 1]![key], rows: docs.length };
+}
+
+/**
+ * A range is `{ $gte: first, $lte: last }`, and MongoDB compares values of one BSON type only:
+ * a document whose key is missing, null or of another type than the first one's would sit in
+ * no range. Such a collection is refused before anything is written.
+ */
+async function refuseUnwalkableKeys(
+  db: Mongo.Db,
+  source: BatchSource,
+  key: string,
+  first: unknown,
+): Promise<void> {
+  const type = bsonTypeOf(first);
+  if (type === undefined) return;
+  const stray = await db
+    .collection(sourceTable(source))
+    .findOne(and(source, { [key]: { $not: { $type: type } } }), { projection: { [key]: 1 } });
+  if (stray === null) return;
+  const value =
+    stray[key] === undefined
+      ? "none"
+      : stray[key] === null
+        ? "null"
+        : (bsonTypeOf(stray[key]) ?? typeof stray[key]);
+  throw new LockstepError(
+    "E_INVALID_BATCH",
+    `${sourceTable(source)} has a document whose ${key} is ${value === "none" ? "missing" : value === "null" ? "null" : `a ${value}`} while others are a ${type}: ctx.batchRanges compares keys of one type only and would never reach it`,
+    { hint: `give a key every document has, of one type (_id), or walk it with ctx.batch` },
+  );
+}
+
+/** The `$type` alias of a key value (numbers of every width are "number"), undefined when not known. */
+function bsonTypeOf(value: unknown): string | undefined {
+  if (typeof value === "number" || typeof value === "bigint") return "number";
+  if (typeof value === "string") return "string";
+  if (typeof value === "boolean") return "bool";
+  if (value instanceof Date) return "date";
+  const bson = (value as { _bsontype?: string } | null)?._bsontype;
+  if (bson === "ObjectId" || bson === "ObjectID") return "objectId";
+  if (bson === "Long" || bson === "Int32" || bson === "Double" || bson === "Decimal128") return "number";
+  return undefined;
 }
 
 /**

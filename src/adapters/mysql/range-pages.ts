@@ -19,7 +19,7 @@ export async function readRange(
     rangeSql(source, hasAfter, DIALECT),
     hasAfter ? [after, count] : [count],
   );
-  return rangeOf(rows[0]);
+  return rangeOf(rows[0], source);
 }
 
 /** Runs the range statement with the range's first and last key as its two `?`. */

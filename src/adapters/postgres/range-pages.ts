@@ -18,7 +18,7 @@ export async function readRange(
     rangeSql(source, hasAfter, DIALECT),
     hasAfter ? [limit, after] : [limit],
   );
-  return rangeOf(rows[0]);
+  return rangeOf(rows[0], source);
 }
 
 /**

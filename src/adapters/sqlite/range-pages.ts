@@ -11,7 +11,7 @@ export function readRange(db: Db, source: BatchSource, after: unknown, limit: nu
   const row = db.prepare(rangeSql(source, hasAfter, DIALECT)).get({ ...(hasAfter && { after }), limit }) as
     | Record<string, unknown>
     | undefined;
-  return rangeOf(row);
+  return rangeOf(row, source);
 }
 
 /**
