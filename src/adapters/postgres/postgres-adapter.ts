@@ -277,10 +277,11 @@ export class PostgresAdapter implements Adapter<PgClient> {
     let broken = false;
     try {
       // A batch page's or range's transaction (durable: false) is small by construction: JIT,
-      // compiled anew per statement, costs more than it saves there (see range-pages.ts).
+      // compiled anew per statement, costs more than it saves there (see range-pages.ts). Only
+      // where the server has the setting (PostgreSQL 11+; `set local jit` fails elsewhere).
       await client.query(
         options.durable === false
-          ? "begin; set local synchronous_commit = off; set local jit = off"
+          ? "begin; set local synchronous_commit = off; select set_config('jit', 'off', true) where current_setting('jit', true) is not null"
           : "begin",
       );
       const result = await fn(client);
