@@ -43,6 +43,22 @@ async function stranger<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> 
 }
 
 await describeFixture(mysqlFixture, describe, () => {
+  test("a step's connection does not cut GROUP_CONCAT at the server's default (1 KB MySQL, 1 MB MariaDB)", async (p) => {
+    const adapter = await p.adapter();
+    for (const transactional of [true, false]) {
+      const n = await adapter.write(
+        null,
+        async (_writer, db: mysql.Connection) => {
+          const [rows] = await db.query<mysql.RowDataPacket[]>("select @@session.group_concat_max_len as n");
+          return Number(rows[0]?.n);
+        },
+        { transactional, durable: false },
+      );
+      // The server caps what it is set to (MariaDB 10.11: 1 GB, max_allowed_packet's ceiling).
+      assert.ok(n >= 2 ** 30, `transactional: ${transactional}: group_concat_max_len is ${n}`);
+    }
+  });
+
   describe("GET_LOCK lease", () => {
     test("GET_LOCK answers 0 to a second connection, and the second adapter learns who holds it", async (p) => {
       await assertExclusiveLease(await p.adapter(), await p.adapter(), async (heldBy) => {

@@ -153,6 +153,14 @@ export class MysqlAdapter implements Adapter<MysqlConnection> {
     this.#storeLock = lockName(`lockstep:store:${database}`);
     this.#main = main;
     this.#pool = driver.createPool({ ...this.#config(), connectionLimit: this.#poolSize });
+    // A step's connections as the main one: SQL that rebuilds JSON with GROUP_CONCAT (datalab's
+    // set-based rewrite) is not cut at 1 KB (MySQL) or 1 MB (MariaDB), which fails the step or,
+    // outside strict mode, writes NULL.
+    // (The event hands over mysql2's callback connection, whatever the promise types say.)
+    this.#pool.on("connection", (conn) => {
+      const callbackConn = conn as unknown as { query(sql: string, done: (error: unknown) => void): void };
+      callbackConn.query("set session group_concat_max_len = 4294967295", () => undefined);
+    });
   }
 
   #config(): mysql.PoolOptions {
