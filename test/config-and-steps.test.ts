@@ -348,7 +348,7 @@ describe("TypeScript files compiled once and kept by content hash (issue 13 item
 import { stepName } from "./helpers/name.js";
 export default upgrade({ version: "1.1.0", name: stepName, run() {} });
 `;
-  test("the kept copy serves a second run and an edit rebuilds it; a file importing a local one is left to tsx", async () => {
+  test("the kept copy serves a second run; an edit to the file or a local file it imports rebuilds it", async () => {
     const p = project({
       "lockstep.config.ts": CONFIG,
       "upgrades/1.1.0-step.ts": step,
@@ -361,8 +361,8 @@ export default upgrade({ version: "1.1.0", name: stepName, run() {} });
     const files = kept(p);
     assert.deepEqual(
       files.map((f) => f.replace(/-\w+-\w+\.mjs$/, "")).sort(),
-      ["1.2.0-alone", "lockstep.config"],
-      `the config and the step that stands alone are kept: ${files}`,
+      ["1.1.0-step", "1.2.0-alone", "lockstep.config", "name"],
+      `the config, both steps and the helper the first imports are kept: ${files}`,
     );
     assert.deepEqual((await p.run("status", "--json")).json().pending, ["1.1.0/first"]);
     assert.deepEqual(kept(p), files, "nothing rebuilt");
@@ -376,7 +376,7 @@ export default upgrade({ version: "1.1.0", name: stepName, run() {} });
     p.write("upgrades/1.2.0-alone.ts", markingStep("1.2.0", "renamed"));
     const edited = await p.run("status", "--json", "--app-version", "1.2.0");
     assert.deepEqual(edited.json().pending, ["1.1.0/second", "1.2.0/renamed"]);
-    assert.equal(kept(p).length, 2, "the edited file's earlier copy is gone");
+    assert.equal(kept(p).length, 4, "each edited file's earlier copy is gone");
   });
   test("checksums are the same through the kept copies for steps tsx compiled (clashing names, namespaces, a computed import)", async () => {
     const twin = (name: string) => `import { upgrade } from "lockstep";
@@ -414,6 +414,13 @@ export default upgrade({ version: "1.1.0", name: names[0], run() {} });
       assert.deepEqual(status.json().checksumMismatches, []);
     }
     assert.deepEqual(
+      kept(p)
+        .map((f) => f.replace(/-\w+-\w+\.mjs$/, ""))
+        .sort(),
+      ["a", "b", "lockstep.config"],
+      "the config and the two step files it imports (clashing names and all) are kept, each on its own",
+    );
+    assert.deepEqual(
       kept(folder)
         .map((f) => f.replace(/-\w+-\w+\.mjs$/, ""))
         .sort(),
@@ -436,6 +443,53 @@ export default upgrade({ version: "1.1.0", name: names[0], run() {} });
     assert.deepEqual(status.json().checksumMismatches, []);
     assert.equal(kept(p).length, 2, "both files were kept this time");
   });
+  test("kept copies share a local module as tsx does; an edit two imports down rebuilds; a cycle goes to tsx", async () => {
+    const seenBy = (name: string) => `import { upgrade } from "lockstep";
+import { seen } from "./shared/seen.ts";
+seen.push(${JSON.stringify(name)});
+export default upgrade({ version: "1.1.0", name: \`${name}-\${seen.length}\`, run() {} });
+`;
+    const p = project({
+      "lockstep.config.ts": `import { defineConfig } from "lockstep";
+import first from "./steps/first.ts";
+import more from "./more.ts";
+export default defineConfig({ database: "sqlite:./app.db", steps: [first, ...more] });
+`,
+      "more.ts": 'import b from "./steps/b.ts";\nexport default [b];\n',
+      "steps/first.ts": `import { upgrade } from "lockstep";
+import { label } from "./deep/label.ts";
+export default upgrade({ version: "1.1.0", name: label, run() {} });
+`,
+      "steps/deep/label.ts": 'import { word } from "./word.ts";\nexport const label = "first-" + word;\n',
+      "steps/deep/word.ts": 'export const word = "one";\n',
+      "steps/a.ts": seenBy("a"),
+      "steps/b.ts": seenBy("b"),
+      "steps/shared/seen.ts": "export const seen: string[] = [];\n",
+      "upgrades/.keep": "",
+    });
+    assert.equal((await p.run("init", "--version", "1.0.0")).code, 0);
+    const pending = async () => (await p.run("status", "--json")).json().pending as string[];
+    assert.deepEqual(await pending(), ["1.1.0/first-one", "1.1.0/b-1"]);
+    p.write("steps/deep/word.ts", 'export const word = "two";\n');
+    assert.deepEqual(await pending(), ["1.1.0/first-two", "1.1.0/b-1"], "an edit two imports down is seen");
+    // Two step files importing one module share it, as under tsx.
+    p.write(
+      "more.ts",
+      'import a from "./steps/a.ts";\nimport b from "./steps/b.ts";\nexport default [a, b];\n',
+    );
+    assert.deepEqual(await pending(), ["1.1.0/first-two", "1.1.0/a-1", "1.1.0/b-2"]);
+    // A cycle: first imports cycle.ts, which imports first.
+    p.write(
+      "steps/cycle.ts",
+      'import first from "./first.ts";\nexport const cycled = first !== undefined;\n',
+    );
+    p.write("steps/deep/word.ts", 'import "../cycle.ts";\nexport const word = "three";\n');
+    assert.deepEqual((await pending())[0], "1.1.0/first-three", "a cycle loads through tsx");
+    const names = kept(p).map((f) => f.replace(/-\w+-\w+\.mjs$/, ""));
+    for (const name of ["more", "a", "b", "seen"])
+      assert.ok(names.includes(name), `${name} is kept: ${names}`);
+  });
+
   test("a file that reads its own location (import.meta.url) is left to tsx and sees its own URL", async () => {
     const p = project({
       "lockstep.config.ts": CONFIG,

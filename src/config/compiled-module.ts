@@ -4,20 +4,22 @@
  * imports the kept JavaScript with no compiler at all. Registering tsx instead costs a loader
  * thread and an esbuild process on every run, most of `lockstep status`'s start-up.
  *
- * Only a file that stands alone is kept: compiled as tsx compiles it (same whitespace and
- * names, so a step's checksum, taken from its functions' text, is the same), its package
- * imports pointing at the files they resolve to from the source's folder. Bundling local
- * files in would rename clashing names and rewrite namespace accesses (a step applied through
- * tsx would then read as edited), so a file that imports a local file is left to tsx. An
- * inline source map makes a stack frame name the .ts line. A kept copy is used only while the
- * file, the tsconfig.json esbuild read and every package file it imports are unchanged; it is
- * written 0600 in a 0700 folder (a config may hold a URL with a password), and replaces the
- * copy of the file's earlier content.
+ * Each file is compiled on its own, as tsx compiles it (same whitespace and names, so a step's
+ * checksum, taken from its functions' text, is the same), every import left an import: a
+ * package's points at the file it resolves to from the source's folder, a relative import of a
+ * TypeScript file's at that file's own kept copy (so two importers share one module, as under tsx).
+ * Bundling local files in would rename clashing names and rewrite namespace accesses (a step
+ * applied through tsx would then read as edited). An inline source map makes a stack frame name
+ * the .ts line. A kept copy is used only while the file, every local file below it, the
+ * tsconfig.json esbuild read and every package file it imports are unchanged; it is written
+ * 0600 in a 0700 folder (a config may hold a URL with a password), and replaces the copy of the
+ * file's earlier content.
  *
  * Left to tsx: CommonJS (a .cts, or a .ts in a package without `"type": "module"`), a file
- * that reads its own location (`import.meta`, `__dirname`, `__filename`, an `import()` or
- * `require()` resolved from where it runs), imports a local file, or does not compile (tsx
- * then reports the error as before).
+ * that reads its own location (`import.meta`, `__dirname`, `__filename`, a computed `import()`
+ * or a `require()`, resolved from where it runs), one that imports a local JavaScript file, a
+ * tsconfig `paths` entry naming TypeScript sources, a file left to tsx or its own importer (a cycle), and one that does not compile (tsx then reports
+ * the error as before).
  */
 import { createHash } from "node:crypto";
 import {
@@ -37,8 +39,11 @@ import { LOCKSTEP_VERSION } from "../version.js";
 /** The cache folder below the nearest `node_modules`. */
 export const CACHE_SUBDIR = join(".cache", "lockstep");
 const TYPESCRIPT = /\.[cm]?tsx?$/;
-/** Code whose meaning depends on the file's own location: a copy elsewhere would change it. */
-const OWN_LOCATION = /\bimport\.meta\b|\b__dirname\b|\b__filename\b|\bimport\s*\(|\brequire\s*\(/;
+/**
+ * Code whose meaning depends on the file's own location: a copy elsewhere would change it. An
+ * `import("./x.ts")` of a string is followed like a static import; a computed one is not.
+ */
+const OWN_LOCATION = /\bimport\.meta\b|\b__dirname\b|\b__filename\b|\bimport\s*\(\s*(?!["'])|\brequire\s*\(/;
 
 /** What a kept copy was built from (each file and its content's hash); `tsx`: left to tsx. */
 interface Kept {
@@ -52,29 +57,47 @@ interface Kept {
  * cache cannot be written.
  */
 export async function compiledModule(path: string): Promise<string | undefined> {
+  return (await keptOrCompiled(path, new Set()))?.out;
+}
+
+/** A kept copy, and what it was built from: its own source and every local file it imports, transitively. */
+interface Copy {
+  readonly out: string;
+  readonly inputs: Readonly<Record<string, string>>;
+}
+
+/** Why a file goes to tsx: it, or a local file it imports, cannot be kept (see above). */
+const LEFT_TO_TSX = "left to tsx";
+
+async function keptOrCompiled(path: string, compiling: Set<string>): Promise<Copy | undefined> {
   const cacheDir = cacheDirFor(path);
   if (cacheDir === undefined || !isModuleFormat(path)) return undefined;
+  const source = readFileSync(path);
   const prefix = `${basename(path).replace(/\.[^.]+$/, "")}-${hash(LOCKSTEP_VERSION, Buffer.from(path)).slice(0, 12)}-`;
-  const out = join(cacheDir, `${prefix}${hash("", readFileSync(path)).slice(0, 20)}.mjs`);
+  const out = join(cacheDir, `${prefix}${hash("", source).slice(0, 20)}.mjs`);
   const kept = keptFor(`${out}.inputs.json`);
-  if (kept !== undefined) return kept.tsx ? undefined : out;
-  const compiled = await compile(path, out).catch(() => undefined);
-  // It does not compile: tsx reports the error as it always did (this copy is not kept).
-  if (compiled === undefined) return undefined;
-  const tsx = !compiled.standsAlone || OWN_LOCATION.test(readFileSync(path, "utf8"));
+  if (kept !== undefined) return kept.tsx ? undefined : { out, inputs: kept.inputs };
+  compiling.add(path);
+  const outcome = OWN_LOCATION.test(source.toString("utf8"))
+    ? LEFT_TO_TSX
+    : await compile(path, out, compiling).catch((error: Error) =>
+        error.message.includes(LEFT_TO_TSX) ? LEFT_TO_TSX : null,
+      );
+  compiling.delete(path);
+  // It does not compile: tsx reports the error as it always did (nothing kept).
+  if (outcome === null) return undefined;
+  const tsx = outcome === LEFT_TO_TSX;
+  const inputs = tsx ? { [path]: hash("", source) } : outcome.inputs;
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     chmodSync(cacheDir, 0o700);
     removeEarlierCopies(cacheDir, prefix);
-    if (!tsx) writeAtomically(out, compiled.code);
-    writeAtomically(
-      `${out}.inputs.json`,
-      JSON.stringify({ inputs: compiled.inputs, ...(tsx && { tsx }) } satisfies Kept),
-    );
+    if (!tsx) writeAtomically(out, outcome.code);
+    writeAtomically(`${out}.inputs.json`, JSON.stringify({ inputs, ...(tsx && { tsx }) } satisfies Kept));
   } catch {
     return undefined;
   }
-  return tsx ? undefined : out;
+  return tsx ? undefined : { out, inputs };
 }
 
 /** The copies of the same source file's earlier content: stale, and they may hold an old secret. */
@@ -126,13 +149,19 @@ function keptFor(keptFile: string): Kept | undefined {
   }
 }
 
+/**
+ * Compiles one file as tsx would, every import left an import: a package's of the file it
+ * resolves to, a local TypeScript file's of that file's own kept copy (compiled first). Rejects
+ * with LEFT_TO_TSX when a local import cannot be kept (a cycle, a JavaScript file, one left to tsx).
+ */
 async function compile(
   path: string,
   out: string,
-): Promise<{ code: string; inputs: Record<string, string>; standsAlone: boolean }> {
+  compiling: Set<string>,
+): Promise<{ code: string; inputs: Record<string, string> }> {
   const { build } = await import("esbuild");
   const packages = new Set<string>();
-  const local = { imported: false };
+  const inputs: Record<string, string> = {};
   const result = await build({
     entryPoints: [path],
     outfile: out,
@@ -150,16 +179,16 @@ async function compile(
     write: false,
     metafile: true,
     logLevel: "silent",
-    plugins: [importsResolved(packages, local)],
+    plugins: [importsResolved(packages, inputs, compiling)],
   });
-  const code = result.outputFiles?.[0]?.text ?? "";
-  const inputs: Record<string, string> = {};
   const read = Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(input));
+  // Every import stays an import: a bundle of two files could rename names (and checksums).
+  if (read.length !== 1) throw new Error(LEFT_TO_TSX);
   const tsconfig = nearestFile(dirname(path), "tsconfig.json");
-  for (const file of [...read, ...packages, ...(tsconfig ? [tsconfig] : [])]) {
+  for (const file of [path, ...packages, ...(tsconfig ? [tsconfig] : [])]) {
     inputs[file] = hash("", readFileSync(file));
   }
-  return { code, inputs, standsAlone: !local.imported && read.length === 1 };
+  return { code: result.outputFiles?.[0]?.text ?? "", inputs };
 }
 
 /** The nearest `name` at or above `dir`. */
@@ -172,40 +201,46 @@ function nearestFile(dir: string, name: string): string | undefined {
 
 /**
  * A package import (`pg`, `lockstep`, `semver/functions/parse.js`) stays external, as the file
- * it resolves to from the source's folder; `packages` collects those files. A local file (a
- * relative path, or a tsconfig `paths` entry naming sources) sets `local.imported`: the file
- * is then left to tsx.
+ * it resolves to from the source's folder; `packages` collects those files. A relative import
+ * of a TypeScript file is kept first and imported from its copy; its inputs join `inputs`, so an edit anywhere below rebuilds this file too.
  */
-function importsResolved(packages: Set<string>, local: { imported: boolean }) {
+function importsResolved(packages: Set<string>, inputs: Record<string, string>, compiling: Set<string>) {
   return {
     name: "lockstep-imports-resolved",
     setup(build: import("esbuild").PluginBuild) {
-      build.onResolve({ filter: /^[./]/ }, (args) => {
-        if (args.kind === "entry-point") return undefined;
-        local.imported = true;
-        return { path: args.path, external: true };
-      });
-      build.onResolve({ filter: /^[^./]/ }, async (args) => {
-        if (args.pluginData === RESOLVING || args.path.startsWith("node:")) return undefined;
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind === "entry-point" || args.pluginData === RESOLVING || args.path.startsWith("node:")) {
+          return undefined;
+        }
         const found = await build.resolve(args.path, {
           kind: args.kind,
           resolveDir: args.resolveDir,
           importer: args.importer,
           pluginData: RESOLVING,
         });
-        // A builtin (`fs`), or what esbuild cannot find: left as written, for Node to judge.
+        const local = /^[./]/.test(args.path);
+        if (found.errors.length > 0 && local) return { errors: found.errors };
+        // A builtin (`fs`), or a package esbuild cannot find: left as written, for Node to judge.
         if (found.errors.length > 0 || found.external || !isAbsolute(found.path)) {
           return { path: args.path, external: true };
         }
-        if (TYPESCRIPT.test(found.path)) {
-          local.imported = true;
-          return { path: args.path, external: true };
-        }
+        if (local) return localImport(found.path, inputs, compiling);
+        // A tsconfig `paths` entry naming TypeScript sources (a package's own, often): tsx's job.
+        if (TYPESCRIPT.test(found.path)) throw new Error(LEFT_TO_TSX);
         packages.add(found.path);
         return { path: pathToFileURL(found.path).href, external: true };
       });
     },
   };
+}
+
+/** A local file imported: its kept copy's URL; LEFT_TO_TSX unless it is TypeScript that can be kept. */
+async function localImport(file: string, inputs: Record<string, string>, compiling: Set<string>) {
+  if (!TYPESCRIPT.test(file) || compiling.has(file)) throw new Error(LEFT_TO_TSX);
+  const copy = await keptOrCompiled(file, compiling);
+  if (copy === undefined) throw new Error(LEFT_TO_TSX);
+  Object.assign(inputs, copy.inputs);
+  return { path: pathToFileURL(copy.out).href, external: true };
 }
 const RESOLVING = Symbol("resolving");
 
