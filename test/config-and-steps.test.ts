@@ -376,13 +376,14 @@ export default upgrade({ version: "1.1.0", name: stepName, run() {} });
     p.write("upgrades/1.2.0-alone.ts", markingStep("1.2.0", "renamed"));
     const edited = await p.run("status", "--json", "--app-version", "1.2.0");
     assert.deepEqual(edited.json().pending, ["1.1.0/second", "1.2.0/renamed"]);
-    assert.equal(kept(p).length, 4, "each edited file's earlier copy is gone");
+    // An earlier copy stays (another importer's kept copy may still import it): both are there.
+    assert.equal(kept(p).length, 6, "each edited file has its earlier copy and the new one");
   });
   test("checksums are the same through the kept copies for steps tsx compiled (clashing names, namespaces, a computed import)", async () => {
     const twin = (name: string) => `import { upgrade } from "lockstep";
-import * as path from "node:path";
+import { join } from "node:path";
 const table = ${JSON.stringify(name)};
-export default upgrade({ version: "1.1.0", name: table, async run() { return { counts: { n: path.join(table, "x").length } }; } });
+export default upgrade({ version: "1.1.0", name: table, async run() { return { counts: { n: join(table, "x").length } }; } });
 `;
     const p = project({
       "lockstep.config.ts": `import { defineConfig } from "lockstep";
@@ -402,6 +403,11 @@ const { names } = await import(which);
 export default upgrade({ version: "1.1.0", name: names[0], run() {} });
 `,
       "upgrades/data/names.ts": 'export const names = ["computed"];\n',
+      // A namespace import: bundle mode would rename the local join (join2), tsx does not.
+      "upgrades/1.1.0-ns.ts": `import { upgrade } from "lockstep";
+import * as path from "node:path";
+export default upgrade({ version: "1.1.0", name: "ns", async run() { const join = (a: string) => a; return { counts: { n: path.join(join("a"), "x").length } }; } });
+`,
     });
     for (const q of [p, folder]) {
       q.write("node_modules/.cache", "");
@@ -425,7 +431,7 @@ export default upgrade({ version: "1.1.0", name: names[0], run() {} });
         .map((f) => f.replace(/-\w+-\w+\.mjs$/, ""))
         .sort(),
       ["1.1.0-a", "lockstep.config"],
-      "the step with a computed import() is left to tsx",
+      "the steps with a computed import() or a namespace import are left to tsx",
     );
   });
   test("a step applied through tsx has the same checksum through the kept copy", async () => {
@@ -472,6 +478,13 @@ export default upgrade({ version: "1.1.0", name: label, run() {} });
     assert.deepEqual(await pending(), ["1.1.0/first-one", "1.1.0/b-1"]);
     p.write("steps/deep/word.ts", 'export const word = "two";\n');
     assert.deepEqual(await pending(), ["1.1.0/first-two", "1.1.0/b-1"], "an edit two imports down is seen");
+    p.write("steps/deep/word.ts", 'export const word = "one";\n');
+    assert.deepEqual(
+      await pending(),
+      ["1.1.0/first-one", "1.1.0/b-1"],
+      "and back: the earlier copies are still there",
+    );
+    p.write("steps/deep/word.ts", 'export const word = "two";\n');
     // Two step files importing one module share it, as under tsx.
     p.write(
       "more.ts",

@@ -6,32 +6,26 @@
  *
  * Each file is compiled on its own, as tsx compiles it (same whitespace and names, so a step's
  * checksum, taken from its functions' text, is the same), every import left an import: a
- * package's points at the file it resolves to from the source's folder, a relative import of a
- * TypeScript file's at that file's own kept copy (so two importers share one module, as under tsx).
- * Bundling local files in would rename clashing names and rewrite namespace accesses (a step
- * applied through tsx would then read as edited). An inline source map makes a stack frame name
- * the .ts line. A kept copy is used only while the file, every local file below it, the
- * tsconfig.json esbuild read and every package file it imports are unchanged; it is written
- * 0600 in a 0700 folder (a config may hold a URL with a password), and replaces the copy of the
- * file's earlier content.
+ * package's as written (the copy lies in the source's nearest node_modules, so Node resolves it
+ * alike, at run time), a relative import of a TypeScript file's at that file's own kept copy (so
+ * the copies of two files importing one module share it; under tsx each file loaded gets its own).
+ * Bundling local files in would rename clashing names (a step applied through tsx would then read
+ * as edited). An inline source map makes a stack frame name the .ts line. A kept copy is used
+ * only while the file, every local file below it and its tsconfig.json are unchanged; copies are
+ * written 0600 in a 0700 folder (a config may hold a URL with a password) and never removed by
+ * lockstep (another file's copy may import one; delete the folder any time).
  *
  * Left to tsx: CommonJS (a .cts, or a .ts in a package without `"type": "module"`), a file
  * that reads its own location (`import.meta`, `__dirname`, `__filename`, a computed `import()`
- * or a `require()`, resolved from where it runs), one that imports a local JavaScript file, a
- * tsconfig `paths` entry naming TypeScript sources, a file left to tsx or its own importer (a cycle), and one that does not compile (tsx then reports
- * the error as before).
+ * or a `require()`, resolved from where it runs), one with a namespace import (`import * as`:
+ * bundle mode renames names that match its properties), one whose tsconfig.json has options the
+ * two compilers may read apart (`extends`, decorators, class fields, JSX, `paths`, `baseUrl`…),
+ * one that imports a local JavaScript file, a tsconfig `paths` entry naming TypeScript sources, a
+ * package's `#imports`, a file left to tsx or its own importer (a cycle), and one that does not
+ * compile (tsx then reports the error as before).
  */
 import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LOCKSTEP_VERSION } from "../version.js";
@@ -78,7 +72,7 @@ async function keptOrCompiled(path: string, compiling: Set<string>): Promise<Cop
   const kept = keptFor(`${out}.inputs.json`);
   if (kept !== undefined) return kept.tsx ? undefined : { out, inputs: kept.inputs };
   compiling.add(path);
-  const outcome = OWN_LOCATION.test(source.toString("utf8"))
+  const outcome = !compilesAsTsx(path, source.toString("utf8"))
     ? LEFT_TO_TSX
     : await compile(path, out, compiling).catch((error: Error) =>
         error.message.includes(LEFT_TO_TSX) ? LEFT_TO_TSX : null,
@@ -91,7 +85,6 @@ async function keptOrCompiled(path: string, compiling: Set<string>): Promise<Cop
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     chmodSync(cacheDir, 0o700);
-    removeEarlierCopies(cacheDir, prefix);
     if (!tsx) writeAtomically(out, outcome.code);
     writeAtomically(`${out}.inputs.json`, JSON.stringify({ inputs, ...(tsx && { tsx }) } satisfies Kept));
   } catch {
@@ -100,12 +93,21 @@ async function keptOrCompiled(path: string, compiling: Set<string>): Promise<Cop
   return tsx ? undefined : { out, inputs };
 }
 
-/** The copies of the same source file's earlier content: stale, and they may hold an old secret. */
-function removeEarlierCopies(cacheDir: string, prefix: string): void {
-  for (const name of readdirSync(cacheDir)) {
-    if (name.startsWith(prefix)) rmSync(join(cacheDir, name), { force: true });
-  }
+/**
+ * Would esbuild's output for this file equal tsx's, and run the same from the cache? Not when it
+ * depends on its own location (OWN_LOCATION); not with a namespace import (bundle mode renames
+ * the file's names that match the namespace's properties, and a step's checksum with them); not
+ * when its tsconfig.json has options esbuild and tsx may read differently (an `extends` chain,
+ * decorators, class fields, JSX, `paths`/`baseUrl`).
+ */
+function compilesAsTsx(path: string, text: string): boolean {
+  if (OWN_LOCATION.test(text) || NAMESPACE_IMPORT.test(text)) return false;
+  const tsconfig = nearestFile(dirname(path), "tsconfig.json");
+  return tsconfig === undefined || !TSCONFIG_READ_APART.test(readFileSync(tsconfig, "utf8"));
 }
+const NAMESPACE_IMPORT = /\bimport\s*\*\s*as\b/;
+const TSCONFIG_READ_APART =
+  /"(extends|experimentalDecorators|emitDecoratorMetadata|useDefineForClassFields|jsx\w*|paths|baseUrl|verbatimModuleSyntax|preserveValueImports|importsNotUsedAsValues)"/;
 
 /** `<nearest node_modules>/.cache/lockstep`, or undefined when there is none. */
 function cacheDirFor(path: string): string | undefined {
@@ -160,7 +162,6 @@ async function compile(
   compiling: Set<string>,
 ): Promise<{ code: string; inputs: Record<string, string> }> {
   const { build } = await import("esbuild");
-  const packages = new Set<string>();
   const inputs: Record<string, string> = {};
   const result = await build({
     entryPoints: [path],
@@ -179,13 +180,13 @@ async function compile(
     write: false,
     metafile: true,
     logLevel: "silent",
-    plugins: [importsResolved(packages, inputs, compiling)],
+    plugins: [importsResolved(inputs, compiling)],
   });
   const read = Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(input));
   // Every import stays an import: a bundle of two files could rename names (and checksums).
   if (read.length !== 1) throw new Error(LEFT_TO_TSX);
   const tsconfig = nearestFile(dirname(path), "tsconfig.json");
-  for (const file of [path, ...packages, ...(tsconfig ? [tsconfig] : [])]) {
+  for (const file of [path, ...(tsconfig ? [tsconfig] : [])]) {
     inputs[file] = hash("", readFileSync(file));
   }
   return { code: result.outputFiles?.[0]?.text ?? "", inputs };
@@ -204,7 +205,7 @@ function nearestFile(dir: string, name: string): string | undefined {
  * it resolves to from the source's folder; `packages` collects those files. A relative import
  * of a TypeScript file is kept first and imported from its copy; its inputs join `inputs`, so an edit anywhere below rebuilds this file too.
  */
-function importsResolved(packages: Set<string>, inputs: Record<string, string>, compiling: Set<string>) {
+function importsResolved(inputs: Record<string, string>, compiling: Set<string>) {
   return {
     name: "lockstep-imports-resolved",
     setup(build: import("esbuild").PluginBuild) {
@@ -225,10 +226,12 @@ function importsResolved(packages: Set<string>, inputs: Record<string, string>, 
           return { path: args.path, external: true };
         }
         if (local) return localImport(found.path, inputs, compiling);
-        // A tsconfig `paths` entry naming TypeScript sources (a package's own, often): tsx's job.
-        if (TYPESCRIPT.test(found.path)) throw new Error(LEFT_TO_TSX);
-        packages.add(found.path);
-        return { path: pathToFileURL(found.path).href, external: true };
+        // A tsconfig `paths` entry naming TypeScript sources (a package's own, often), or a
+        // package's own `#imports` (read from the nearest package.json, which the copy has not).
+        if (TYPESCRIPT.test(found.path) || args.path.startsWith("#")) throw new Error(LEFT_TO_TSX);
+        // As written: Node resolves it from the copy as from the source (the copy lies in the
+        // source's nearest node_modules), at run time, with its --conditions and links as they are then.
+        return { path: args.path, external: true };
       });
     },
   };
