@@ -147,13 +147,7 @@ export class Output {
           "(an error lockstep did not expect: run again with --verbose for the stack, and please report it)\n",
         ),
       );
-    } else if (
-      isLockstepError(error) &&
-      error.cause !== undefined &&
-      !this.json &&
-      // A hint that already says so (the config's databases() threw) is not repeated.
-      !error.message.includes("--verbose")
-    ) {
+    } else if (isLockstepError(error) && error.cause !== undefined && !this.json) {
       this.streams.stderr.write(this.c.dim("(run again with --verbose for the stack)\n"));
     }
     return exit;

@@ -91,7 +91,7 @@ export async function targetsFromConfig(
     } catch (error) {
       throw invalid(
         `${configPath}: databases() threw: ${redactUrlsIn((error as Error)?.message ?? String(error))}`,
-        "fix the catalog query in the config's `databases` function (run again with --verbose for the stack)",
+        "fix the catalog query in the config's `databases` function",
         error,
       );
     }
